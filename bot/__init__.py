@@ -1,0 +1,3 @@
+"""Countersign: the channel-agnostic approval core."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,80 @@
+"""Maps Countersign errors, bad JSON and oversize bodies to JSON error responses, in one place."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound, Unauthenticated
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_STATUS: dict[type[CountersignError], int] = {
+    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+}
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
+                   extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    if extra:
+        body.update(extra)
+    return web.json_response(body, status=status, headers=headers)
+
+
+def fields_of(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for problem in exc.errors():
+        loc = ".".join(str(part) for part in problem["loc"]) or "body"
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "extra_forbidden":
+            message = "unknown field"
+        fields.setdefault(prefix + loc, message)
+    return fields
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """Parse the JSON body into `model`; every failure is an InvalidInput naming the fields."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}", {"body": "malformed JSON"}) from None
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object", {"body": "must be a JSON object"})
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        fields = fields_of(exc)
+        raise InvalidInput("invalid fields: " + ", ".join(sorted(fields)), fields) from None
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Conflict as exc:
+        extra = {"approval": exc.approval.model_dump(mode="json")} if isinstance(exc.approval, BaseModel) else None
+        return error_response(409, exc.code, exc.message, exc.fields, extra)
+    except Unauthenticated as exc:
+        return error_response(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})
+    except CountersignError as exc:
+        return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.fields)
+    except web.HTTPRequestEntityTooLarge as exc:
+        return error_response(413, "too_large", f"body over the {exc.max_size // 1024} KiB limit",
+                              {"body": "too large"})
+    except web.HTTPException as exc:
+        if exc.status >= 400 and not (exc.content_type or "").endswith("json"):
+            return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason,
+                                  headers={k: v for k, v in exc.headers.items() if k == "Allow"})
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", "internal error; see the server log")

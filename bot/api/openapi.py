@@ -1,0 +1,82 @@
+"""The OpenAPI 3.1 document, generated from the same pydantic models that validate requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from bot import __version__
+from bot.models import Approval, ApprovalCreate, ApprovalPage, AuditEvent, DecisionCreate, ErrorResponse
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json_body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _responds(ok: int, name: str | None, *errors: int, description: str = "OK") -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(ok): {"description": description,
+                  **({"content": {"application/json": {"schema": _ref(name)}}} if name else {})}
+    }
+    for status in errors:
+        responses[str(status)] = {"description": "Error",
+                                  "content": {"application/json": {"schema": _ref("ErrorResponse")}}}
+    return responses
+
+
+def build_openapi() -> dict[str, Any]:
+    models = [(m, "validation" if m in (ApprovalCreate, DecisionCreate) else "serialization")
+              for m in (ApprovalCreate, DecisionCreate, Approval, ApprovalPage, AuditEvent, ErrorResponse)]
+    _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    approval_id = {"parameters": [id_param]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Countersign agent API", "version": __version__,
+                 "description": "Human-in-the-loop approvals for AI agents."},
+        "components": {
+            "schemas": schema.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/approvals": {
+                "post": {"summary": "File an approval request", "requestBody": _json_body("ApprovalCreate"),
+                         "responses": {**_responds(201, "Approval", 400, 401, 413, description="Created"),
+                                       "200": {"description": "Same idempotency_key: the existing approval",
+                                               "content": {"application/json": {"schema": _ref("Approval")}}}}},
+                "get": {"summary": "List approvals, newest first",
+                        "parameters": [
+                            {"name": "status", "in": "query", "schema": {"type": "string"}},
+                            {"name": "limit", "in": "query",
+                             "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                            {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+                        "responses": _responds(200, "ApprovalPage", 400, 401)},
+            },
+            "/v1/approvals/{id}": {**approval_id, "get": {
+                "summary": "Read an approval; with wait=N hold until it leaves pending or N seconds pass",
+                "parameters": [{"name": "wait", "in": "query",
+                                "schema": {"type": "integer", "minimum": 0, "maximum": 60}}],
+                "responses": _responds(200, "Approval", 400, 401, 404)}},
+            "/v1/approvals/{id}/cancel": {**approval_id, "post": {
+                "summary": "Withdraw a pending request", "responses": _responds(200, "Approval", 401, 404, 409)}},
+            "/v1/approvals/{id}/decision": {**approval_id, "post": {
+                "summary": "Decide (approver keys only)", "requestBody": _json_body("DecisionCreate"),
+                "responses": _responds(200, "Approval", 400, 401, 403, 404, 409)}},
+            "/v1/approvals/{id}/events": {**approval_id, "get": {
+                "summary": "The request's audit history",
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"type": "array", "items": _ref("AuditEvent")}}}},
+                    **{k: v for k, v in _responds(200, None, 401, 404).items() if k != "200"}}}},
+            "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "OK"}}}},
+            "/readyz": {"get": {"summary": "Readiness (Redis reachable)", "security": [],
+                                "responses": {"200": {"description": "OK"}, "503": {"description": "Not ready"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "security": [],
+                                 "responses": {"200": {"description": "OK"}}}},
+        },
+    }

@@ -1,0 +1,249 @@
+"""The `countersign` command: serve, worker, policy, audit (and what later issues add)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.settings import Settings, load_settings
+
+log = logging.getLogger("countersign")
+Command = Callable[[argparse.Namespace], int]
+
+
+def resolve_redis_url(settings: Settings) -> str:
+    """REDIS_URL, or the embedded server a running `countersign serve` started under the data dir."""
+    from bot.embedded import discover_url
+
+    if settings.redis_url:
+        return settings.redis_url
+    url = discover_url(settings.countersign_data_dir)
+    if url is None:
+        raise ConfigError("REDIS_URL: unset, and no embedded server is running under "
+                          f"{settings.countersign_data_dir} (start `countersign serve` first)")
+    return url
+
+
+# -- serve -------------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.embedded import EmbeddedRedis
+    from bot.logs import configure
+    from bot.policy import load_policy
+    from bot.runtime import build_runtime
+    from bot.server import build_application
+
+    settings = load_settings()
+    configure(settings.countersign_log_level)
+    policy = load_policy(settings.countersign_policy)
+    embedded = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.countersign_data_dir)
+        url = embedded.start()
+        log.info("no REDIS_URL: started the embedded server at %s (data in %s)", url,
+                 settings.countersign_data_dir)
+    try:
+        runtime = build_runtime(settings, url, policy=policy)
+        app = build_application(runtime)
+        host = args.host or settings.host
+        port = args.port if args.port is not None else settings.port
+        log.info("Countersign listening on http://%s:%s", host, port)
+        web.run_app(app, host=host, port=port, print=None, handle_signals=True, access_log=None)
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+# -- worker ------------------------------------------------------------------------------------------
+def cmd_worker(args: argparse.Namespace) -> int:
+    from jobs.worker import run_worker
+
+    settings = load_settings()
+    return run_worker(settings, resolve_redis_url(settings), burst=args.burst)
+
+
+# -- policy ------------------------------------------------------------------------------------------
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from bot.policy import parse_policy
+
+    path = Path(args.file)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    policy = parse_policy(text, str(path))
+    print(f"{path}: OK ({len(policy.rules)} rules, levels: {', '.join(sorted(policy.levels)) or 'defaults'})")
+    return 0
+
+
+def cmd_policy_explain(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from bot.models import ApprovalCreate
+    from bot.policy import classify, load_policy, parse_policy
+
+    if args.policy:
+        policy = parse_policy(Path(args.policy).read_text(), args.policy)
+    else:
+        policy = load_policy(load_settings().countersign_policy)
+    try:
+        call_args = json.loads(args.args) if args.args else {}
+        risk = json.loads(args.risk) if args.risk else {}
+        request = ApprovalCreate(action=args.action, args=call_args, sql=args.sql, risk=risk)
+    except (ValueError, ValidationError) as exc:
+        print(f"countersign: invalid --args/--risk: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    result = classify(policy, request, args.agent)
+    route = result.route
+    out: dict[str, Any] = {
+        "level": result.level.value, "reasons": result.reasons, "rules": result.rules,
+        "decided_by_policy": result.auto_outcome, "comment": result.auto_comment,
+        "route": {"channels": [f"{c.kind}:{c.target}" for c in route.channels], "approvers": route.approvers,
+                  "quorum": route.quorum, "timeout": str(result.timeout), "on_timeout": route.on_timeout,
+                  "escalate": [s.model_dump(mode="json") for s in route.escalate]},
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"level: {out['level']}")
+    for reason in result.reasons:
+        print(f"  because {reason}")
+    if result.rules:
+        print(f"rules matched: {', '.join(result.rules)}")
+    if result.auto_outcome:
+        print(f"decided by policy: {result.auto_outcome} ({result.auto_comment})")
+    else:
+        print(f"route: channels {', '.join(out['route']['channels']) or '(dashboard only)'}; "
+              f"approvers {', '.join(route.approvers) or 'anyone in the channel'}; quorum {route.quorum}; "
+              f"timeout {result.timeout}, then {route.on_timeout}")
+        for step in route.escalate:
+            targets = ", ".join(f"{t.kind}:{t.target}" for t in step.targets)
+            repeat = f", repeat every {step.repeat.every} x{step.repeat.times}" if step.repeat else ""
+            print(f"  escalate after {step.after}: {targets}{repeat}")
+    return 0
+
+
+# -- audit -------------------------------------------------------------------------------------------
+def _parse_time(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--since/--until: {value!r} is not an ISO 8601 date or time") from None
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+async def _with_audit(fn: Callable[[Any], Any]) -> Any:
+    from bot.audit import AuditLog
+    from bot.keys import Keys
+    from bot.runtime import redis_client
+
+    settings = load_settings()
+    redis = redis_client(resolve_redis_url(settings))
+    try:
+        return await fn(AuditLog(redis, Keys(settings.countersign_redis_prefix)))
+    finally:
+        await redis.aclose()
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    since, until = _parse_time(args.since), _parse_time(args.until)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        count = asyncio.run(_with_audit(lambda log_: log_.export(out, args.format, since, until)))
+    finally:
+        if args.output:
+            out.close()
+    print(f"exported {count} entries", file=sys.stderr)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    result = asyncio.run(_with_audit(lambda log_: log_.verify()))
+    if result.ok:
+        print(f"audit chain OK: {result.checked} entries")
+        return 0
+    print(f"audit chain BROKEN at entry {result.entry_id}: {result.problem} "
+          f"({result.checked} entries verified before it)")
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="countersign", description="Human approval for AI agents' risky calls.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web service (agent API, Slack, web)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the RQ worker (escalations, timeouts, delivery)")
+    worker.add_argument("--burst", action="store_true", help="run what is queued, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    policy = sub.add_parser("policy", help="check or explain a policy").add_subparsers(dest="policy_cmd",
+                                                                                       required=True)
+    check = policy.add_parser("check", help="validate a policy file")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_policy_check)
+    explain = policy.add_parser("explain", help="show the level, reasons and route for a call")
+    explain.add_argument("--action", required=True)
+    explain.add_argument("--args", help="the call's arguments as a JSON object")
+    explain.add_argument("--sql")
+    explain.add_argument("--agent", default="agent")
+    explain.add_argument("--risk", help='risk hints as JSON, e.g. {"cost_usd": 250}')
+    explain.add_argument("--policy", help="policy file (default: COUNTERSIGN_POLICY or the built-in one)")
+    explain.add_argument("--json", action="store_true")
+    explain.set_defaults(func=cmd_policy_explain)
+
+    audit = sub.add_parser("audit", help="export or verify the audit trail").add_subparsers(dest="audit_cmd",
+                                                                                            required=True)
+    export = audit.add_parser("export", help="write the audit log")
+    export.add_argument("--since")
+    export.add_argument("--until")
+    export.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    export.add_argument("--output", "-o")
+    export.set_defaults(func=cmd_audit_export)
+    verify = audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken entry")
+    verify.set_defaults(func=cmd_audit_verify)
+    for extend in EXTENSIONS:
+        extend(sub)
+    return parser
+
+
+# Later issues add sub-commands here (agent CLI gate, MCP server, web-login).
+EXTENSIONS: list[Callable[[Any], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"countersign: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Countersign's exceptions; each adapter maps them to its own reply in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CountersignError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class InvalidInput(CountersignError):
+    code = "invalid_input"
+
+
+class Unauthenticated(CountersignError):
+    code = "unauthenticated"
+
+
+class Forbidden(CountersignError):
+    """The caller is known but may not do this (agent key deciding, non-approver, self-approval)."""
+
+    code = "forbidden"
+
+
+class NotFound(CountersignError):
+    code = "not_found"
+
+
+class Conflict(CountersignError):
+    """The request is no longer pending; carries the approval as it stands."""
+
+    code = "conflict"
+
+    def __init__(self, message: str, approval: Any = None) -> None:
+        super().__init__(message)
+        self.approval = approval
+
+
+class ConfigError(CountersignError):
+    """A bad setting or policy file: the process stops with exit code 2 and one line."""
+
+    code = "config_error"

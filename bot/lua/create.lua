@@ -1,0 +1,28 @@
+-- Creates an approval atomically with its audit entries, or returns the one an idempotency key names.
+-- KEYS: approval, pending, expiry, all, agent_index, idempotency, audit, audit_tail, audit_index, outbox, pending_by_level
+-- ARGV: id, request_json, status, decision_json, created_ms, expires_ms, level, retention_s,
+--       created_body, created_sha, decided_body, decided_sha, channel, maxlen_outbox
+if KEYS[6] ~= '' then
+  local existing = redis.call('GET', KEYS[6])
+  if existing then return {0, existing} end
+end
+local id, status, retention = ARGV[1], ARGV[3], tonumber(ARGV[8])
+redis.call('HSET', KEYS[1], 'req', ARGV[2], 'st', status, 'cms', ARGV[5], 'ems', ARGV[6], 'lvl', ARGV[7], 'upd', ARGV[5])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'dec', ARGV[4]) end
+redis.call('ZADD', KEYS[4], ARGV[5], id)
+redis.call('ZADD', KEYS[5], ARGV[5], id)
+if status == 'pending' then
+  redis.call('ZADD', KEYS[2], ARGV[5], id)
+  redis.call('ZADD', KEYS[3], ARGV[6], id)
+  redis.call('HINCRBY', KEYS[11], ARGV[7], 1)
+else
+  redis.call('EXPIRE', KEYS[1], retention)
+end
+if KEYS[6] ~= '' then redis.call('SET', KEYS[6], id, 'EX', retention) end
+local ttl = 0
+if status ~= 'pending' then ttl = retention end
+audit_append(KEYS[7], KEYS[8], KEYS[9], ARGV[9], ARGV[10], ttl)
+if ARGV[11] ~= '' then audit_append(KEYS[7], KEYS[8], KEYS[9], ARGV[11], ARGV[12], ttl) end
+redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[14], '*', 'type', 'created', 'id', id, 'status', status)
+redis.call('PUBLISH', ARGV[13], id .. ' ' .. status)
+return {1, id}

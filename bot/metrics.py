@@ -1,0 +1,40 @@
+"""Prometheus metrics: per-process counters and histograms; the pending gauge is read from Redis."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from bot.models import Approval, RiskLevel
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter("countersign_requests_total", "Approval requests filed, by risk level and initial status",
+                   ["level", "status"], registry=REGISTRY)
+DECISIONS = Counter("countersign_decisions_total", "Final decisions, by channel, outcome and status",
+                    ["channel", "outcome", "status"], registry=REGISTRY)
+DECISION_LATENCY = Histogram(
+    "countersign_decision_latency_seconds", "Time from request to final decision",
+    ["level"], registry=REGISTRY,
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600),
+)
+PENDING = Gauge("countersign_pending_requests", "Pending requests, by risk level (all processes)", ["level"],
+                registry=REGISTRY)
+
+
+def observe_created(approval: Approval) -> None:
+    REQUESTS.labels(approval.risk_level.value, approval.status.value).inc()
+
+
+def observe_final(approval: Approval) -> None:
+    decision = approval.decision
+    if decision is None:
+        return
+    DECISIONS.labels(decision.by.channel, decision.outcome, approval.status.value).inc()
+    if decision.by.channel != "policy" or approval.status.value == "expired":
+        latency = (decision.at - approval.created_at).total_seconds()
+        DECISION_LATENCY.labels(approval.risk_level.value).observe(max(latency, 0.0))
+
+
+def render(pending_by_level: dict[str, int]) -> bytes:
+    for level in RiskLevel:
+        PENDING.labels(level.value).set(max(pending_by_level.get(level.value, 0), 0))
+    return generate_latest(REGISTRY)

@@ -1,0 +1,170 @@
+"""Pydantic models at the API boundary: what agents send, and the approval they get back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from bot.clock import iso
+
+
+class RiskLevel(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_ORDER.index(self)
+
+    @classmethod
+    def highest(cls, levels: list[RiskLevel]) -> RiskLevel:
+        return max(levels, key=lambda level: level.rank)
+
+
+_LEVEL_ORDER = [RiskLevel.low, RiskLevel.medium, RiskLevel.high, RiskLevel.critical]
+
+
+class Status(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    expired = "expired"
+    cancelled = "cancelled"
+
+
+Outcome = Literal["approve", "reject", "modify"]
+ChannelName = Literal["slack", "email", "sms", "web", "api", "policy"]
+Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+
+
+def _plain_text(value: str) -> str:
+    # A lone surrogate cannot be encoded and would break Redis keys and JSON; refuse it here.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+Text = Annotated[str, AfterValidator(_plain_text)]
+
+
+class Context(BaseModel):
+    """What the approver needs to judge the call; extra keys are kept and shown."""
+
+    model_config = ConfigDict(extra="allow")
+
+    why: Text | None = Field(default=None, max_length=4000)
+    affected: Text | None = Field(default=None, max_length=4000)
+    reversible: bool | None = None
+    alternatives: Text | None = Field(default=None, max_length=4000)
+
+
+class RiskHints(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cost_usd: float | None = Field(default=None, ge=0, le=1e12)
+    data_sensitivity: Text | None = Field(default=None, max_length=100)
+    reversible: bool | None = None
+    level: RiskLevel | None = None
+
+
+class ApprovalCreate(BaseModel):
+    """Body of `POST /v1/approvals`. Unknown top-level fields are refused to catch typos."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Text = Field(min_length=1, max_length=200)
+    args: dict[str, Any] = Field(default_factory=dict)
+    context: Context = Field(default_factory=Context)
+    risk: RiskHints = Field(default_factory=RiskHints)
+    sql: Text | None = Field(default=None, max_length=100_000)
+    args_schema: dict[str, Any] | None = None
+    requested_by: Text | None = Field(default=None, max_length=200)
+    run_id: Text | None = Field(default=None, max_length=200)
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=200)
+    timeout_s: int | None = Field(default=None, ge=1, le=30 * 86400)
+    callback_url: Text | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+
+
+class DecisionCreate(BaseModel):
+    """Body of `POST /v1/approvals/{id}/decision`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    comment: Text | None = Field(default=None, max_length=4000)
+    args: dict[str, Any] | None = None
+
+
+class Actor(BaseModel):
+    channel: ChannelName
+    id: str
+    name: str | None = None
+
+
+class Vote(BaseModel):
+    outcome: Outcome
+    by: Actor
+    at: Timestamp
+    comment: str | None = None
+    args: dict[str, Any] | None = None
+
+
+class Decision(Vote):
+    pass
+
+
+class Approval(BaseModel):
+    """An approval request as agents and channels see it."""
+
+    id: str
+    status: Status
+    action: str
+    args: dict[str, Any]
+    context: dict[str, Any]
+    agent: str
+    run_id: str | None = None
+    risk_level: RiskLevel
+    risk_reasons: list[str]
+    created_at: Timestamp
+    expires_at: Timestamp
+    decision: Decision | None = None
+    approvals: list[Vote] = Field(default_factory=list)
+    quorum: int = 1
+    requested_by: str | None = None
+    sql: str | None = None
+    args_schema: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    callback_url: str | None = None
+    updated_at: Timestamp | None = None
+
+
+class ApprovalPage(BaseModel):
+    items: list[Approval]
+    next_cursor: str | None = None
+
+
+class AuditEvent(BaseModel):
+    id: str
+    at: Timestamp
+    type: str
+    approval_id: str | None = None
+    actor: Actor | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+    hash: str
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

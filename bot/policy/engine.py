@@ -1,0 +1,173 @@
+"""Pure risk classification: a policy and a request in, a level, reasons and a route out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from fnmatch import fnmatchcase
+from typing import Any
+
+from bot.models import ApprovalCreate, RiskLevel
+from bot.policy.schema import Condition, LevelPolicy, Match, NumberCondition, Policy
+from bot.policy.sql import SqlClassification, classify_sql
+
+DEFAULT_TIMEOUT = timedelta(hours=1)
+_MISSING = object()
+
+
+@dataclass
+class Classification:
+    level: RiskLevel
+    reasons: list[str]
+    route: LevelPolicy
+    timeout: timedelta
+    rules: list[str] = field(default_factory=list)
+    auto_outcome: str | None = None  # "approve" or "reject" when policy decides at once
+    auto_comment: str | None = None
+    sql_kinds: list[str] = field(default_factory=list)
+
+
+def _globs(pattern: str | list[str]) -> list[str]:
+    return [pattern] if isinstance(pattern, str) else pattern
+
+
+def _lookup(args: dict[str, Any], path: str) -> Any:
+    value: Any = args
+    for part in path.split("."):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _compare(value: Any, condition: NumberCondition | Condition) -> bool:
+    number = _number(value)
+    bounds = [("gt", lambda a, b: a > b), ("gte", lambda a, b: a >= b),
+              ("lt", lambda a, b: a < b), ("lte", lambda a, b: a <= b)]
+    for name, check in bounds:
+        bound = getattr(condition, name)
+        if bound is not None and (number is None or not check(number, bound)):
+            return False
+    return True
+
+
+def _condition_holds(value: Any, condition: Condition) -> bool:
+    if condition.exists is not None and (value is not _MISSING) != condition.exists:
+        return False
+    if value is _MISSING:
+        return condition.exists is False
+    if "eq" in condition.model_fields_set and value != condition.eq:
+        return False
+    if "ne" in condition.model_fields_set and value == condition.ne:
+        return False
+    if condition.in_ is not None and value not in condition.in_:
+        return False
+    if condition.regex is not None and not (isinstance(value, str) and re.search(condition.regex, value)):
+        return False
+    return _compare(value, condition)
+
+
+def _describe(condition: Condition | NumberCondition) -> str:
+    parts = [f"{name} {value!r}" for name, value in condition.model_dump(by_alias=True).items()
+             if value is not None]
+    return ", ".join(parts)
+
+
+def match_rule(match: Match, request: ApprovalCreate, agent: str, sql: SqlClassification | None
+               ) -> list[str] | None:
+    """The reasons each condition holds, or None when any condition fails."""
+    reasons: list[str] = []
+    if match.action is not None:
+        if not any(fnmatchcase(request.action, g) for g in _globs(match.action)):
+            return None
+        reasons.append(f"action: {request.action}")
+    if match.agent is not None:
+        if not any(fnmatchcase(agent, g) for g in _globs(match.agent)):
+            return None
+        reasons.append(f"agent: {agent}")
+    for path, condition in (match.args or {}).items():
+        value = _lookup(request.args, path)
+        if not _condition_holds(value, condition):
+            return None
+        reasons.append(f"args.{path}: {_describe(condition)}")
+    if match.cost_usd is not None:
+        cost = request.risk.cost_usd
+        if cost is None or not _compare(cost, match.cost_usd) or (
+            match.cost_usd.eq is not None and cost != match.cost_usd.eq
+        ):
+            return None
+        reasons.append(f"cost_usd: {cost:g} ({_describe(match.cost_usd)})")
+    if match.data_sensitivity is not None:
+        wanted = {s.lower() for s in _globs(match.data_sensitivity)}
+        given = (request.risk.data_sensitivity or "").lower()
+        if given not in wanted:
+            return None
+        reasons.append(f"data_sensitivity: {given}")
+    if match.reversible is not None:
+        reversible = request.risk.reversible
+        if reversible is None:
+            reversible = request.context.reversible
+        if reversible is None or reversible != match.reversible:
+            return None
+        reasons.append(f"reversible: {str(reversible).lower()}")
+    if match.sql is not None:
+        hit = sorted(set(match.sql) & set(sql.kinds if sql else ()))
+        if not hit:
+            return None
+        reasons.append(f"sql: {', '.join(hit)}")
+    return reasons
+
+
+def _add(reasons: list[str], new: list[str]) -> None:
+    reasons.extend(r for r in new if r not in reasons)
+
+
+def classify(policy: Policy, request: ApprovalCreate, agent: str) -> Classification:
+    sql = classify_sql(request.sql) if request.sql else None
+    levels: list[RiskLevel] = []
+    reasons: list[str] = []
+    rules: list[str] = []
+    denial: str | None = None
+    for rule in policy.rules:
+        rule_reasons = match_rule(rule.match, request, agent, sql)
+        if rule_reasons is None:
+            continue
+        rules.append(rule.name)
+        if rule.deny is not None:
+            denial = denial or f"rule {rule.name}: {rule.deny}"
+            _add(reasons, [f"denied by rule {rule.name}"])
+            continue
+        assert rule.level is not None
+        levels.append(rule.level)
+        _add(reasons, rule_reasons)
+    if sql is not None:
+        levels.append(sql.level)
+        _add(reasons, sql.reasons)
+    if not levels:
+        levels.append(policy.default_level)
+        _add(reasons, [f"default_level: {policy.default_level.value}"])
+    level = RiskLevel.highest(levels)
+    hinted = request.risk.level
+    if hinted is not None and hinted.rank > level.rank:
+        level = hinted
+        _add(reasons, [f"agent risk.level: {hinted.value}"])
+    route = policy.level(level)
+    timeout = timedelta(seconds=request.timeout_s) if request.timeout_s else route.timeout or DEFAULT_TIMEOUT
+    result = Classification(level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [])
+    if denial is not None:
+        result.auto_outcome, result.auto_comment = "reject", denial
+    elif route.deny is not None:
+        result.auto_outcome, result.auto_comment = "reject", f"level {level.value}: {route.deny}"
+    elif route.auto_approve:
+        result.auto_outcome, result.auto_comment = "approve", f"level {level.value}: auto_approve"
+    return result

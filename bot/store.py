@@ -1,0 +1,226 @@
+"""The Redis repository: atomic create and transitions (Lua), reads, listing and audit appends."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.clock import from_ms
+from bot.jsonutil import canonical, sha256_hex
+from bot.keys import Keys
+from bot.models import Approval, Decision, Status, Vote
+
+OUTBOX_MAXLEN = 100_000
+
+
+def _script(name: str) -> str:
+    lua = resources.files("bot.lua")
+    return "\n".join(lua.joinpath(part).read_text() for part in ("sha256.lua", "audit.lua", name))
+
+
+@dataclass
+class Entry:
+    """An audit entry to write: its canonical body and the body's digest."""
+
+    body: str
+    sha: str
+
+    @classmethod
+    def of(cls, record: dict[str, Any]) -> Entry:
+        body = canonical(record)
+        return cls(body, sha256_hex(body))
+
+
+_NO_ENTRY = Entry("", "")
+
+
+@dataclass
+class StoredApproval:
+    """An approval with the route (approvers, quorum, escalation) that policy gave it."""
+
+    approval: Approval
+    route: dict[str, Any]
+
+
+@dataclass
+class TransitionResult:
+    outcome: str  # final | voted | conflict | duplicate | missing | early
+    stored: StoredApproval | None
+
+
+def _decode(raw: dict[bytes, bytes] | dict[str, str]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
+
+
+def parse_approval(fields: dict[str, str]) -> StoredApproval:
+    document = json.loads(fields["req"])
+    route = document.pop("route", {})
+    votes = sorted(
+        (Vote.model_validate_json(value) for key, value in fields.items() if key.startswith("v:")),
+        key=lambda vote: vote.at,
+    )
+    document["status"] = fields["st"]
+    document["decision"] = Decision.model_validate_json(fields["dec"]) if fields.get("dec") else None
+    document["approvals"] = votes
+    document["updated_at"] = from_ms(int(fields.get("upd") or fields["cms"]))
+    return StoredApproval(Approval.model_validate(document), route)
+
+
+def _pairs_to_dict(flat: list[Any]) -> dict[str, str]:
+    it = iter(flat)
+    return _decode(dict(zip(it, it, strict=True)))
+
+
+def encode_cursor(score: float, member: str) -> str:
+    return base64.urlsafe_b64encode(f"{int(score)}:{member}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    score, _, member = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+    return int(score), member
+
+
+class Store:
+    def __init__(self, redis: Redis, keys: Keys, retention_s: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.retention_s = retention_s
+        self._create = redis.register_script(_script("create.lua"))
+        self._transition = redis.register_script(_script("transition.lua"))
+        self._append = redis.register_script(_script("append.lua"))
+
+    async def create(
+        self,
+        document: dict[str, Any],
+        status: Status,
+        decision: Decision | None,
+        created_ms: int,
+        expires_ms: int,
+        created_entry: Entry,
+        decided_entry: Entry | None,
+    ) -> tuple[bool, str]:
+        """Returns (created, id): created is False when the idempotency key named an existing one."""
+        k = self.keys
+        approval_id = document["id"]
+        idem = k.idempotency(document["agent"], document["idempotency_key"]) if document.get(
+            "idempotency_key") else ""
+        decided = decided_entry or _NO_ENTRY
+        result = await self._create(
+            keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
+                  idem, k.audit, k.audit_tail, k.audit_index(approval_id), k.outbox, k.pending_by_level],
+            args=[approval_id, canonical(document), status.value,
+                  decision.model_dump_json() if decision else "", created_ms, expires_ms,
+                  document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
+                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN],
+        )
+        created, found_id = result
+        return bool(created), found_id.decode() if isinstance(found_id, bytes) else found_id
+
+    async def transition(
+        self,
+        approval_id: str,
+        *,
+        mode: str,
+        new_status: Status,
+        decision: Decision,
+        now_ms: int,
+        final_entry: Entry,
+        refused_entry: Entry | None = None,
+        voter: str = "",
+        vote: Vote | None = None,
+        vote_entry: Entry | None = None,
+        decisive: bool = True,
+        quorum: int = 1,
+        not_before_ms: int | None = None,
+    ) -> TransitionResult:
+        k = self.keys
+        vote_entry = vote_entry or _NO_ENTRY
+        refused = refused_entry or _NO_ENTRY
+        outcome, _status, flat = await self._transition(
+            keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail,
+                  k.audit_index(approval_id), k.outbox, k.pending_by_level],
+            args=[mode, voter, vote.model_dump_json() if vote else "", "1" if decisive else "0", quorum,
+                  new_status.value, decision.model_dump_json(), now_ms, self.retention_s,
+                  vote_entry.body, vote_entry.sha, final_entry.body, final_entry.sha,
+                  refused.body, refused.sha, k.changes_channel, approval_id, OUTBOX_MAXLEN,
+                  "" if not_before_ms is None else not_before_ms],
+        )
+        outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
+        stored = parse_approval(_pairs_to_dict(flat)) if flat else None
+        return TransitionResult(outcome, stored)
+
+    async def append_audit(self, entry: Entry, approval_id: str | None = None) -> str:
+        k = self.keys
+        index = k.audit_index(approval_id) if approval_id else ""
+        entry_id = await self._append(keys=[k.audit, k.audit_tail, index], args=[entry.body, entry.sha])
+        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    async def get(self, approval_id: str) -> StoredApproval | None:
+        fields = _decode(await self.redis.hgetall(self.keys.approval(approval_id)))
+        return parse_approval(fields) if fields.get("req") else None
+
+    async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
+        if not approval_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for approval_id in approval_ids:
+                pipe.hgetall(self.keys.approval(approval_id))
+            rows = await pipe.execute()
+        return [parse_approval(_decode(row)) for row in rows if row]
+
+    async def status_of(self, approval_id: str) -> str | None:
+        status = await self.redis.hget(self.keys.approval(approval_id), "st")
+        return status.decode() if isinstance(status, bytes) else status
+
+    async def page(
+        self, index: str, limit: int, cursor: str | None, status: Status | None
+    ) -> tuple[list[StoredApproval], str | None]:
+        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned."""
+        items: list[StoredApproval] = []
+        max_score: str = "+inf"
+        after: tuple[int, str] | None = decode_cursor(cursor) if cursor else None
+        if after:
+            max_score = str(after[0])
+        scanned, batch = 0, max(limit * 2, 20)
+        next_cursor: str | None = None
+        while len(items) < limit and scanned < limit * 20 + 1000:
+            rows = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
+                                                     withscores=True)
+            rows = [(m.decode() if isinstance(m, bytes) else m, s) for m, s in rows]
+            if after:
+                rows = [(m, s) for m, s in rows if s < after[0] or m < after[1]]
+            if not rows:
+                return items, None
+            records = await self.get_many([m for m, _ in rows])
+            by_id = {r.approval.id: r for r in records}
+            stale = [m for m, _ in rows if m not in by_id]
+            if stale:
+                await self.redis.zrem(index, *stale)
+            for member, score in rows:
+                scanned += 1
+                after = (int(score), member)
+                record = by_id.get(member)
+                if record and (status is None or record.approval.status == status):
+                    items.append(record)
+                    if len(items) == limit:
+                        break
+            max_score = str(after[0])
+            next_cursor = encode_cursor(*after)
+        return items, next_cursor
+
+    async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
+        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+    async def pending_by_level(self) -> dict[str, int]:
+        raw = _decode(await self.redis.hgetall(self.keys.pending_by_level))
+        return {level: int(count) for level, count in raw.items()}

@@ -1,0 +1,1 @@
+"""RQ jobs: small functions that load fresh state and re-check it before acting."""
