@@ -17,6 +17,7 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 MAX_BODY = 256 * 1024
+OPENAPI = web.AppKey("openapi", dict)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -38,7 +39,7 @@ async def metrics_view(request: web.Request) -> web.Response:
 
 
 async def openapi_view(request: web.Request) -> web.Response:
-    return web.json_response(request.app["openapi"])
+    return web.json_response(request.app[OPENAPI])
 
 
 def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application:
@@ -46,7 +47,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application
     app[RUNTIME] = runtime
     app[SERVICE] = runtime.service
     app[KEYRING] = KeyRing(runtime.agent_keys, runtime.approver_keys)
-    app["openapi"] = build_openapi()
+    app[OPENAPI] = build_openapi()
     app.add_routes(routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -1,0 +1,1 @@
+"""Shared test fixtures' building blocks: a real Redis-protocol server, settings, a running app."""

@@ -1,0 +1,85 @@
+"""Real servers for tests: the valkey-server binary on a free port, and the full aiohttp app."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.clock import Clock, FrozenClock, SystemClock
+from bot.embedded import EmbeddedRedis
+from bot.policy import Policy, parse_policy
+from bot.runtime import Runtime, build_runtime
+from bot.server import build_application
+from bot.settings import Settings, load_settings
+
+AGENT_KEY = "agent-secret-0123456789abcdef"
+OTHER_AGENT_KEY = "other-agent-secret-0123456789"
+APPROVER_KEY = "approver-secret-0123456789abcdef"
+APPROVER2_KEY = "approver2-secret-0123456789abcd"
+_prefixes = itertools.count(1)
+
+
+def start_redis() -> EmbeddedRedis:
+    server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="cs-test-redis-")), persist=False)
+    server.start()
+    return server
+
+
+def unique_prefix() -> str:
+    """Each test gets its own key prefix on the shared test server: isolation without FLUSHALL."""
+    return f"t{next(_prefixes)}:"
+
+
+def make_settings(redis_url: str, prefix: str | None = None, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "redis_url": redis_url,
+        "countersign_redis_prefix": prefix or unique_prefix(),
+        "countersign_api_keys": f"billing-agent:{AGENT_KEY},other-agent:{OTHER_AGENT_KEY}",
+        "countersign_approver_keys": f"ada:{APPROVER_KEY},grace:{APPROVER2_KEY}",
+        "slack_bot_token": None, "slack_signing_secret": None, "slack_app_token": None,
+        "smtp_url": None, "twilio_account_sid": None, "twilio_auth_token": None,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def auth(key: str = AGENT_KEY) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+@dataclass
+class RunningApp:
+    runtime: Runtime
+    client: TestClient  # type: ignore[type-arg]
+    server: TestServer
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("")).rstrip("/")
+
+
+@asynccontextmanager
+async def running_app(settings: Settings, policy: Policy | str | None = None,
+                      clock: Clock | None = None) -> AsyncIterator[RunningApp]:
+    if isinstance(policy, str):
+        policy = parse_policy(policy, "<test policy>")
+    runtime = build_runtime(settings, settings.redis_url or "", clock=clock or SystemClock(), policy=policy)
+    app = build_application(runtime)
+    server = TestServer(app, host="127.0.0.1")
+    client = TestClient(server)
+    await client.start_server()
+    try:
+        yield RunningApp(runtime, client, server)
+    finally:
+        await client.close()
+
+
+__all__ = ["FrozenClock", "RunningApp", "make_settings", "running_app", "start_redis"]
