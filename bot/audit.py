@@ -81,7 +81,7 @@ class AuditLog:
         start = f"{since_ms}-0" if since_ms is not None else "-"
         end = f"{until_ms}-99999999" if until_ms is not None else "+"
         while True:
-            rows = await self.redis.xrange(self.keys.audit, start, end, count=batch)
+            rows: Any = await self.redis.xrange(self.keys.audit, start, end, count=batch)
             for entry_id, fields in rows:
                 yield _text(entry_id), {_text(k): _text(v) for k, v in fields.items()}
             if len(rows) < batch:

@@ -101,7 +101,8 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     try:
         call_args = json.loads(args.args) if args.args else {}
         risk = json.loads(args.risk) if args.risk else {}
-        request = ApprovalCreate(action=args.action, args=call_args, sql=args.sql, risk=risk)
+        request = ApprovalCreate.model_validate({"action": args.action, "args": call_args, "sql": args.sql,
+                                                 "risk": risk})
     except (ValueError, ValidationError) as exc:
         print(f"countersign: invalid --args/--risk: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2

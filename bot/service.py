@@ -143,7 +143,7 @@ class ApprovalService:
             finally:
                 self.feed.forget(approval_id, future)
 
-    async def list(self, *, status: Status | None, agent: str | None, limit: int,
+    async def list_page(self, *, status: Status | None, agent: str | None, limit: int,
                    cursor: str | None) -> ApprovalPage:
         keys = self.store.keys
         if agent is not None:

@@ -53,7 +53,7 @@ class TransitionResult:
     stored: StoredApproval | None
 
 
-def _decode(raw: dict[bytes, bytes] | dict[str, str]) -> dict[str, str]:
+def _decode(raw: Any) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in raw.items()
@@ -165,7 +165,8 @@ class Store:
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:
-        fields = _decode(await self.redis.hgetall(self.keys.approval(approval_id)))
+        raw: Any = await self.redis.hgetall(self.keys.approval(approval_id))
+        fields = _decode(raw)
         return parse_approval(fields) if fields.get("req") else None
 
     async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
@@ -184,43 +185,43 @@ class Store:
     async def page(
         self, index: str, limit: int, cursor: str | None, status: Status | None
     ) -> tuple[list[StoredApproval], str | None]:
-        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned."""
+        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned.
+
+        The cursor is the (score, id) of the last item returned; members sharing a score are ordered by id.
+        """
         items: list[StoredApproval] = []
-        max_score: str = "+inf"
         after: tuple[int, str] | None = decode_cursor(cursor) if cursor else None
-        if after:
-            max_score = str(after[0])
-        scanned, batch = 0, max(limit * 2, 20)
-        next_cursor: str | None = None
+        batch, scanned = max(limit * 2, 20), 0
         while len(items) < limit and scanned < limit * 20 + 1000:
-            rows = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
-                                                     withscores=True)
-            rows = [(m.decode() if isinstance(m, bytes) else m, s) for m, s in rows]
-            if after:
-                rows = [(m, s) for m, s in rows if s < after[0] or m < after[1]]
+            max_score = str(after[0]) if after else "+inf"
+            raw: Any = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
+                                                         withscores=True)
+            rows: list[tuple[str, int]] = [(m.decode() if isinstance(m, bytes) else m, int(s)) for m, s in raw]
+            if after is not None:
+                last_score, last_id = after
+                rows = [(m, s) for m, s in rows if s < last_score or m < last_id]
+                if not rows and len(raw) == batch:
+                    batch *= 4  # a run of equal scores longer than the batch: widen and look again
+                    continue
             if not rows:
                 return items, None
-            records = await self.get_many([m for m, _ in rows])
-            by_id = {r.approval.id: r for r in records}
-            stale = [m for m, _ in rows if m not in by_id]
-            if stale:
+            records = {r.approval.id: r for r in await self.get_many([m for m, _ in rows])}
+            if stale := [m for m, _ in rows if m not in records]:
                 await self.redis.zrem(index, *stale)
             for member, score in rows:
                 scanned += 1
-                after = (int(score), member)
-                record = by_id.get(member)
+                after = (score, member)
+                record = records.get(member)
                 if record and (status is None or record.approval.status == status):
                     items.append(record)
                     if len(items) == limit:
                         break
-            max_score = str(after[0])
-            next_cursor = encode_cursor(*after)
-        return items, next_cursor
+        return items, encode_cursor(*after) if after else None
 
     async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
+        ids: Any = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
 
     async def pending_by_level(self) -> dict[str, int]:
-        raw = _decode(await self.redis.hgetall(self.keys.pending_by_level))
-        return {level: int(count) for level, count in raw.items()}
+        raw: Any = await self.redis.hgetall(self.keys.pending_by_level)
+        return {level: int(count) for level, count in _decode(raw).items()}
