@@ -14,8 +14,10 @@ from bot.clock import from_ms
 from bot.jsonutil import canonical, sha256_hex
 from bot.keys import Keys
 from bot.models import Approval, Decision, Status, Vote
+from bot.policy.schema import LevelPolicy
 
 OUTBOX_MAXLEN = 100_000
+_DEFAULT_ROUTE = {**LevelPolicy().model_dump(mode="json"), "rules": []}
 
 
 def _script(name: str) -> str:
@@ -61,8 +63,10 @@ def _decode(raw: Any) -> dict[str, str]:
 
 
 def parse_approval(fields: dict[str, str]) -> StoredApproval:
-    document = json.loads(fields["req"])
-    route = document.pop("route", {})
+    document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
+                "idempotency_key": None, "callback_url": None, **json.loads(fields["req"])}
+    # Routes are stored without their defaults (memory); readers always get every key.
+    route = {**_DEFAULT_ROUTE, **document.pop("route", {})}
     votes = sorted(
         (Vote.model_validate_json(value) for key, value in fields.items() if key.startswith("v:")),
         key=lambda vote: vote.at,
@@ -116,7 +120,7 @@ class Store:
         decided = decided_entry or _NO_ENTRY
         result = await self._create(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
-                  idem, k.audit, k.audit_tail, k.audit_index(approval_id), k.outbox, k.pending_by_level],
+                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level],
             args=[approval_id, canonical(document), status.value,
                   decision.model_dump_json() if decision else "", created_ms, expires_ms,
                   document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
@@ -146,8 +150,8 @@ class Store:
         vote_entry = vote_entry or _NO_ENTRY
         refused = refused_entry or _NO_ENTRY
         outcome, _status, flat = await self._transition(
-            keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail,
-                  k.audit_index(approval_id), k.outbox, k.pending_by_level],
+            keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail, k.outbox,
+                  k.pending_by_level],
             args=[mode, voter, vote.model_dump_json() if vote else "", "1" if decisive else "0", quorum,
                   new_status.value, decision.model_dump_json(), now_ms, self.retention_s,
                   vote_entry.body, vote_entry.sha, final_entry.body, final_entry.sha,
@@ -160,8 +164,8 @@ class Store:
 
     async def append_audit(self, entry: Entry, approval_id: str | None = None) -> str:
         k = self.keys
-        index = k.audit_index(approval_id) if approval_id else ""
-        entry_id = await self._append(keys=[k.audit, k.audit_tail, index], args=[entry.body, entry.sha])
+        approval_key = k.approval(approval_id) if approval_id else ""
+        entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key], args=[entry.body, entry.sha])
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:
@@ -177,6 +181,11 @@ class Store:
                 pipe.hgetall(self.keys.approval(approval_id))
             rows = await pipe.execute()
         return [parse_approval(_decode(row)) for row in rows if row]
+
+    async def history_ids(self, approval_id: str) -> list[str]:
+        raw: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        return text.split(",") if text else []
 
     async def status_of(self, approval_id: str) -> str | None:
         status = await self.redis.hget(self.keys.approval(approval_id), "st")

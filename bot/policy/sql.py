@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlglot
@@ -68,6 +69,7 @@ def _statement_findings(statement: Any) -> list[SqlFinding]:
     return [SqlFinding("OTHER", RiskLevel.high, f"sql: unrecognised statement {str(name).upper()[:40]}")]
 
 
+@lru_cache(maxsize=4096)
 def classify_sql(sql: str, dialect: str | None = None) -> SqlClassification:
     """The highest level among all statements; SQL that does not parse is at least high."""
     try:
