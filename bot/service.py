@@ -17,9 +17,9 @@ from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.events import ChangeFeed
+from bot.jsonutil import canonical
 from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
 from bot.policy import Classification, Policy, classify
-from bot.jsonutil import canonical
 from bot.store import Store, StoredApproval, parse_approval
 
 GroupResolver = Callable[[str], Awaitable[set[str]]]
