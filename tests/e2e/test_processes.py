@@ -1,10 +1,12 @@
 """Whole-process behaviour: two servers on one Redis, the embedded server, CLI exit codes, audit verify."""
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import time
+import urllib.request
 
 import aiohttp
 import pytest
@@ -28,6 +30,14 @@ def _alive(pid: int) -> bool:
         return False
     state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout.strip()
     return bool(state) and not state.startswith("Z")
+
+
+def _all_gone(pids: list[int], timeout: float = 5) -> bool:
+    """Processes get a moment to exit after their parent stops; ps is checked, not assumed."""
+    deadline = time.monotonic() + timeout
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(p) for p in pids)
 
 
 async def test_long_poll_in_one_process_woken_by_decision_in_another(app, settings, tmp_path):
@@ -60,23 +70,17 @@ def test_embedded_server_starts_persists_and_leaves_no_orphan(tmp_path):
     children = _children_of(proc.pid)
     try:
         assert children, "serve started no embedded server"
-        import json
-        import urllib.request
         request = urllib.request.Request(f"{url}/v1/approvals", data=json.dumps({"action": "deploy"}).encode(),
                                          headers={**auth(), "Content-Type": "application/json"})
         with urllib.request.urlopen(request) as resp:  # noqa: S310
             approval_id = json.loads(resp.read())["id"]
     finally:
         stop(proc)
-    deadline = time.monotonic() + 5
-    while any(_alive(c) for c in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(c) for c in children), "embedded server outlived serve"
+    assert _all_gone(children), "embedded server outlived serve"
     assert (tmp_path / "data" / "appendonlydir").is_dir()
     # Restart: the request is still there (append-only persistence).
     proc, url = start_serve(env, tmp_path)
     try:
-        import urllib.request
         req = urllib.request.Request(f"{url}/v1/approvals/{approval_id}", headers=auth())
         with urllib.request.urlopen(req) as resp:  # noqa: S310
             assert resp.status == 200
@@ -91,10 +95,7 @@ def test_embedded_server_dies_with_a_killed_parent(tmp_path):
     assert children
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    deadline = time.monotonic() + 5
-    while any(_alive(c) for c in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(c) for c in children)
+    assert _all_gone(children), "embedded server outlived its killed parent"
 
 
 @pytest.mark.parametrize(("env", "expected"), [
