@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,16 +51,22 @@ def plan_steps(route: dict[str, Any], created_at: datetime, expires_at: datetime
     return sorted(planned, key=lambda p: (p.at, p.index, p.repeat))
 
 
+def _job_prefix(keys: Keys) -> str:
+    # RQ job ids allow letters, digits, `_` and `-` only; the key prefix usually ends in `:`.
+    return re.sub(r"[^A-Za-z0-9_-]", "_", keys.prefix)
+
+
 def step_job_id(keys: Keys, approval_id: str, index: int, repeat: int) -> str:
-    return f"{keys.prefix}esc-{approval_id}-{index}-{repeat}"
+    """Deterministic, so that scheduling the same request twice replaces rather than duplicates."""
+    return f"{_job_prefix(keys)}esc-{approval_id}-{index}-{repeat}"
 
 
 def expiry_job_id(keys: Keys, approval_id: str) -> str:
-    return f"{keys.prefix}exp-{approval_id}"
+    return f"{_job_prefix(keys)}exp-{approval_id}"
 
 
 def callback_job_id(keys: Keys, approval_id: str, attempt: int) -> str:
-    return f"{keys.prefix}cb-{approval_id}-{attempt}"
+    return f"{_job_prefix(keys)}cb-{approval_id}-{attempt}"
 
 
 def jobs_key(keys: Keys, approval_id: str) -> str:

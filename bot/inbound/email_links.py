@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.inbound.pages import message_page, page
 from bot.models import Actor, Status
+from bot.notify.email import context_fields
 from bot.notify.tokens import BadToken, LinkClaim, LinkTokens
 from bot.runtime import Runtime
 from bot.secrets import signing_key
@@ -54,7 +55,7 @@ async def confirm_page(request: web.Request) -> web.Response:
     if approval.status != Status.pending:
         return message_page("Already decided", f"This request is already {approval.status.value}.", 409)
     verb = "Approve" if claim.outcome == "approve" else "Reject"
-    return page("confirm.html.j2", approval=approval, verb=verb, outcome=claim.outcome,
+    return page("confirm.html.j2", approval=approval, context=context_fields(approval), verb=verb, outcome=claim.outcome,
                 recipient=claim.recipient,
                 review_url=f"{runtime.settings.countersign_public_url}/requests/{approval.id}")
 

@@ -62,9 +62,14 @@ class RenderedEmail:
     html: str
 
 
+def context_fields(approval: Approval) -> dict[str, Any]:
+    """The request's context with the known keys always present (templates are strict about names)."""
+    return {"why": None, "affected": None, "reversible": None, "alternatives": None, **approval.context}
+
+
 def render_request_email(approval: Approval, links: EmailLinks, reminder: bool) -> RenderedEmail:
     values: dict[str, Any] = {
-        "approval": approval, "context": approval.context, "links": links, "reminder": reminder,
+        "approval": approval, "context": context_fields(approval), "links": links, "reminder": reminder,
         "level": approval.risk_level.value.upper(),
         "expires": approval.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         "args_lines": [f"{name} = {value!r}" for name, value in approval.args.items()],
