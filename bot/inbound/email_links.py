@@ -33,19 +33,18 @@ async def _refuse(runtime: Runtime, reason: str, claim: LinkClaim | None, method
     return message_page(title, message, status)
 
 
-async def _claim(request: web.Request) -> tuple[LinkClaim | None, str | None]:
-    runtime = request.app[RUNTIME]
+def _claim(request: web.Request) -> LinkClaim | BadToken:
     try:
-        return request.app[TOKENS].read(request.match_info["token"], runtime.clock.now()), None
+        return request.app[TOKENS].read(request.match_info["token"], request.app[RUNTIME].clock.now())
     except BadToken as exc:
-        return None, exc.reason
+        return exc
 
 
 async def confirm_page(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    claim, problem = await _claim(request)
-    if claim is None:
-        return await _refuse(runtime, problem or "forged", None, "GET")
+    claim = _claim(request)
+    if isinstance(claim, BadToken):
+        return await _refuse(runtime, claim.reason, claim.claim, "GET")
     if await request.app[TOKENS].is_used(claim):
         return await _refuse(runtime, "used", claim, "GET")
     try:
@@ -62,9 +61,9 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 async def decide(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
-    claim, problem = await _claim(request)
-    if claim is None:
-        return await _refuse(runtime, problem or "forged", None, "POST")
+    claim = _claim(request)
+    if isinstance(claim, BadToken):
+        return await _refuse(runtime, claim.reason, claim.claim, "POST")
     form = await request.post()
     comment = str(form.get("comment") or "").strip()[:4000] or None
     try:

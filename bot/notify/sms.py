@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 
@@ -15,6 +16,10 @@ from bot.settings import Settings
 
 MAX_SMS = 320
 REPLY = re.compile(r"^\s*(yes|y|approve|no|n|reject)\s+(\d{4,6})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def twilio_configured(settings: Settings) -> bool:
@@ -63,7 +68,7 @@ async def send_sms(settings: Settings, session: aiohttp.ClientSession, to: str, 
     url = f"{settings.twilio_api_url.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
     try:
         async with session.post(url, data={"To": to, "From": settings.twilio_from or "", "Body": body},
-                                auth=aiohttp.BasicAuth(sid, token),
+                                headers={"Authorization": basic_auth(sid, token)},
                                 timeout=aiohttp.ClientTimeout(total=20)) as response:
             payload = await response.json(content_type=None)
             if response.status >= 300:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 from redis.asyncio import Redis
 
 from bot.keys import Keys
@@ -19,9 +19,10 @@ GRACE = timedelta(hours=1)
 
 
 class BadToken(Exception):
-    def __init__(self, reason: str) -> None:  # forged | expired | used
+    def __init__(self, reason: str, claim: LinkClaim | None = None) -> None:  # forged | expired | used
         super().__init__(reason)
         self.reason = reason
+        self.claim = claim  # known when the signature was good (expired, used): for the audit entry
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class LinkClaim:
 
 class LinkTokens:
     def __init__(self, master_key: bytes, redis: Redis, keys: Keys) -> None:
-        self._serializer = URLSafeTimedSerializer(derive(master_key, PURPOSE), salt=PURPOSE)
+        self._serializer = URLSafeSerializer(derive(master_key, PURPOSE), salt=PURPOSE)
         self.redis = redis
         self.keys = keys
 
@@ -48,8 +49,6 @@ class LinkTokens:
         """Check the signature and expiry (not use): for the confirm page and before consuming."""
         try:
             claim = self._serializer.loads(token)
-        except SignatureExpired:
-            raise BadToken("expired") from None
         except BadSignature:
             raise BadToken("forged") from None
         if not isinstance(claim, dict) or claim.get("o") not in ("approve", "reject"):
@@ -60,7 +59,7 @@ class LinkTokens:
         except (KeyError, TypeError, ValueError):
             raise BadToken("forged") from None
         if now.timestamp() > parsed.expires_ts:
-            raise BadToken("expired")
+            raise BadToken("expired", parsed)
         return parsed
 
     async def is_used(self, claim: LinkClaim) -> bool:
@@ -70,7 +69,7 @@ class LinkTokens:
         """Mark the token used, atomically: a second POST (or a race of two) raises BadToken('used')."""
         ttl = max(60, claim.expires_ts - int(now.timestamp()) + 60)
         if not await self.redis.set(self._used_key(claim), now.isoformat(), nx=True, ex=ttl):
-            raise BadToken("used")
+            raise BadToken("used", claim)
 
     def _used_key(self, claim: LinkClaim) -> str:
         return self.keys.named(f"email:used:{claim.nonce}")

@@ -112,3 +112,10 @@ async def submit(running: RunningApp, probe: OutboxProbe, action: str = "delete_
 
 async def audit_types(running: RunningApp, approval_id: str) -> list[str]:
     return [event.type for event in await running.runtime.service.events(approval_id)]
+
+
+async def all_audit(running: RunningApp) -> list[dict[str, Any]]:
+    """Every audit entry under this test's prefix (also those not tied to a request, like a forged token)."""
+    import json
+
+    return [json.loads(fields["body"]) async for _id, fields in running.runtime.audit.raw_entries()]

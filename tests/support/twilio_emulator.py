@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,8 +41,9 @@ class TwilioEmulator:
     _sids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
     async def messages(self, request: web.Request) -> web.Response:
-        expected = aiohttp.BasicAuth(self.account_sid, self.auth_token).encode()
-        if request.match_info["sid"] != self.account_sid or request.headers.get("Authorization") != expected:
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.match_info["sid"] != self.account_sid or not hmac.compare_digest(
+                request.headers.get("Authorization", ""), expected):
             return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
         form = {k: str(v) for k, v in (await request.post()).items()}
         async with self._changed:
