@@ -53,10 +53,10 @@ class OutboxProbe:
             self.seen.append((event_type, approval_id))
             self._changed.notify_all()
 
-    async def wait(self, event_type: str, approval_id: str, timeout: float = 10) -> None:
+    async def wait(self, event_type: str, approval_id: str, seconds: float = 10) -> None:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: (event_type, approval_id) in self.seen),
-                                   timeout)
+                                   seconds)
 
 
 @pytest.fixture

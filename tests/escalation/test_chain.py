@@ -75,7 +75,8 @@ async def test_reminder_goes_into_the_slack_thread(esc_app: tuple[RunningApp, Ou
     running, probe = esc_app
     approval = await submit(running, probe)
     keys = running.runtime.keys
-    await running.runtime.redis.hset(keys.named(f"slack:msg:{approval['id']}"), "C0APPROVALS", "1700000000.000100")
+    thread_key = keys.named(f"slack:msg:{approval['id']}")  # what the Slack adapter records
+    await running.runtime.redis.hset(thread_key, "C0APPROVALS", "1700000000.000100")
     make_due(running.runtime.settings, step_ids(running, approval["id"])[0])
     await run_burst(running.runtime.settings)
     post = recorder.to("/api/chat.postMessage")[0].json()
@@ -130,7 +131,8 @@ async def test_expiry_rejects_by_default(esc_app: tuple[RunningApp, OutboxProbe]
     assert isinstance(decision, dict)
     assert decision["outcome"] == "reject" and decision["by"]["channel"] == "policy"
     running, _ = esc_app
-    assert [j for j, _ in scheduled(running.runtime.settings) if str(body["id"]) in j] == []  # steps cancelled
+    # The remaining steps are cancelled.
+    assert [j for j, _ in scheduled(running.runtime.settings) if str(body["id"]) in j] == []
     entries = await running.runtime.service.events(str(body["id"]))
     assert any(e.type == "expired" and e.detail["on_timeout"] == "reject" for e in entries)
 

@@ -73,7 +73,8 @@ async def test_forged_and_tampered_tokens_are_refused(esc_app: tuple[RunningApp,
             assert response.status == 400 and "not valid" in await response.text()
     assert (await running.runtime.service.get(approval_id)).status == Status.pending
     refused = [e for e in await all_audit(running) if e["type"] == "link_refused"]
-    assert [(e["detail"]["reason"], e["detail"]["method"]) for e in refused] == [("forged", "GET"), ("forged", "POST")] * 2
+    assert [(e["detail"]["reason"], e["detail"]["method"]) for e in refused] == [
+        ("forged", "GET"), ("forged", "POST")] * 2
     assert all(e["approval_id"] is None for e in refused)
 
 
@@ -117,8 +118,9 @@ async def test_expired_link_is_refused(esc_app: tuple[RunningApp, OutboxProbe]) 
     runtime = running.runtime
     tokens = LinkTokens(await signing_key(runtime.settings, runtime.redis, runtime.keys), runtime.redis,
                         runtime.keys)
-    stale = tokens.issue(approval["id"], ALICE_EMAIL, "approve", runtime.clock.now() - GRACE - timedelta(seconds=5))
-    for response in (await running.client.get(f"/email/{stale}"), await running.client.post(f"/email/{stale}")):
+    long_ago = runtime.clock.now() - GRACE - timedelta(seconds=5)
+    stale = f"/email/{tokens.issue(approval['id'], ALICE_EMAIL, 'approve', long_ago)}"
+    for response in (await running.client.get(stale), await running.client.post(stale)):
         assert response.status == 410 and "expired" in await response.text()
     assert (await runtime.service.get(approval["id"])).status == Status.pending
     assert (await audit_types(running, approval["id"])).count("link_refused") == 2

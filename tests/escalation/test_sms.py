@@ -1,4 +1,4 @@
-"""SMS: the text goes out through the Twilio emulator; replies come back as webhooks signed as Twilio signs."""
+"""SMS: texts go out through the Twilio emulator; replies come back as webhooks signed as Twilio signs."""
 
 from __future__ import annotations
 

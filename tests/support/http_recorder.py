@@ -1,4 +1,4 @@
-"""A generic recording HTTP server on loopback: agent callback receiver and a minimal Slack Web API stand-in."""
+"""A generic recording HTTP server on loopback: agent callback receiver, minimal Slack Web API stand-in."""
 
 from __future__ import annotations
 
@@ -50,9 +50,9 @@ class HttpRecorder:
             return web.json_response(payload, status=status)
         return web.json_response({"received": True}, status=status)
 
-    async def wait_for(self, count: int, timeout: float = 15) -> list[Recorded]:
+    async def wait_for(self, count: int, seconds: float = 15) -> list[Recorded]:
         async with self._arrived:
-            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.requests) >= count), timeout)
+            await asyncio.wait_for(self._arrived.wait_for(lambda: len(self.requests) >= count), seconds)
         return list(self.requests)
 
     def to(self, path_prefix: str) -> list[Recorded]:

@@ -1,4 +1,4 @@
-"""Drive real RQ in tests: a SimpleWorker burst (scheduler on) in a thread, and moving scheduled jobs to now."""
+"""Drive real RQ in tests: a SimpleWorker burst (scheduler on) in a thread; move scheduled jobs to now."""
 
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def _burst(settings: Settings, clock: Clock | None) -> None:
     context.configure(settings, settings.redis_url or "", clock)
     redis = sync_redis(settings)
     try:
-        ThreadSimpleWorker([queue_for(redis, settings)], connection=redis).work(burst=True, with_scheduler=True,
-                                                                          logging_level="WARNING")
+        worker = ThreadSimpleWorker([queue_for(redis, settings)], connection=redis)
+        worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
     finally:
         redis.close()
 
@@ -64,6 +64,7 @@ def scheduled(settings: Settings) -> list[tuple[str, datetime]]:
     try:
         registry = ScheduledJobRegistry(queue=queue_for(redis, settings))
         rows = redis.zrange(registry.key, 0, -1, withscores=True)
-        return [(raw.decode(), datetime.fromtimestamp(score, UTC)) for raw, score in rows]  # type: ignore[union-attr]
+        return [(raw.decode(), datetime.fromtimestamp(float(score), UTC))  # type: ignore[union-attr]
+                for raw, score in rows]
     finally:
         redis.close()

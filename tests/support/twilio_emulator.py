@@ -53,7 +53,8 @@ class TwilioEmulator:
             await asyncio.Event().wait()  # until the server shuts down
         if self.fail_with:
             status = self.fail_with.pop(0)
-            return web.json_response({"code": 20500, "message": "Internal error", "status": status}, status=status)
+            return web.json_response({"code": 20500, "message": "Internal error", "status": status},
+                                     status=status)
         if not form.get("To") or not form.get("Body"):
             return web.json_response({"code": 21604, "message": "A 'To' and 'Body' are required",
                                       "status": 400}, status=400)
@@ -66,13 +67,13 @@ class TwilioEmulator:
         return web.json_response({"sid": sms.sid, "status": "queued", "to": sms.to, "from": sms.from_,
                                   "body": sms.body, "account_sid": self.account_sid}, status=201)
 
-    async def wait_for_attempts(self, count: int, timeout: float = 30) -> None:
+    async def wait_for_attempts(self, count: int, seconds: float = 30) -> None:
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.attempts) >= count), timeout)
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.attempts) >= count), seconds)
 
-    async def wait_for_accepted(self, count: int, timeout: float = 15) -> list[Sms]:
+    async def wait_for_accepted(self, count: int, seconds: float = 15) -> list[Sms]:
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.accepted) >= count), timeout)
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.accepted) >= count), seconds)
         return list(self.accepted)
 
     def signature(self, public_url: str, params: dict[str, str]) -> str:
