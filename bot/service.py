@@ -17,7 +17,17 @@ from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.events import ChangeFeed
-from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
+from bot.models import (
+    Actor,
+    Approval,
+    ApprovalCreate,
+    ApprovalPage,
+    AuditEvent,
+    Decision,
+    Outcome,
+    Status,
+    Vote,
+)
 from bot.policy import Classification, Policy, classify
 from bot.store import Store, StoredApproval
 

@@ -8,8 +8,8 @@ from typing import Any
 
 
 async def _link(email: str, admin: bool) -> str:
-    from bot.clock import SystemClock
     from bot.cli import load_settings, resolve_redis_url
+    from bot.clock import SystemClock
     from bot.keys import Keys
     from bot.runtime import redis_client
     from bot.web.auth import WebAuth

@@ -1,4 +1,4 @@
-"""Deciding from the dashboard: one request, or a batch that skips (and lists) what this person may not decide."""
+"""Deciding from the dashboard: one request, or a batch that skips (and lists) what one may not decide."""
 
 from __future__ import annotations
 
@@ -68,7 +68,8 @@ async def decide_batch(service: ApprovalService, decider: Decider, ids: list[str
             except NotFound:
                 result.skipped.append((approval_id, "no such request"))
             else:
-                (result.recorded if approval.status.value == "pending" else result.decided).append(approval_id)
+                still_pending = approval.status.value == "pending"
+                (result.recorded if still_pending else result.decided).append(approval_id)
 
     await asyncio.gather(*(one(i) for i in dict.fromkeys(ids)))
     order = {approval_id: n for n, approval_id in enumerate(ids)}

@@ -46,8 +46,8 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     if session_of(request):
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
     token, fresh = await _pre_token(request)
-    response = await render(request, "login.html", {"next": _safe_next(request.query.get("next")), "sent": False},
-                            csrf=token)
+    context = {"next": _safe_next(request.query.get("next")), "sent": False}
+    response = await render(request, "login.html", context, csrf=token)
     _set_pre(response, request, fresh)
     return response
 
@@ -70,7 +70,8 @@ async def login_request(request: web.Request) -> web.StreamResponse:
         if runtime.settings.smtp_url:
             try:
                 await send_login_link(runtime.settings.smtp_url, runtime.settings.email_from, email, link)
-                await runtime.service.record("web_link_sent", None, Actor(channel="web", id=email, name=email))
+                actor = Actor(channel="web", id=email, name=email)
+                await runtime.service.record("web_link_sent", None, actor)
             except (OSError, ValueError) as exc:
                 log.warning("could not mail a sign-in link: %s", exc)
         else:
@@ -111,7 +112,8 @@ async def login_confirm(request: web.Request) -> web.StreamResponse:
         return await message_page(request, 400, "Sign-in link not accepted",
                                   "This sign-in link has already been used; ask for a new one.")
     cookie, _ = await state.auth.create_session(email, admin)
-    await runtime.service.record("web_signed_in", None, Actor(channel="web", id=email, name=email), admin=admin)
+    actor = Actor(channel="web", id=email, name=email)
+    await runtime.service.record("web_signed_in", None, actor, admin=admin)
     response = web.Response(status=303, headers={"Location": "/"})
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/",
                         secure=state.auth.secure_cookies, max_age=int(SESSION_TTL.total_seconds()))

@@ -12,7 +12,9 @@ from bot.errors import ConfigError
 
 
 def parse_smtp_url(url: str) -> tuple[str, str, int, str | None, str | None, bool]:
-    """smtp://[user:pass@]host[:port][?starttls=1] or smtps://… → (scheme, host, port, user, password, starttls)."""
+    """smtp://[user:pass@]host[:port][?starttls=1] or smtps://…
+
+    → (scheme, host, port, user, password, starttls)."""
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError("SMTP_URL: expected smtp://[user:pass@]host[:port] or smtps://…")

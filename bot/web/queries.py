@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from typing import Any
 
-from multidict import MultiMapping
 
 from bot.clock import to_ms
 from bot.errors import InvalidInput
@@ -24,7 +25,8 @@ AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
     "gt1h": (None, timedelta(hours=1)),
     "gt24h": (None, timedelta(hours=24)),
 }
-AGE_LABELS = {"": "any age", "lt15m": "newer than 15 min", "lt1h": "newer than 1 h", "lt24h": "newer than 24 h",
+AGE_LABELS = {"": "any age", "lt15m": "newer than 15 min", "lt1h": "newer than 1 h",
+              "lt24h": "newer than 24 h",
               "gt1h": "older than 1 h", "gt24h": "older than 24 h"}
 HISTORY_STATUSES = ("approved", "rejected", "expired", "cancelled")
 
@@ -47,8 +49,9 @@ class Filters:
         return {k: v for k, v in self.__dict__.items() if v}
 
 
-def _text(values: MultiMapping[str], name: str, max_len: int = 200) -> str:
-    value = (values.get(name) or "").strip()
+def _text(values: Mapping[str, Any], name: str, max_len: int = 200) -> str:
+    raw = values.get(name)
+    value = raw.strip() if isinstance(raw, str) else ""
     if len(value) > max_len:
         raise InvalidInput(f"{name} is longer than {max_len} characters", {name: "too long"})
     try:
@@ -58,21 +61,23 @@ def _text(values: MultiMapping[str], name: str, max_len: int = 200) -> str:
     return value
 
 
-def _date(values: MultiMapping[str], name: str) -> str:
+def _date(values: Mapping[str, Any], name: str) -> str:
     value = _text(values, name, 10)
     if value:
         try:
             datetime.strptime(value, "%Y-%m-%d")
         except ValueError:
-            raise InvalidInput(f"{name} must be a date like 2026-01-31", {name: "not a YYYY-MM-DD date"}) from None
+            raise InvalidInput(f"{name} must be a date like 2026-01-31",
+                               {name: "not a YYYY-MM-DD date"}) from None
     return value
 
 
-def parse_filters(values: MultiMapping[str]) -> Filters:
+def parse_filters(values: Mapping[str, Any]) -> Filters:
     """Read filters from a query string or form; anything unknown is a clear 400, never a 500."""
     level = _text(values, "level")
     if level and level not in {lvl.value for lvl in RiskLevel}:
-        raise InvalidInput("unknown risk level", {"level": "one of " + ", ".join(lvl.value for lvl in RiskLevel)})
+        known = ", ".join(lvl.value for lvl in RiskLevel)
+        raise InvalidInput("unknown risk level", {"level": "one of " + known})
     age = _text(values, "age")
     if age not in AGES:
         raise InvalidInput("unknown age filter", {"age": "one of " + ", ".join(a for a in AGES if a)})
@@ -116,7 +121,8 @@ class Queries:
             try:
                 score, after_member = decode_cursor(cursor)
             except (ValueError, UnicodeDecodeError):
-                raise InvalidInput("the page cursor is not one this server issued", {"cursor": "invalid"}) from None
+                raise InvalidInput("the page cursor is not one this server issued",
+                                   {"cursor": "invalid"}) from None
             after_score = str(score)
 
         def needle(name: str, value: str) -> str:
@@ -129,8 +135,8 @@ class Queries:
             limit, max_scan,
         ])
         matched, truncated, flat = int(raw[0]), bool(int(raw[1])), raw[2:]
-        rows = [((m.decode() if isinstance(m, bytes) else m), int(float(s))) for m, s in zip(flat[::2], flat[1::2],
-                                                                                              strict=True)]
+        members = [m.decode() if isinstance(m, bytes) else m for m in flat[::2]]
+        rows = [(member, int(float(score))) for member, score in zip(members, flat[1::2], strict=True)]
         return rows, matched, truncated
 
     async def page(self, index: str, filters: Filters, now: datetime, *, status: str, limit: int,

@@ -25,8 +25,9 @@ JINJA = web.AppKey("web_jinja", jinja2.Environment)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS: dict[type[CountersignError], int] = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -74,7 +75,8 @@ async def render(request: web.Request, template: str, context: dict[str, Any], s
 
 async def message_page(request: web.Request, status: int, title: str, text: str,
                        fields: dict[str, str] | None = None) -> web.Response:
-    return await render(request, "message.html", {"title": title, "text": text, "fields": fields or {}}, status)
+    context = {"title": title, "text": text, "fields": fields or {}}
+    return await render(request, "message.html", context, status)
 
 
 def page(login: bool = True) -> Callable[[Handler], Handler]:

@@ -1,4 +1,4 @@
-"""Approval-fatigue figures from the audit trail: time to decision, who decides, how fast, how much is automatic."""
+"""Approval-fatigue figures from the audit trail: time to decision, who decides, how fast, how much auto."""
 
 from __future__ import annotations
 

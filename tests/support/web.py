@@ -16,6 +16,9 @@ levels:
   high: {{channels: [{{web: queue}}], approvers: [{GRACE}], timeout: 1h}}
   critical: {{channels: [{{web: queue}}], approvers: [{ADA}, {GRACE}], quorum: 2, timeout: 30m}}
 rules:
+  - name: routine
+    match: {{action: "cache.*"}}
+    level: low
   - name: refunds
     match: {{action: "payments.refund*"}}
     level: high
@@ -39,7 +42,8 @@ async def sign_in(running: RunningApp, email: str, admin: bool = False) -> str:
     path = link.split("://", 1)[1].split("/", 1)[1]
     page = await running.client.get("/" + path)
     assert page.status == 200, await page.text()
-    done = await running.client.post("/" + path, data={"csrf": csrf_of(await page.text())}, allow_redirects=False)
+    done = await running.client.post("/" + path, data={"csrf": csrf_of(await page.text())},
+                                     allow_redirects=False)
     assert done.status == 303, await done.text()
     home = await running.client.get("/")
     assert home.status == 200
@@ -54,7 +58,8 @@ def _web_key() -> Any:
 
 async def file_request(running: RunningApp, action: str = "db.query", key: str = AGENT_KEY,
                        **fields: Any) -> dict[str, Any]:
-    response = await running.client.post("/v1/approvals", json={"action": action, **fields}, headers=auth(key))
+    response = await running.client.post("/v1/approvals", json={"action": action, **fields},
+                                         headers=auth(key))
     assert response.status == 201, await response.text()
     body: dict[str, Any] = await response.json()
     return body

@@ -17,6 +17,7 @@ from tests.support.servers import make_settings, running_app
 from tests.support.smtp import smtp_server
 from tests.support.web import ADA, BOB, POLICY, csrf_of, file_request, sign_in, status_of
 
+ROOT = str(Path(__file__).resolve().parents[2])
 LINK = re.compile(r"(http://\S+/login/\S+)")
 
 
@@ -127,7 +128,8 @@ async def test_login_form_needs_its_csrf_token(web_app):
 
 async def test_logout_ends_the_session(web_app):
     csrf = await sign_in(web_app, ADA)
-    cookie = web_app.client.session.cookie_jar.filter_cookies(web_app.client.make_url("/"))["cs_session"].value
+    jar = web_app.client.session.cookie_jar
+    cookie = jar.filter_cookies(web_app.client.make_url("/"))["cs_session"].value
     out = await web_app.client.post("/logout", data={"csrf": csrf}, allow_redirects=False)
     assert out.status == 303
     web_app.client.session.cookie_jar.update_cookies({"cs_session": cookie})
@@ -146,7 +148,7 @@ async def test_cli_web_login_prints_a_working_link(redis_server):
     settings = make_settings(redis_server.url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "REDIS_"))}
     env.update(REDIS_URL=redis_server.url, COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
-               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+               PYTHONPATH=ROOT)
     code, out, _ = await _cli("web-login", "Root@Example.com", "--admin", env=env)
     assert code == 0
     link = out.strip()
