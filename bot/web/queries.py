@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-
 from bot.clock import to_ms
 from bot.errors import InvalidInput
 from bot.models import RiskLevel, Status

@@ -124,6 +124,9 @@ function setUpQueue() {
     fresh.querySelectorAll("input[name=id]").forEach((box) => { box.checked = checked.has(box.value); });
     rows.replaceWith(fresh);
     document.getElementById("matched").textContent = fresh.dataset.matched;
+    document.querySelectorAll(".matched-count").forEach((node) => { node.textContent = fresh.dataset.matched; });
+    // "All matching" covers what the person has now been shown, and nothing newer.
+    document.getElementById("upto").value = fresh.dataset.upto;
   }
   const source = new EventSource("/events");
   source.addEventListener("change", (event) => {
