@@ -101,7 +101,7 @@ async def test_batch_rejects_all_matching_but_nothing_newer_than_the_page(redis_
         keep = await file_request(web_app, "deploy.app")
         csrf = await sign_in(web_app, GRACE)
         page = await (await web_app.client.get("/?action=db.query")).text()
-        upto = re.search(r'name="upto" value="(\d+)"', page).group(1)
+        upto = re.search(r'name="upto" id="upto" value="(\d+)"', page).group(1)
         clock.advance(timedelta(seconds=1))
         late = await file_request(web_app, "db.query", args={"late": True})
         form = {"csrf": csrf, "outcome": "reject", "scope": "all", "action": "db.query", "upto": upto}
