@@ -78,7 +78,8 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             await page.fill("input[name=agent]", "other-agent")
             await page.click("button:has-text('Filter')")
             await page.wait_for_url(re.compile(r"agent=other-agent"))
-            shown = await page.locator("#rows tr[data-id]").evaluate_all("rows => rows.map(r => r.dataset.id)")
+            shown = await page.locator("#rows tr[data-id]").evaluate_all(
+                "rows => rows.map(r => r.dataset.id)")
             assert sorted(shown) == sorted(a["id"] for a in theirs)
             await page.fill("input[name=agent]", "billing-agent")
             await page.fill("input[name=action]", "db.query")
@@ -115,7 +116,8 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
                                                 json={"outcome": "reject", "comment": "not now"},
                                                 headers=auth(APPROVER_KEY))
             assert decided.status == 200
-            await page.wait_for_selector(f"#rows tr[data-id='{fresh['id']}']", state="detached", timeout=10_000)
+            await page.wait_for_selector(f"#rows tr[data-id='{fresh['id']}']", state="detached",
+                                         timeout=10_000)
 
             # Phone width: nothing wider than the screen but the scrollable table.
             await page.set_viewport_size({"width": 375, "height": 740})
@@ -135,7 +137,8 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             problem = await page.inner_text("#args-problem")
             assert "args.amount" in problem and "args.extra" in problem
             assert await status_of(running, refund["id"]) == "pending"  # nothing was sent
-            await page.fill("#args-editor", json.dumps({"amount": 40, "reason": "refund one charge"}, indent=2))
+            edited = json.dumps({"amount": 40, "reason": "refund one charge"}, indent=2)
+            await page.fill("#args-editor", edited)
             await page.fill("#modify-comment", "refund one of the two charges")
             await page.click("#modify-form button")
             await page.wait_for_selector("#final-args")
@@ -157,7 +160,7 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             async with page.expect_download() as download_info:
                 await page.click("#export")
             download = await download_info.value
-            exported = Path(await download.path()).read_text()
+            exported = await asyncio.to_thread(Path(await download.path()).read_text)
             assert exported.startswith("id,at,type,approval_id")
             assert exported.count(",decision,") == 5
             await context.close()

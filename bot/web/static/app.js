@@ -135,7 +135,7 @@ function setUpQueue() {
       const row = document.querySelector('#rows tr[data-id="' + CSS.escape(change.id) + '"]');
       if (row) row.remove();
     }
-    if (!timer) timer = window.setTimeout(refresh, 300);
+    if (!timer) timer = window.setTimeout(refresh, 1000);  // at most one re-read a second per open queue
   });
 }
 
