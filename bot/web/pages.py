@@ -32,6 +32,13 @@ def summary(approval: Approval) -> str:
     return line if len(line) <= 140 else line[:139] + "…"
 
 
+def _context_item(key: str, value: Any) -> tuple[str, str, bool]:
+    """(key, text, is_json): plain strings read as prose, anything else as pretty JSON."""
+    if isinstance(value, str):
+        return key, value, False
+    return key, json.dumps(value, indent=2, ensure_ascii=False), True
+
+
 @routes.get("/")
 @page()
 async def queue(request: web.Request) -> web.StreamResponse:
@@ -103,8 +110,7 @@ async def _request_view(request: web.Request, error: InvalidInput | None = None,
         "args_json": json.dumps(approval.args, indent=2, ensure_ascii=False),
         "args_text": args_text if args_text is not None else json.dumps(approval.args, indent=2,
                                                                          ensure_ascii=False),
-        "context_json": {k: json.dumps(v, indent=2, ensure_ascii=False) if not isinstance(v, str) else v
-                         for k, v in approval.context.items()},
+        "context_items": [_context_item(key, value) for key, value in approval.context.items()],
         "error": error, "now": runtime.clock.now(), "summary": summary,
     }
     return await render(request, "request.html", context, status)
