@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -11,9 +12,11 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from bot.errors import ConfigError
 from bot.runtime import Runtime
 from bot.web import history, live, login, pages
 from bot.web.auth import WebAuth
+from bot.web.mail import parse_smtp_url
 from bot.web.queries import Queries
 from bot.web.state import JINJA, WEB, WebState
 
@@ -62,7 +65,14 @@ def install(app: web.Application, runtime: Runtime) -> None:
 
     async def end_streams(app: web.Application) -> None:
         state.closed.set()
+        if state.tasks:
+            await asyncio.wait(set(state.tasks), timeout=20)
 
     app.on_shutdown.append(end_streams)
     if not runtime.settings.smtp_url:
         log.info("dashboard: SMTP_URL is unset, so mail is off: sign in with `countersign web-login EMAIL`")
+    else:
+        try:
+            parse_smtp_url(runtime.settings.smtp_url)
+        except ConfigError as exc:
+            log.warning("dashboard: sign-in mail will fail: %s", exc.message)

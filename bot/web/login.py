@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.errors import ConfigError
 from bot.models import Actor
 from bot.web.auth import PRE_COOKIE, SESSION_COOKIE, SESSION_TTL, LinkError, allowed_emails, normalise_email
 from bot.web.mail import send_login_link
-from bot.web.state import WEB, message_page, page, render, session_of
+from bot.web.state import WEB, WebState, message_page, page, render, session_of
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -68,18 +70,27 @@ async def login_request(request: web.Request) -> web.StreamResponse:
     if email in allowed_emails(runtime.policy, runtime.settings) and await state.auth.allow_link_mail(email):
         link = await state.auth.make_link(email, runtime.clock.now())
         if runtime.settings.smtp_url:
-            try:
-                await send_login_link(runtime.settings.smtp_url, runtime.settings.email_from, email, link)
-                actor = Actor(channel="web", id=email, name=email)
-                await runtime.service.record("web_link_sent", None, actor)
-            except (OSError, ValueError) as exc:
-                log.warning("could not mail a sign-in link: %s", exc)
+            # Sent in the background: the answer takes as long for a stranger as for an approver.
+            task = asyncio.create_task(_mail_link(state, email, link))
+            state.tasks.add(task)
+            task.add_done_callback(state.tasks.discard)
         else:
             log.warning("SMTP_URL is unset: mail is off, so no sign-in link was sent "
                         "(use `countersign web-login EMAIL`)")
     elif email not in allowed_emails(runtime.policy, runtime.settings):
         log.info("sign-in link asked for an address that is not an approver or web user")
     return await render(request, "login.html", {"sent": True, "next": "/"}, csrf=token)
+
+
+async def _mail_link(state: WebState, email: str, link: str) -> None:
+    runtime = state.runtime
+    smtp_url = runtime.settings.smtp_url or ""
+    try:
+        await send_login_link(smtp_url, runtime.settings.email_from, email, link)
+    except (OSError, ValueError, ConfigError) as exc:  # smtplib's errors are OSErrors
+        log.warning("could not mail a sign-in link: %s", getattr(exc, "message", exc))
+        return
+    await runtime.service.record("web_link_sent", None, Actor(channel="web", id=email, name=email))
 
 
 @routes.get("/login/{token}")

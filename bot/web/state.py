@@ -41,6 +41,7 @@ class WebState:
     auth: WebAuth
     queries: Queries
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: live streams end
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)  # mail being sent
 
 
 WEB = web.AppKey("web_state", WebState)

@@ -161,3 +161,33 @@ async def test_cli_web_login_prints_a_working_link(redis_server):
         signed = await running.client.post(path, data={"csrf": csrf_of(await page.text())})
         assert signed.status == 200
         assert "root@example.com (admin)" in await signed.text()
+
+
+async def test_mail_failure_is_logged_and_the_page_still_answers(redis_server, caplog):
+    from tests.support.smtp import free_port
+
+    settings = make_settings(redis_server.url, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    async with running_app(settings, POLICY) as running:
+        token = csrf_of(await (await running.client.get("/login")).text())
+        response = await running.client.post("/login", data={"csrf": token, "email": ADA})
+        assert response.status == 200 and "If that address may sign in" in await response.text()
+        pending_mail = set(running.client.app[WEB].tasks)
+        assert pending_mail
+        await asyncio.wait_for(asyncio.gather(*pending_mail), 20)
+        assert "could not mail a sign-in link" in caplog.text
+        assert "/login/" not in caplog.text  # the link itself is never logged
+
+
+def test_smtp_url_forms():
+    from bot.errors import ConfigError
+    from bot.web.mail import parse_smtp_url
+
+    assert parse_smtp_url("smtp://mail.example.com") == ("smtp", "mail.example.com", 25, None, None, False)
+    assert parse_smtp_url("smtp://u%40x:p%2Fw@mail:587?starttls=1") == ("smtp", "mail", 587, "u@x", "p/w", True)
+    assert parse_smtp_url("smtps://mail")[2] == 465
+    try:
+        parse_smtp_url("http://mail")
+    except ConfigError as exc:
+        assert "SMTP_URL" in exc.message
+    else:
+        raise AssertionError("http:// accepted")
