@@ -183,7 +183,8 @@ def test_smtp_url_forms():
     from bot.web.mail import parse_smtp_url
 
     assert parse_smtp_url("smtp://mail.example.com") == ("smtp", "mail.example.com", 25, None, None, False)
-    assert parse_smtp_url("smtp://u%40x:p%2Fw@mail:587?starttls=1") == ("smtp", "mail", 587, "u@x", "p/w", True)
+    parsed = parse_smtp_url("smtp://u%40x:p%2Fw@mail:587?starttls=1")
+    assert parsed == ("smtp", "mail", 587, "u@x", "p/w", True)
     assert parse_smtp_url("smtps://mail")[2] == 465
     try:
         parse_smtp_url("http://mail")
