@@ -30,6 +30,7 @@ async def events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     stop_listening = state.runtime.feed.listen(on_change)
     closed = asyncio.ensure_future(state.closed.wait())
+    getter: asyncio.Future[tuple[str, str]] | None = None
     try:
         await response.write(b"retry: 2000\n\n")
         while True:
@@ -49,5 +50,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         pass  # the browser went away
     finally:
         closed.cancel()
+        if getter is not None:
+            getter.cancel()
         stop_listening()
     return response

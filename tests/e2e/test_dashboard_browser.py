@@ -53,6 +53,9 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             context = await browser.new_context(viewport={"width": 1200, "height": 800},  # type: ignore[attr-defined]
                                                 accept_downloads=True)
             page = await context.new_page()
+            problems: list[str] = []  # script errors and CSP violations
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
 
             # Sign in through the mailed magic link.
             await page.goto(running.url + "/")
@@ -163,4 +166,6 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             exported = await asyncio.to_thread(Path(await download.path()).read_text)
             assert exported.startswith("id,at,type,approval_id")
             assert exported.count(",decision,") == 5
+            # The deliberate 403 above is the only error the browser reported.
+            assert [p for p in problems if "403" not in p] == []
             await context.close()
