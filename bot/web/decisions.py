@@ -26,6 +26,10 @@ def read_comment(raw: object, outcome: str) -> str | None:
     comment = raw.strip() if isinstance(raw, str) else ""
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", {"comment": "too long"})
+    try:
+        comment.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("the comment is not valid text", {"comment": "invalid text"}) from None
     if outcome == "reject" and not comment:
         raise InvalidInput("say why you reject it", {"comment": "a reason is required to reject"})
     return comment or None
@@ -39,8 +43,16 @@ def read_args(raw: object) -> dict[str, Any]:
         args = json.loads(raw)
     except ValueError as exc:
         raise InvalidInput(f"the arguments are not valid JSON: {exc}", {"args": "malformed JSON"}) from None
+    except RecursionError:
+        raise InvalidInput("the arguments are nested too deeply", {"args": "nested too deeply"}) from None
     if not isinstance(args, dict):
         raise InvalidInput("the arguments must be a JSON object", {"args": "must be a JSON object"})
+    try:
+        json.dumps(args, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # "\ud800" parses, but a lone surrogate cannot be stored or hashed.
+        raise InvalidInput("the arguments hold text that is not valid Unicode",
+                           {"args": "invalid text"}) from None
     return args
 
 

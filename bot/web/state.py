@@ -13,6 +13,7 @@ from urllib.parse import quote
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound
 from bot.runtime import Runtime
@@ -95,7 +96,12 @@ def page(login: bool = True) -> Callable[[Handler], Handler]:
                     raise web.HTTPSeeOther(f"/login?next={quote(request.path_qs, safe='')}")
                 return await message_page(request, 403, "Signed out", "Sign in first, then try again.")
             if request.method == "POST":
-                form = await request.post()
+                try:
+                    form = await request.post()
+                except web.HTTPRequestEntityTooLarge:
+                    return await message_page(request, 413, "Too large", "That form is too large to accept.")
+                except (ValueError, AssertionError, HttpProcessingError):  # aiohttp's errors on broken bodies
+                    return await message_page(request, 400, "Not accepted", "That form could not be read.")
                 given = form.get("csrf") or request.headers.get("X-CSRF-Token")
                 if session is not None:
                     expected = session.csrf

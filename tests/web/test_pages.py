@@ -222,3 +222,22 @@ async def test_history_export_and_stats(web_app):
     assert re.search(r'id="auto-share">1 \(25%\)<', stats)
     assert "2 of 2 human approvals (100%) came within 10 s" in stats  # the fatigue signal
     assert ADA in stats
+
+
+async def test_broken_forms_get_a_clear_page_never_a_500(web_app):
+    approval = await file_request(web_app)
+    csrf = await sign_in(web_app, ADA)
+    url = f"/requests/{approval['id']}/decide"
+    cases = [
+        ({"data": b"--zz\r\nnot a header",
+          "headers": {"Content-Type": "multipart/form-data; boundary=zz"}}, 400),
+        ({"data": {"csrf": csrf, "outcome": "modify", "args": '{"a": "\\ud800"}'}}, 400),
+        ({"data": {"csrf": csrf, "outcome": "modify", "args": "[" * 5000 + "]" * 5000}}, 400),
+        ({"data": {"csrf": csrf, "outcome": "modify", "args": "x" * 400_000}}, 413),
+        ({"data": {"csrf": csrf, "outcome": "approve", "comment": "y" * 5000}}, 400),
+    ]
+    for kwargs, status in cases:
+        response = await web_app.client.post(url, **kwargs)
+        assert response.status == status, (kwargs, await response.text())
+        assert response.content_type == "text/html"
+    assert await status_of(web_app, approval["id"]) == "pending"
