@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SKIP_REASON
-from tests.support.servers import APPROVER_KEY, OTHER_AGENT_KEY, RunningApp, auth, make_settings, running_app
+from tests.support.servers import (
+    AGENT_KEY,
+    APPROVER_KEY,
+    OTHER_AGENT_KEY,
+    RunningApp,
+    auth,
+    make_settings,
+    running_app,
+)
 from tests.support.smtp import smtp_server
 from tests.support.web import BOB, GRACE, POLICY, file_request, status_of
 
@@ -92,7 +100,7 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
 
             # Batch-approve three while their agents long-poll.
             chosen = [a["id"] for a in ours[:3]]
-            polls = [asyncio.create_task(long_poll(running, i, APPROVER_KEY)) for i in chosen]
+            polls = [asyncio.create_task(long_poll(running, i, AGENT_KEY)) for i in chosen]  # agent's key
             for approval_id in chosen:
                 await page.check(f"#rows input[value='{approval_id}']")
             await page.fill("#batch-comment", "reviewed the nightly batch")
