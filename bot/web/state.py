@@ -103,11 +103,14 @@ def page(login: bool = True) -> Callable[[Handler], Handler]:
                 except (ValueError, AssertionError, HttpProcessingError):  # aiohttp's errors on broken bodies
                     return await message_page(request, 400, "Not accepted", "That form could not be read.")
                 given = form.get("csrf") or request.headers.get("X-CSRF-Token")
+                pre_cookie = request.cookies.get(PRE_COOKIE)
                 if session is not None:
                     expected = session.csrf
+                elif pre_cookie:
+                    expected = await state.auth.pre_csrf(pre_cookie)
                 else:
-                    expected = await state.auth.pre_csrf(request.cookies.get(PRE_COOKIE, ""))
-                if not same_token(expected, given if isinstance(given, str) else None):
+                    expected = ""  # no form was shown to this browser: nothing can match
+                if not expected or not same_token(expected, given if isinstance(given, str) else None):
                     log.info("refused a POST to %s without a valid CSRF token", request.path)
                     return await message_page(request, 403, "Refused",
                                               "This form is missing its security token or it is stale. "
