@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.web.cli import add_web_login
 
 log = logging.getLogger("countersign")
 Command = Callable[[argparse.Namespace], int]
@@ -240,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later issues add sub-commands here (agent CLI gate, MCP server, web-login).
-EXTENSIONS: list[Callable[[Any], None]] = []
+EXTENSIONS: list[Callable[[Any], None]] = [add_web_login]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,7 @@ INSTALLERS: list[str] = [
     "jobs.scheduling:install",
     "bot.inbound.email_links:install",
     "bot.inbound.sms:install",
+    "bot.web.app:install",
 ]
 
 
