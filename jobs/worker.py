@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from redis import Redis
-from rq import Worker
+from rq import SimpleWorker, Worker
 
 from bot.settings import Settings
 from jobs import context
@@ -15,12 +15,16 @@ log = logging.getLogger(__name__)
 __all__ = ["QUEUE_NAME", "queue_for", "run_worker"]
 
 
-def run_worker(settings: Settings, redis_url: str, burst: bool = False) -> int:
+def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bool = False) -> int:
+    """Jobs run in the worker process (SimpleWorker) unless `fork`: they are short and build a fresh
+    runtime each time, and skipping a fork per job is what lets one process send ~100 notifications/s."""
     from bot.logs import configure
 
     configure(settings.countersign_log_level)
     context.configure(settings, redis_url)
+    context.preload()
     redis = Redis.from_url(redis_url)
-    worker = Worker([queue_for(redis, settings)], connection=redis)
-    worker.work(with_scheduler=True, burst=burst)
+    worker_class = Worker if fork else SimpleWorker
+    worker = worker_class([queue_for(redis, settings)], connection=redis)
+    worker.work(with_scheduler=True, burst=burst, logging_level=settings.countersign_log_level.upper())
     return 0
