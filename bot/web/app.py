@@ -13,10 +13,10 @@ import jinja2
 from aiohttp import web
 
 from bot.errors import ConfigError
+from bot.notify.email import SmtpConfig
 from bot.runtime import Runtime
 from bot.web import history, live, login, pages
 from bot.web.auth import WebAuth
-from bot.web.mail import parse_smtp_url
 from bot.web.queries import Queries
 from bot.web.state import JINJA, WEB, WebState
 
@@ -73,6 +73,6 @@ def install(app: web.Application, runtime: Runtime) -> None:
         log.info("dashboard: SMTP_URL is unset, so mail is off: sign in with `countersign web-login EMAIL`")
     else:
         try:
-            parse_smtp_url(runtime.settings.smtp_url)
+            SmtpConfig.parse(runtime.settings.smtp_url)
         except ConfigError as exc:
             log.warning("dashboard: sign-in mail will fail: %s", exc.message)

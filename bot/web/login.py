@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.errors import ConfigError
 from bot.models import Actor
+from bot.notify import DeliveryError
 from bot.web.auth import PRE_COOKIE, SESSION_COOKIE, SESSION_TTL, LinkError, allowed_emails, normalise_email
 from bot.web.mail import send_login_link
 from bot.web.state import WEB, WebState, message_page, page, render, session_of
@@ -87,7 +88,7 @@ async def _mail_link(state: WebState, email: str, link: str) -> None:
     smtp_url = runtime.settings.smtp_url or ""
     try:
         await send_login_link(smtp_url, runtime.settings.email_from, email, link)
-    except (OSError, ValueError, ConfigError) as exc:  # smtplib's errors are OSErrors
+    except (OSError, ValueError, ConfigError, DeliveryError) as exc:
         log.warning("could not mail a sign-in link: %s", getattr(exc, "message", exc))
         return
     await runtime.service.record("web_link_sent", None, Actor(channel="web", id=email, name=email))

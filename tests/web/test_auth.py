@@ -180,14 +180,17 @@ async def test_mail_failure_is_logged_and_the_page_still_answers(redis_server, c
 
 def test_smtp_url_forms():
     from bot.errors import ConfigError
-    from bot.web.mail import parse_smtp_url
+    from bot.notify.email import SmtpConfig
 
-    assert parse_smtp_url("smtp://mail.example.com") == ("smtp", "mail.example.com", 25, None, None, False)
-    parsed = parse_smtp_url("smtp://u%40x:p%2Fw@mail:587?starttls=1")
-    assert parsed == ("smtp", "mail", 587, "u@x", "p/w", True)
-    assert parse_smtp_url("smtps://mail")[2] == 465
+    plain = SmtpConfig.parse("smtp://mail.example.com")
+    assert (plain.host, plain.port, plain.username, plain.tls, plain.starttls) == (
+        "mail.example.com", 25, None, False, False)
+    parsed = SmtpConfig.parse("smtp://u%40x:p%2Fw@mail:587?starttls=1")
+    assert (parsed.host, parsed.port, parsed.username, parsed.password, parsed.starttls) == (
+        "mail", 587, "u@x", "p/w", True)
+    assert SmtpConfig.parse("smtps://mail").port == 465 and SmtpConfig.parse("smtps://mail").tls
     try:
-        parse_smtp_url("http://mail")
+        SmtpConfig.parse("http://mail")
     except ConfigError as exc:
         assert "SMTP_URL" in exc.message
     else:
