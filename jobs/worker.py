@@ -15,12 +15,21 @@ log = logging.getLogger(__name__)
 __all__ = ["QUEUE_NAME", "queue_for", "run_worker"]
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse to start (exit 2, one line) on a malformed delivery setting rather than fail every job."""
+    from bot.notify.email import SmtpConfig
+
+    if settings.smtp_url:
+        SmtpConfig.parse(settings.smtp_url)
+
+
 def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bool = False) -> int:
     """Jobs run in the worker process (SimpleWorker) unless `fork`: they are short and build a fresh
     runtime each time, and skipping a fork per job is what lets one process send ~100 notifications/s."""
     from bot.logs import configure
 
     configure(settings.countersign_log_level)
+    check_settings(settings)
     context.configure(settings, redis_url)
     context.preload()
     redis = Redis.from_url(redis_url)
