@@ -76,8 +76,10 @@ async def test_unanswered_high_risk_request_escalates_then_sms_approves(
 
     make_due(settings, step_job_id(keys, approval_id, 1, 0))
     await run_burst(settings)
-    mail = (await asyncio.to_thread(smtp.wait_for, 1))[0]
-    assert mail.recipients == ["oncall@company.com"]
+    # The level's email channel got the request at creation (the first burst); this is the 30 min step.
+    first, mail = await asyncio.to_thread(smtp.wait_for, 2)
+    assert first.recipients == mail.recipients == ["oncall@company.com"]
+    assert mail.message["Subject"].startswith("Reminder: [HIGH]")
     approve_link = re.findall(r"https://countersign\.example\.com(/email/\S+)", mail.part("plain"))[0]
     # oncall@company.com is not among the level's approvers: the service refuses, the page says so.
     refused = await running.client.post(approve_link)
@@ -94,6 +96,19 @@ async def test_unanswered_high_risk_request_escalates_then_sms_approves(
     assert (await running.runtime.service.get(approval_id)).status == Status.approved
     # Decided: the second SMS repeat and the expiry are cancelled.
     assert [j for j, _ in scheduled(settings) if approval_id in j] == []
+
+
+async def test_the_levels_email_channel_is_notified_at_creation(
+        example_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer) -> None:
+    running, probe = example_app
+    approval_id = (await submit(running, probe))["id"]
+    await run_burst(running.runtime.settings)  # nothing is due yet but the channel notification
+    mail = (await asyncio.to_thread(smtp.wait_for, 1))[0]
+    assert mail.recipients == ["oncall@company.com"] and not mail.message["Subject"].startswith("Reminder")
+    entries = [e.detail for e in await running.runtime.service.events(approval_id) if e.type == "notified"]
+    assert entries == [{**entries[0], "channel": "email", "target": "oncall@company.com", "step": "channels"}]
+    await run_burst(running.runtime.settings)
+    assert len(smtp.received) == 1
 
 
 async def test_unanswered_high_risk_request_expires_rejected(
