@@ -154,3 +154,18 @@ async def test_an_early_expiry_job_changes_nothing(esc_app: tuple[RunningApp, Ou
     assert (await running.runtime.service.get(approval["id"])).status == Status.pending
     # RQ retries it later (the retry is scheduled again), it is not lost.
     assert any(expiry == j for j, _ in scheduled(running.runtime.settings))
+
+
+async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
+                                                   twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    approval_id = approval["id"]
+    response = await running.client.post(f"/v1/approvals/{approval_id}/cancel", json={"reason": "not needed"},
+                                         headers=auth())
+    assert response.status == 200
+    await probe.wait("decided", approval_id)
+    assert [j for j, _ in scheduled(running.runtime.settings) if approval_id in j] == []
+    await run_burst(running.runtime.settings)
+    assert smtp.received == [] and twilio.attempts == []
+    assert (await running.runtime.service.get(approval_id)).status == Status.cancelled
