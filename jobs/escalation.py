@@ -133,7 +133,7 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
         await runtime.redis.expire(texted, ttl)
         async with aiohttp.ClientSession() as session:
             sid = await send_sms(settings, session, target.target, sms_text(approval, code, review))
-        return {"sid": sid, "code": code}
+        return {"sid": sid}  # the reply code stays out of the audit log
     if target.kind == "slack":
         if not settings.slack_bot_token:
             return {"skipped": "SLACK_BOT_TOKEN is not set"}
