@@ -169,3 +169,26 @@ async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, Ou
     await run_burst(running.runtime.settings)
     assert smtp.received == [] and twilio.attempts == []
     assert (await running.runtime.service.get(approval_id)).status == Status.cancelled
+
+
+async def test_the_sweep_expires_a_request_whose_expiry_job_was_lost(
+        esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+    from rq.job import Job
+
+    from jobs import context
+    from jobs.expiry import sweep_once
+    from tests.support.rq_worker import sync_redis
+
+    running, probe = esc_app
+    settings = running.runtime.settings
+    approval = await submit(running, probe)
+    redis = sync_redis(settings)
+    Job.fetch(expiry_job_id(running.runtime.keys, approval["id"]), connection=redis).delete()
+    redis.close()
+    expires_at = (await running.runtime.service.get(approval["id"])).expires_at
+    context.configure(settings, settings.redis_url or "", FrozenClock(expires_at - timedelta(seconds=1)))
+    assert await asyncio.to_thread(sweep_once) == 0  # not yet due
+    context.configure(settings, settings.redis_url or "", FrozenClock(expires_at + timedelta(seconds=1)))
+    assert await asyncio.to_thread(sweep_once) == 1
+    await probe.wait("decided", approval["id"])
+    assert (await running.runtime.service.get(approval["id"])).status == Status.expired
