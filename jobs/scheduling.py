@@ -121,7 +121,8 @@ class Scheduler:
             try:
                 job = Job.fetch(job_id, connection=self.redis)
                 if job.get_status() in (JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.DEFERRED):
-                    job.cancel()
+                    # Deleted rather than only cancelled: nothing of it stays behind in Redis.
+                    job.delete()
                     cancelled += 1
             except (NoSuchJobError, InvalidJobOperation):
                 continue

@@ -99,10 +99,12 @@ async def test_nothing_is_sent_after_a_decision(esc_app: tuple[RunningApp, Outbo
     assert [j for j, _ in scheduled(running.runtime.settings) if approval_id in j] == []
     # …and a job that runs anyway (here: enqueued again by hand) re-checks the status and sends nothing.
     from redis import Redis
+    from rq.job import Job
 
     from jobs.worker import queue_for
 
     redis = Redis.from_url(running.runtime.settings.redis_url or "")
+    assert not any(Job.exists(job_id, connection=redis) for job_id in ids)  # nothing left behind
     queue_for(redis, running.runtime.settings).enqueue("jobs.escalation.run_step", approval_id, 1, 0)
     await run_burst(running.runtime.settings)
     redis.close()
