@@ -36,6 +36,23 @@ async def test_sms_reply_approves(esc_app: tuple[RunningApp, OutboxProbe], twili
     assert status == 200 and "nothing changed" in reply and "already approved" in reply
 
 
+async def test_a_replayed_webhook_is_ignored(esc_app: tuple[RunningApp, OutboxProbe],
+                                             twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval_id, code = await _texted(running, probe, twilio)
+    # A correctly signed webhook captured and played again (Twilio signs no timestamp): same MessageSid.
+    sid = "SM" + "ab" * 16
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}",
+                                              message_sid=sid)
+    assert status == 200 and "may not decide" in reply
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}",
+                                              message_sid=sid)
+    assert status == 200 and reply == ""
+    reasons = [e["detail"]["reason"] for e in await all_audit(running) if e["type"] == "sms_refused"]
+    assert reasons == ["unknown_number", "replay"]
+    assert (await running.runtime.service.get(approval_id)).status == Status.pending
+
+
 async def test_sms_reply_rejects_with_a_reason(esc_app: tuple[RunningApp, OutboxProbe],
                                                twilio: TwilioEmulator) -> None:
     running, probe = esc_app
