@@ -71,7 +71,7 @@ def start_slack_stand_in() -> tuple[str, list[float]]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        holder["url"] = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/api/"
+        holder["url"] = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/api/"  # type: ignore[union-attr]
         ready.set()
         await asyncio.Event().wait()
 

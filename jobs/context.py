@@ -51,8 +51,9 @@ def current() -> tuple[Settings, str]:
         from bot.cli import resolve_redis_url
 
         settings = load_settings()
-        configure(settings, resolve_redis_url(settings))
-    assert _context.settings is not None and _context.redis_url is not None
+        url = resolve_redis_url(settings)
+        configure(settings, url)
+        return settings, url
     return _context.settings, _context.redis_url
 
 
