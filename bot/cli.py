@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot import agent_cli
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 
@@ -229,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later issues add sub-commands here (agent CLI gate, MCP server, web-login).
-EXTENSIONS: list[Callable[[Any], None]] = []
+EXTENSIONS: list[Callable[[Any], None]] = [agent_cli.register]
 
 
 def main(argv: list[str] | None = None) -> int:

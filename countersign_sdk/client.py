@@ -84,6 +84,9 @@ class AsyncGate:
                      args: dict[str, Any] | None = None) -> Approval:
         return cast(Approval, await self._run(self._gate.plans.decide(approval_id, outcome, comment, args)))
 
+    async def list(self, status: str | None = "pending", limit: int = 50) -> list[Approval]:
+        return cast(list[Approval], await self._run(self._gate.plans.list(status, limit)))
+
     async def gate(self, action: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
                    **options: Any) -> Approval:
         """File and wait until decided (cancelling past `timeout`)."""
