@@ -192,7 +192,8 @@ def register(sub: Any) -> None:
     request.add_argument("--run-id")
     request.add_argument("--idempotency-key", help="re-running with the same key reuses the request")
     request.add_argument("--json", action="store_true",
-                         help="print the (possibly modified) args as JSON on approval; the outcome goes to stderr")
+                         help="print the (possibly modified) args as JSON on approval; "
+                              "the outcome goes to stderr")
     request.add_argument("--url", help=url_help)
     request.set_defaults(func=cmd_request)
 

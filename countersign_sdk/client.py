@@ -74,7 +74,7 @@ class AsyncGate:
     async def get(self, approval_id: str) -> Approval:
         return cast(Approval, await self._run(self._gate.plans.get(approval_id)))
 
-    async def wait(self, approval_id: str, timeout: float | None = None) -> Approval:
+    async def wait(self, approval_id: str, timeout: float | None = None) -> Approval:  # noqa: ASYNC109
         return cast(Approval, await self._run(self._gate.plans.wait(approval_id, timeout)))
 
     async def cancel(self, approval_id: str) -> Approval:
@@ -87,17 +87,18 @@ class AsyncGate:
     async def list(self, status: str | None = "pending", limit: int = 50) -> list[Approval]:
         return cast(list[Approval], await self._run(self._gate.plans.list(status, limit)))
 
-    async def gate(self, action: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
-                   **options: Any) -> Approval:
+    async def gate(self, action: str, args: dict[str, Any] | None = None, *,
+                   timeout: float | None = None, **options: Any) -> Approval:  # noqa: ASYNC109
         """File and wait until decided (cancelling past `timeout`)."""
-        return cast(Approval, await self._run(self._gate.plans.gate(build_body(action, args, **options), timeout)))
+        plan = self._gate.plans.gate(build_body(action, args, **options), timeout)
+        return cast(Approval, await self._run(plan))
 
 
 class Countersign:
     """`gate = Countersign()` reads COUNTERSIGN_URL and COUNTERSIGN_API_KEY when not given."""
 
-    def __init__(self, url: str | None = None, api_key: str | None = None, *, retry: RetryPolicy | None = None,
-                 connect_timeout: float = 10.0) -> None:
+    def __init__(self, url: str | None = None, api_key: str | None = None, *,
+                 retry: RetryPolicy | None = None, connect_timeout: float = 10.0) -> None:
         url = url or os.environ.get("COUNTERSIGN_URL")
         api_key = api_key or os.environ.get("COUNTERSIGN_API_KEY")
         if not url:
@@ -157,7 +158,7 @@ class Countersign:
 
         def decorate(fn: F) -> F:
             shape = CallShape(fn)
-            name = action or getattr(fn, "__name__", "call")
+            name = action or str(getattr(fn, "__name__", "call"))
 
             def plan(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Plan[Approval], dict[str, Any]]:
                 bound = shape.bind(args, kwargs)
@@ -181,8 +182,9 @@ class Countersign:
                     values = shape.validate(decision.args)
                     positional, keywords = shape.call_with(values, receiver)
                 except (ValueError, TypeError) as exc:
-                    raise ApprovalArgsInvalid(f"modified arguments for {name} do not fit its signature: {exc}",
-                                              approval, str(exc)) from None
+                    raise ApprovalArgsInvalid(
+                        f"modified arguments for {name} do not fit its signature: {exc}", approval, str(exc)
+                    ) from None
                 return tuple(positional), keywords
 
             if inspect.iscoroutinefunction(fn):

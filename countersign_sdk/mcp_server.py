@@ -51,7 +51,8 @@ def build_server(gate: Countersign, timeout: float | None = None) -> MCPServer[A
             raise ToolError(f"Countersign: {exc}") from None
 
     @server.tool(description="Ask a human to approve an action before doing it. Blocks until they decide; "
-                             "returns the outcome, their comment and the arguments to use (they may change them).")
+                             "returns the outcome, their comment and the arguments to use "
+                             "(they may change them).")
     async def request_approval(action: str, args: dict[str, Any] | None = None, why: str | None = None,
                                affected: str | None = None, reversible: bool | None = None,
                                alternatives: str | None = None, sql: str | None = None) -> dict[str, Any]:
@@ -61,7 +62,8 @@ def build_server(gate: Countersign, timeout: float | None = None) -> MCPServer[A
         return verdict(await decide(action, args or {}, context, sql, None))
 
     @server.tool(description="Permission hook: asks a human whether the tool call may run. Returns JSON "
-                             '{"behavior": "allow", "updatedInput": ...} or {"behavior": "deny", "message": ...}.')
+                             '{"behavior": "allow", "updatedInput": ...} or '
+                             '{"behavior": "deny", "message": ...}.')
     async def permission_prompt(tool_name: str, input: dict[str, Any],  # noqa: A002 - the hook's field name
                                 tool_use_id: str | None = None) -> str:
         approval = await decide(tool_name, input, {"why": f"the agent wants to run the tool {tool_name}"},

@@ -68,7 +68,8 @@ class RetryPolicy:
 
 def _api_error(reply: Reply) -> CountersignAPIError:
     body = reply.body if isinstance(reply.body, dict) else {}
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    found = body.get("error")
+    error: dict[str, Any] = found if isinstance(found, dict) else {}
     return CountersignAPIError(reply.status, str(error.get("code", "http_error")),
                                str(error.get("message", f"HTTP {reply.status}")), error.get("fields") or {})
 
@@ -76,7 +77,8 @@ def _api_error(reply: Reply) -> CountersignAPIError:
 class Plans:
     """Builds the plans; holds no connection, only the retry policy and a monotonic clock."""
 
-    def __init__(self, retry: RetryPolicy | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, retry: RetryPolicy | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.retry = retry or RetryPolicy()
         self.monotonic = monotonic
 
@@ -165,6 +167,6 @@ class Plans:
         if approval.pending:
             approval = yield from self.cancel(approval.id)
             if approval.status == "cancelled":
-                raise ApprovalTimeout(f"no decision on {approval.action} within {timeout} s; request cancelled",
-                                      approval)
+                raise ApprovalTimeout(
+                    f"no decision on {approval.action} within {timeout} s; request cancelled", approval)
         return approval

@@ -51,7 +51,7 @@ class CallShape:
             else:
                 fields[param.name] = (hint, param.default)
         try:
-            model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+            model: type[BaseModel] = create_model(
                 f"{getattr(self.fn, '__name__', 'call')}_args",
                 __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True),
                 **fields,

@@ -43,7 +43,7 @@ def run_sync(plan: Plan[T], endpoint: Endpoint) -> T:
             try:
                 step = plan.send(outcome)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return done.value
             if isinstance(step, Pause):
                 time.sleep(step.seconds)
                 outcome = None
@@ -62,7 +62,7 @@ async def run_async(plan: Plan[T], endpoint: Endpoint) -> T:
             try:
                 step = plan.send(outcome)
             except StopIteration as done:
-                return done.value  # type: ignore[no-any-return]
+                return done.value
             if isinstance(step, Pause):
                 await asyncio.sleep(step.seconds)
                 outcome = None

@@ -59,8 +59,9 @@ def _call_id(approval: Approval) -> str:
 
 def function_call_status(approval: Approval) -> dict[str, Any]:
     decision = approval.decision
-    status: dict[str, Any] = {"requested_at": iso(approval.created_at), "responded_at": None, "approved": None,
-                              "comment": None, "reject_option_name": None, "slack_message_ts": None}
+    status: dict[str, Any] = {"requested_at": iso(approval.created_at), "responded_at": None,
+                              "approved": None, "comment": None, "reject_option_name": None,
+                              "slack_message_ts": None}
     if approval.status == Status.pending or decision is None:
         return status
     status["responded_at"] = iso(decision.at)
@@ -91,8 +92,8 @@ def function_call_view(approval: Approval) -> dict[str, Any]:
 
 def contact_status(approval: Approval) -> dict[str, Any]:
     decision = approval.decision
-    status: dict[str, Any] = {"requested_at": iso(approval.created_at), "responded_at": None, "response": None,
-                              "response_option_name": None}
+    status: dict[str, Any] = {"requested_at": iso(approval.created_at), "responded_at": None,
+                              "response": None, "response_option_name": None}
     if approval.status == Status.pending or decision is None:
         return status
     status["responded_at"] = iso(decision.at)

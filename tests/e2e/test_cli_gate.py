@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from tests.support.agents import decide, fetch, filed
-from tests.support.processes import run_cli, start_cli, finish
+from tests.support.processes import finish, run_cli, start_cli
 from tests.support.servers import APPROVER_KEY
 
 

@@ -45,9 +45,8 @@ async def test_down_then_restarted_mid_wait(settings):
 
     # Nothing listens yet: the SDK backs off and retries.
     running = asyncio.create_task(deploy("prod"))
-    async with serve_on(settings, port) as first:
-        async with filed(first) as queue:
-            approval_id = await queue.next()
+    async with serve_on(settings, port) as first, filed(first) as queue:
+        approval_id = await queue.next()
     # The first server is gone while the SDK long-polls; a new process comes up on the same port.
     async with serve_on(settings, port):
         decided = await approver.aio.decide(approval_id, "approve", "go")

@@ -122,7 +122,8 @@ async def test_escalate_email_is_recorded(app, hl):
     approval_id = (await asyncio.to_thread(hl.get_function_call, call.call_id)).call_id
     resp = await app.client.get("/v1/approvals?status=pending", headers=auth(APPROVER_KEY))
     (item,) = [a for a in (await resp.json())["items"] if a["idempotency_key"] == approval_id]
-    events = await (await app.client.get(f"/v1/approvals/{item['id']}/events", headers=auth(APPROVER_KEY))).json()
+    resp = await app.client.get(f"/v1/approvals/{item['id']}/events", headers=auth(APPROVER_KEY))
+    events = await resp.json()
     assert [e["detail"]["message"] for e in events if e["type"] == "humanlayer_escalation"] == [
         "urgent, please look"]
 
@@ -130,8 +131,8 @@ async def test_escalate_email_is_recorded(app, hl):
 async def test_unknown_call_and_bad_body_are_clean_errors(app):
     resp = await app.client.get("/humanlayer/v1/function_calls/call-nope", headers=auth(AGENT_KEY))
     assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
-    resp = await app.client.post("/humanlayer/v1/function_calls", json={"run_id": "r", "spec": {"kwargs": {}}},
-                                 headers=auth(AGENT_KEY))
+    resp = await app.client.post("/humanlayer/v1/function_calls",
+                                 json={"run_id": "r", "spec": {"kwargs": {}}}, headers=auth(AGENT_KEY))
     assert resp.status == 400
     assert set((await resp.json())["error"]["fields"]) == {"call_id", "spec.fn"}
     resp = await app.client.post("/humanlayer/v1/function_calls", json={}, headers={})
@@ -143,7 +144,8 @@ async def test_other_agents_cannot_read_a_call(app, hl):
 
     call = await asyncio.to_thread(hl.create_function_call,
                                    __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={}))
-    resp = await app.client.get(f"/humanlayer/v1/function_calls/{call.call_id}", headers=auth(OTHER_AGENT_KEY))
+    resp = await app.client.get(f"/humanlayer/v1/function_calls/{call.call_id}",
+                                headers=auth(OTHER_AGENT_KEY))
     assert resp.status == 404
 
 

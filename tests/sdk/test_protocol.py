@@ -73,8 +73,8 @@ def test_client_errors_are_not_retried():
 
 
 def test_long_poll_is_reissued_until_decided():
-    result, steps = drive(plans().wait("apr_1"),
-                          [Reply(200, pending()), Reply(200, pending()), Reply(200, pending(status="approved"))])
+    replies = [Reply(200, pending()), Reply(200, pending()), Reply(200, pending(status="approved"))]
+    result, steps = drive(plans().wait("apr_1"), replies)
     calls = [s for s in steps if isinstance(s, Call)]
     assert [c.params for c in calls] == [{"wait": "55"}] * 3
     assert result.status == "approved"

@@ -23,8 +23,8 @@ class Filed:
         if status == "pending":
             self.queue.put_nowait(approval_id)
 
-    async def next(self, timeout: float = WAIT_S) -> str:
-        return await asyncio.wait_for(self.queue.get(), timeout)
+    async def next(self, within: float = WAIT_S) -> str:
+        return await asyncio.wait_for(self.queue.get(), within)
 
 
 @asynccontextmanager

@@ -29,8 +29,8 @@ async def start_cli(url: str, *argv: str, key: str = AGENT_KEY) -> asyncio.subpr
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
-async def finish(process: asyncio.subprocess.Process, timeout: float = 30) -> Finished:
-    out, err = await asyncio.wait_for(process.communicate(), timeout)
+async def finish(process: asyncio.subprocess.Process, within: float = 30) -> Finished:
+    out, err = await asyncio.wait_for(process.communicate(), within)
     return Finished(process.returncode if process.returncode is not None else -1, out.decode(), err.decode())
 
 
