@@ -86,6 +86,13 @@ async def test_pending_approve_reject_commands(app):
         assert (await finish(first)).code == 0
         assert (await finish(second)).code == 1
 
+        third = await start_cli(app.url, "request", "--action", "scale", "--args", '{"n": 9}', "--json")
+        third_id = await queue.next()
+        changed = await run_cli(app.url, "approve", third_id, "--args", '{"n": 3}', key=APPROVER_KEY)
+        assert changed.code == 0 and "approved with changes by ada" in changed.stdout
+        done = await finish(third)
+        assert done.code == 0 and json.loads(done.stdout) == {"n": 3}
+
         again = await run_cli(app.url, "reject", first_id, key=APPROVER_KEY)
         assert again.code == 3 and "409" in again.stderr
         listed = await run_cli(app.url, "pending", "--json", key=APPROVER_KEY)

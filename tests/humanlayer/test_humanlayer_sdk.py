@@ -91,6 +91,10 @@ async def test_human_as_tool_returns_the_answer(app, hl):
         await decide(app, approval_id, "approve", "eu-west-1")
         assert await asyncio.wait_for(running, 20) == "eu-west-1"
 
+        running = asyncio.create_task(asyncio.to_thread(ask, "May I drop the staging database?"))
+        await decide(app, await queue.next(), "reject", "no, ask the DBA first")
+        assert await asyncio.wait_for(running, 20) == "no, ask the DBA first"
+
 
 async def test_respond_endpoints_need_an_approver_key(app, hl, monkeypatch):
     call = await asyncio.to_thread(hl.create_function_call,

@@ -212,3 +212,33 @@ class _Later:
         from datetime import timedelta
 
         return self.inner.now() + timedelta(days=2)
+
+
+APPROVE_ON_TIMEOUT = """
+default_level: medium
+levels:
+  medium: {channels: [{web: queue}], timeout: 1h, on_timeout: approve}
+"""
+
+
+async def test_expired_under_on_timeout_approve_runs(settings):
+    from tests.support.servers import running_app
+
+    async with running_app(settings, APPROVE_ON_TIMEOUT) as app:
+        gate = Countersign(url=app.url, api_key=AGENT_KEY)
+        ran: list[str] = []
+
+        @gate.require_approval()
+        async def rotate_keys(service: str) -> str:
+            ran.append(service)
+            return "rotated"
+
+        async with filed(app) as queue:
+            running = asyncio.create_task(rotate_keys("billing"))
+            approval_id = await queue.next()
+            app.runtime.service.clock = _Later(app.runtime.service.clock)
+            expired = await app.runtime.service.expire(approval_id)
+            assert expired.status == "expired" and expired.decision.outcome == "approve"
+            # The policy chose to proceed when nobody answers: the SDK follows it.
+            assert await asyncio.wait_for(running, 20) == "rotated"
+        assert ran == ["billing"]
