@@ -30,6 +30,7 @@ class CallShape:
         params = list(self.signature.parameters.values())
         self.skipped = [p.name for p in params[:1] if p.name in _SKIPPED]
         self.model = self._build_model()
+        self.args_schema = self._schema()
 
     def _build_model(self) -> type[BaseModel] | None:
         try:
@@ -61,8 +62,7 @@ class CallShape:
             return None
         return model
 
-    @property
-    def args_schema(self) -> dict[str, Any] | None:
+    def _schema(self) -> dict[str, Any] | None:
         if self.model is None:
             return None
         schema = self.model.model_json_schema()

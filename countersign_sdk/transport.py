@@ -4,6 +4,8 @@ perform the steps the plan yields; every decision about retrying or waiting is t
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,6 +30,20 @@ class Endpoint:
         return httpx.Timeout(call.read_timeout, connect=self.connect_timeout)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Building a TLS context (loading the CA bundle) costs far more than a loopback request: do it once.
+    return ssl.create_default_context(cafile=_ca_bundle())
+
+
+def _ca_bundle() -> str | None:
+    try:
+        import certifi
+    except ImportError:
+        return None
+    return str(certifi.where())
+
+
 def _reply(response: httpx.Response) -> Reply:
     try:
         body: Any = response.json()
@@ -37,7 +53,7 @@ def _reply(response: httpx.Response) -> Reply:
 
 
 def run_sync(plan: Plan[T], endpoint: Endpoint) -> T:
-    with httpx.Client(base_url=endpoint.url, headers=endpoint.headers()) as client:
+    with httpx.Client(base_url=endpoint.url, headers=endpoint.headers(), verify=_tls()) as client:
         outcome: Reply | Failure | None = None
         while True:
             try:
@@ -56,7 +72,8 @@ def run_sync(plan: Plan[T], endpoint: Endpoint) -> T:
 
 
 async def run_async(plan: Plan[T], endpoint: Endpoint) -> T:
-    async with httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers()) as client:
+    async with httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers(),
+                                 verify=_tls()) as client:
         outcome: Reply | Failure | None = None
         while True:
             try:
