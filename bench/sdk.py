@@ -106,7 +106,8 @@ async def approver(redis_url: str, url: str, ready: asyncio.Event) -> None:
 def summary(samples: list[float]) -> str:
     ms = sorted(s * 1000 for s in samples)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    return f"p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms, mean {statistics.mean(ms):.1f} ms (n={len(ms)})"
+    median, mean = statistics.median(ms), statistics.mean(ms)
+    return f"p50 {median:.1f} ms, p95 {p95:.1f} ms, mean {mean:.1f} ms (n={len(ms)})"
 
 
 async def main(n: int, concurrent: int) -> None:
