@@ -70,7 +70,6 @@ def exit_code(approval: Approval) -> int:
 def cmd_request(args: argparse.Namespace) -> int:
     from bot.durations import parse_duration
     from countersign_sdk import CountersignError
-    from countersign_sdk.client import build_body
 
     try:
         call_args = _json_object(args.args, "--args")
@@ -84,9 +83,9 @@ def cmd_request(args: argparse.Namespace) -> int:
     approval = None
     try:
         gate = _gate(args)
-        body = build_body(args.action, call_args, why=args.why, context=context, risk=args.risk, sql=args.sql,
-                          run_id=args.run_id, idempotency_key=args.idempotency_key, timeout_s=timeout_s)
-        approval = gate._run(gate.plans.request(body))
+        approval = gate.request(args.action, call_args, why=args.why, context=context, risk=args.risk,
+                                sql=args.sql, run_id=args.run_id, idempotency_key=args.idempotency_key,
+                                timeout_s=timeout_s)
         if approval.pending:
             print(f"waiting for a decision on {approval.action} ({approval.id})", file=sys.stderr)
             approval = gate.wait(approval.id, None if timeout_s is None else timeout_s + GRACE_S)

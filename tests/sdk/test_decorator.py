@@ -242,3 +242,47 @@ async def test_expired_under_on_timeout_approve_runs(settings):
             # The policy chose to proceed when nobody answers: the SDK follows it.
             assert await asyncio.wait_for(running, 20) == "rotated"
         assert ran == ["billing"]
+
+
+async def test_settings_from_environment(app, monkeypatch):
+    monkeypatch.setenv("COUNTERSIGN_URL", app.url)
+    monkeypatch.setenv("COUNTERSIGN_API_KEY", AGENT_KEY)
+    gate = Countersign()
+    assert AGENT_KEY not in repr(gate)
+    approval = await gate.aio.request("deploy", {"env": "prod"}, why="release", run_id="run-1")
+    assert approval.status == "pending" and approval.run_id == "run-1"
+    # wait() with a timeout returns the request as it stands.
+    assert (await gate.aio.wait(approval.id, timeout=0)).status == "pending"
+    monkeypatch.delenv("COUNTERSIGN_URL")
+    from countersign_sdk import CountersignError
+
+    with pytest.raises(CountersignError, match="COUNTERSIGN_URL"):
+        Countersign()
+
+
+async def test_modified_args_failing_the_signature_never_run(app, gate):
+    from typing import Annotated
+
+    from pydantic import AfterValidator
+
+    from countersign_sdk import ApprovalArgsInvalid
+
+    def no_prod(env: str) -> str:
+        if env == "prod":
+            raise ValueError("prod is off limits")
+        return env
+
+    ran: list[str] = []
+
+    @gate.require_approval()
+    async def deploy(env: Annotated[str, AfterValidator(no_prod)]) -> str:
+        ran.append(env)
+        return env
+
+    async with filed(app) as queue:
+        running = asyncio.create_task(deploy("staging"))
+        # The JSON Schema cannot express the validator, so the server accepts; the SDK checks it.
+        await decide(app, await queue.next(), "modify", args={"env": "prod"})
+        with pytest.raises(ApprovalArgsInvalid, match="prod is off limits"):
+            await asyncio.wait_for(running, 20)
+    assert ran == []
