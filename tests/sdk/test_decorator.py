@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Literal
+from typing import Annotated, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from countersign_sdk import (
     ApprovalCancelled,
@@ -260,22 +260,22 @@ async def test_settings_from_environment(app, monkeypatch):
         Countersign()
 
 
+def _no_prod(env: str) -> str:
+    if env == "prod":
+        raise ValueError("prod is off limits")
+    return env
+
+
+NotProd = Annotated[str, AfterValidator(_no_prod)]
+
+
 async def test_modified_args_failing_the_signature_never_run(app, gate):
-    from typing import Annotated
-
-    from pydantic import AfterValidator
-
     from countersign_sdk import ApprovalArgsInvalid
-
-    def no_prod(env: str) -> str:
-        if env == "prod":
-            raise ValueError("prod is off limits")
-        return env
 
     ran: list[str] = []
 
     @gate.require_approval()
-    async def deploy(env: Annotated[str, AfterValidator(no_prod)]) -> str:
+    async def deploy(env: NotProd) -> str:
         ran.append(env)
         return env
 
