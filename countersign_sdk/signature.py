@@ -34,7 +34,7 @@ class CallShape:
 
     def _build_model(self) -> type[BaseModel] | None:
         try:
-            hints = typing.get_type_hints(self.fn)
+            hints = typing.get_type_hints(self.fn, include_extras=True)
         except Exception:  # unresolvable forward references: fall back to the raw annotations
             hints = {}
         fields: dict[str, Any] = {}
