@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot import agent_cli
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.web.cli import add_web_login
@@ -243,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later issues add sub-commands here (agent CLI gate, MCP server, web-login).
-EXTENSIONS: list[Callable[[Any], None]] = [add_web_login]
+EXTENSIONS: list[Callable[[Any], None]] = [add_web_login, agent_cli.register]
 
 
 def main(argv: list[str] | None = None) -> int:

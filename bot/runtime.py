@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from bot.audit import AuditLog
 from bot.clock import Clock, SystemClock
@@ -24,12 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def redis_client(url: str, max_connections: int = 200) -> Redis:
-    # Retry once-or-so on a dropped connection: after a Redis restart each pooled connection fails once.
-    return Redis.from_url(
-        url, max_connections=max_connections, health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=1, base=0.05), 3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-    )
+    """A client whose pool waits for a free connection (redis-py's default pool raises at its limit),
+    and retries on a dropped connection: after a Redis restart each pooled connection fails once."""
+    retry = Retry(ExponentialBackoff(cap=1, base=0.05), 3)
+    errors = [RedisConnectionError, RedisTimeoutError]
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+                                           health_check_interval=30, retry=retry, retry_on_error=errors)
+    return Redis(connection_pool=pool, retry=retry, retry_on_error=errors)
 
 
 @dataclass

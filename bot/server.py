@@ -20,6 +20,7 @@ INSTALLERS: list[str] = [
     "bot.inbound.email_links:install",
     "bot.inbound.sms:install",
     "bot.web.app:install",
+    "bot.humanlayer:install",
 ]
 
 

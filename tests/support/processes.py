@@ -1,16 +1,20 @@
-"""Start `countersign` as a real subprocess and wait until it answers."""
+"""Start `countersign` as a real subprocess and wait until it answers; or run a client command of it
+without blocking the event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.embedded import free_port
+from tests.support.servers import AGENT_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,3 +68,30 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# -- client commands (request, approve, pending, mcp) run from async tests -------------------------
+@dataclass
+class Finished:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def cli_env(url: str, key: str = AGENT_KEY) -> dict[str, str]:
+    return clean_env(COUNTERSIGN_URL=url, COUNTERSIGN_API_KEY=key)
+
+
+async def start_cli(url: str, *argv: str, key: str = AGENT_KEY) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *countersign_cmd(*argv), env=cli_env(url, key),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def finish(process: asyncio.subprocess.Process, within: float = 30) -> Finished:
+    out, err = await asyncio.wait_for(process.communicate(), within)
+    return Finished(process.returncode if process.returncode is not None else -1, out.decode(), err.decode())
+
+
+async def run_cli(url: str, *argv: str, key: str = AGENT_KEY) -> Finished:
+    return await finish(await start_cli(url, *argv, key=key))

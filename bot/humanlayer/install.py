@@ -1,0 +1,140 @@
+"""Routes of the HumanLayer-compatible API (bearer: Countersign agent keys; respond: approver keys).
+
+Every call ends in ApprovalService; this module only translates. Lookup by call_id: an agent finds its
+own calls through the idempotency key it filed them with; approvers, who answer for every agent, through
+an index `humanlayer:<kind>:<sha256(call_id)>` written when the call is filed."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot.api.approvals import KEYRING
+from bot.api.auth import Caller
+from bot.api.errors import read_model
+from bot.errors import NotFound
+from bot.humanlayer import mapping, wire
+from bot.models import Actor, Approval
+from bot.runtime import Runtime
+from bot.service import Decider
+
+log = logging.getLogger(__name__)
+PREFIX = "/humanlayer/v1"
+RUNTIME = web.AppKey("humanlayer_runtime", Runtime)
+FUNCTION_CALL, HUMAN_CONTACT = "fc", "hc"
+
+
+def _json(body: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+def _index_key(runtime: Runtime, kind: str, call_id: str) -> str:
+    digest = hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:32]
+    return runtime.keys.named(f"humanlayer:{kind}:{digest}")
+
+
+def _idempotency(kind: str, call_id: str) -> str:
+    return call_id if kind == FUNCTION_CALL else mapping.CONTACT_KEY_PREFIX + call_id
+
+
+async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
+    runtime = request.app[RUNTIME]
+    call_id = request.match_info["call_id"]
+    key = (_index_key(runtime, kind, call_id) if caller.approver
+           else runtime.keys.idempotency(caller.name, _idempotency(kind, call_id)))
+    raw = await runtime.redis.get(key)
+    if raw is None:
+        raise NotFound(f"no {'function call' if kind == FUNCTION_CALL else 'human contact'} {call_id!r}")
+    approval = await runtime.service.get(raw.decode() if isinstance(raw, bytes) else str(raw))
+    if not caller.approver and approval.agent != caller.name:
+        raise NotFound(f"no call {call_id!r}")
+    return approval
+
+
+async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: Any) -> Approval:
+    runtime = request.app[RUNTIME]
+    approval, _created = await runtime.service.submit(body, caller.name)
+    await runtime.redis.set(_index_key(runtime, kind, call_id), approval.id,
+                            ex=runtime.settings.retention_seconds)
+    return approval
+
+
+# -- function calls ------------------------------------------------------------------------------------
+async def create_function_call(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].caller(request)
+    call = await read_model(request, wire.FunctionCall)
+    approval = await _file(request, caller, FUNCTION_CALL, call.call_id, mapping.function_call_request(call))
+    return _json(mapping.function_call_view(approval))
+
+
+async def get_function_call(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].caller(request)
+    return _json(mapping.function_call_view(await _find(request, FUNCTION_CALL, caller)))
+
+
+async def respond_function_call(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].approver(request)
+    status = await read_model(request, wire.FunctionCallStatus)
+    approval = await _find(request, FUNCTION_CALL, caller)
+    decider = Decider(channel="api", id=caller.name, name=caller.name, admin=True)
+    decided = await request.app[RUNTIME].service.decide(
+        approval.id, decider, "approve" if status.approved else "reject", status.comment)
+    return _json(mapping.function_call_view(decided))
+
+
+# -- human contacts ------------------------------------------------------------------------------------
+async def create_contact(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].caller(request)
+    contact = await read_model(request, wire.HumanContact)
+    approval = await _file(request, caller, HUMAN_CONTACT, contact.call_id, mapping.contact_request(contact))
+    return _json(mapping.contact_view(approval))
+
+
+async def get_contact(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].caller(request)
+    return _json(mapping.contact_view(await _find(request, HUMAN_CONTACT, caller)))
+
+
+async def respond_contact(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].approver(request)
+    answer = await read_model(request, wire.HumanContactStatus)
+    approval = await _find(request, HUMAN_CONTACT, caller)
+    decider = Decider(channel="api", id=caller.name, name=caller.name, admin=True)
+    decided = await request.app[RUNTIME].service.decide(approval.id, decider, "approve", answer.response)
+    return _json(mapping.contact_view(decided))
+
+
+# -- escalation ----------------------------------------------------------------------------------------
+def _escalate(kind: str, view: Callable[[Approval], dict[str, Any]]) -> Callable[[web.Request],
+                                                                                  Awaitable[web.Response]]:
+    async def escalate(request: web.Request) -> web.Response:
+        caller = request.app[KEYRING].caller(request)
+        escalation = await read_model(request, wire.Escalation)
+        approval = await _find(request, kind, caller)
+        # Escalation steps come from the policy; the agent's request is recorded for the approvers.
+        await request.app[RUNTIME].service.record(
+            "humanlayer_escalation", approval.id, Actor(channel="api", id=caller.name, name=caller.name),
+            message=escalation.escalation_msg,
+            recipients=[r.get("address") for r in escalation.additional_recipients or []])
+        return _json(view(approval))
+
+    return escalate
+
+
+def install(app: web.Application, runtime: Runtime) -> None:
+    app[RUNTIME] = runtime
+    app.router.add_post(f"{PREFIX}/function_calls", create_function_call)
+    app.router.add_get(f"{PREFIX}/function_calls/{{call_id}}", get_function_call)
+    app.router.add_post(f"{PREFIX}/agent/function_calls/{{call_id}}/respond", respond_function_call)
+    app.router.add_post(f"{PREFIX}/agent/function_calls/{{call_id}}/escalate_email",
+                        _escalate(FUNCTION_CALL, mapping.function_call_view))
+    app.router.add_post(f"{PREFIX}/contact_requests", create_contact)
+    app.router.add_get(f"{PREFIX}/contact_requests/{{call_id}}", get_contact)
+    app.router.add_post(f"{PREFIX}/agent/human_contacts/{{call_id}}/respond", respond_contact)
+    app.router.add_post(f"{PREFIX}/agent/human_contacts/{{call_id}}/escalate_email",
+                        _escalate(HUMAN_CONTACT, mapping.contact_view))
+    log.info("HumanLayer-compatible API on %s", PREFIX)
