@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 # Each channel adapter exposes `install(app, runtime)`: it adds routes, outbox handlers and start-up
 # tasks. They are listed here, in one place; an adapter whose settings are missing says so and stays off.
 Installer = Callable[[web.Application, Runtime], None]
-INSTALLERS: list[str] = []
+INSTALLERS: list[str] = ["handlers.install:install"]
 
 
 def _load(path: str) -> Installer:

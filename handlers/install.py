@@ -1,0 +1,115 @@
+"""Installs the Slack channel into the aiohttp app: Bolt at `POST /slack/events` (or Socket Mode),
+the outbox handler that posts and updates messages, and the `@group` resolver for the service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from handlers import register_listeners
+from handlers.channel import CONTEXT_KEY, SlackChannel
+from handlers.delivery import outbox_handler
+from handlers.directory import Directory
+from handlers.messages import MessageLocations
+from handlers.pacing import ChannelPacer
+
+log = logging.getLogger(__name__)
+SLACK = web.AppKey("slack", SlackChannel)
+BOLT = web.AppKey("bolt", AsyncApp)
+EVENTS_PATH = "/slack/events"
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    base_url = (
+        settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    )
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=base_url,
+        timeout=10,
+        # 429s wait out Retry-After; dropped connections and 5xx are retried a couple of times.
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_bolt(slack: SlackChannel, socket_mode: bool) -> AsyncApp:
+    settings = slack.runtime.settings
+    bolt = AsyncApp(
+        client=slack.client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    async def share_channel(context: Any, next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+        context[CONTEXT_KEY] = slack
+        await next()
+
+    bolt.use(share_channel)
+    register_listeners(bolt)
+    return bolt
+
+
+def install(app: web.Application, runtime: Runtime) -> None:
+    settings = runtime.settings
+    if not settings.slack_enabled:
+        log.info(
+            "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to turn it on"
+        )
+        return
+    client = web_client(settings)
+    directory = Directory(client)
+    slack = SlackChannel(
+        runtime,
+        client,
+        MessageLocations(runtime.redis, runtime.keys, settings.retention_seconds),
+        ChannelPacer(runtime.redis, runtime.keys),
+        directory,
+    )
+    runtime.service.group_resolver = directory.group_members
+    runtime.outbox.subscribe(outbox_handler(slack))
+    socket_mode = bool(settings.slack_app_token)
+    bolt = build_bolt(slack, socket_mode)
+    app[SLACK] = slack
+    app[BOLT] = bolt
+
+    async def stop_pacer(app: web.Application) -> None:
+        await slack.pacer.stop()
+
+    app.on_cleanup.append(stop_pacer)
+    if socket_mode:
+
+        async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:
+            handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+            await handler.connect_async()
+            log.info("Slack is on (Socket Mode)")
+            yield
+            await handler.close_async()
+
+        app.cleanup_ctx.append(socket_mode_ctx)
+        return
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    app.router.add_post(EVENTS_PATH, slack_events)
+    log.info("Slack is on: requests from Slack at POST %s", EVENTS_PATH)
