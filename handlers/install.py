@@ -91,10 +91,12 @@ def install(app: web.Application, runtime: Runtime) -> None:
     app[SLACK] = slack
     app[BOLT] = bolt
 
-    async def stop_pacer(app: web.Application) -> None:
+    async def pacer_ctx(app: web.Application) -> AsyncIterator[None]:
+        # A cleanup context unwinds before the runtime's (registered earlier) closes Redis.
+        yield
         await slack.pacer.stop()
 
-    app.on_cleanup.append(stop_pacer)
+    app.cleanup_ctx.append(pacer_ctx)
     if socket_mode:
 
         async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:
