@@ -59,11 +59,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host = args.host or settings.host
         port = args.port if args.port is not None else settings.port
         log.info("Countersign listening on http://%s:%s", host, port)
-        web.run_app(app, host=host, port=port, print=None, handle_signals=True, access_log=None)
+        web.run_app(app, host=host, port=port, print=None, handle_signals=True, access_log=None,
+                    loop=new_event_loop())
     finally:
         if embedded:
             embedded.stop()
     return 0
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where installed (20-50 % more requests/s), else asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 # -- worker ------------------------------------------------------------------------------------------
@@ -101,7 +111,8 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     try:
         call_args = json.loads(args.args) if args.args else {}
         risk = json.loads(args.risk) if args.risk else {}
-        request = ApprovalCreate(action=args.action, args=call_args, sql=args.sql, risk=risk)
+        request = ApprovalCreate.model_validate({"action": args.action, "args": call_args, "sql": args.sql,
+                                                 "risk": risk})
     except (ValueError, ValidationError) as exc:
         print(f"countersign: invalid --args/--risk: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2

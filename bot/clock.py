@@ -42,12 +42,24 @@ def from_ms(ms: int) -> datetime:
 
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with millisecond precision and a trailing Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+_last_id = 0
 
 
 def new_id(prefix: str) -> str:
-    """A sortable id: 48-bit millisecond time then 80 random bits, Crockford base32."""
+    """A sortable id: 48-bit millisecond time then 80 random bits, Crockford base32.
+
+    Within one process ids only grow (as in monotonic ULIDs), so same-millisecond ids keep their order.
+    """
+    global _last_id
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
+    if value <= _last_id:
+        value = _last_id + 1
+    _last_id = value
     chars = []
     for _ in range(26):
         chars.append(_CROCKFORD[value & 31])

@@ -10,6 +10,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
@@ -149,12 +150,12 @@ class OutboxDispatcher:
         while True:
             try:
                 # Take over entries a dead process left unacknowledged for a minute.
-                claimed = await self.redis.xautoclaim(self.keys.outbox, self.group, self.consumer,
+                claimed: Any = await self.redis.xautoclaim(self.keys.outbox, self.group, self.consumer,
                                                       min_idle_time=60_000, start_id="0-0", count=100)
                 for entry_id, fields in claimed[1] if len(claimed) > 1 else []:
                     if fields:
                         await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
-                rows = await self.redis.xreadgroup(self.group, self.consumer, {self.keys.outbox: ">"},
+                rows: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.keys.outbox: ">"},
                                                    count=100, block=5000)
                 for _stream, entries in rows or []:
                     for entry_id, fields in entries:

@@ -13,9 +13,6 @@ class Keys:
     def approval(self, approval_id: str) -> str:
         return f"{self.prefix}a:{approval_id}"
 
-    def audit_index(self, approval_id: str) -> str:
-        return f"{self.prefix}ai:{approval_id}"
-
     def agent_index(self, agent: str) -> str:
         return f"{self.prefix}ag:{agent}"
 

@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 # Each channel adapter exposes `install(app, runtime)`: it adds routes, outbox handlers and start-up
 # tasks. They are listed here, in one place; an adapter whose settings are missing says so and stays off.
 Installer = Callable[[web.Application, Runtime], None]
-INSTALLERS: list[str] = ["handlers.install:install"]
+INSTALLERS: list[str] = [
+    "jobs.scheduling:install",
+    "bot.inbound.email_links:install",
+    "bot.inbound.sms:install",
+    "handlers.install:install",
+]
 
 
 def _load(path: str) -> Installer:

@@ -17,9 +17,10 @@ from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.events import ChangeFeed
+from bot.jsonutil import canonical
 from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
 from bot.policy import Classification, Policy, classify
-from bot.store import Store, StoredApproval
+from bot.store import Store, StoredApproval, parse_approval
 
 GroupResolver = Callable[[str], Awaitable[set[str]]]
 MAX_WAIT_S = 60
@@ -85,15 +86,15 @@ class ApprovalService:
         now = self.clock.now()
         expires = now + result.timeout
         approval_id = new_id("apr")
-        document: dict[str, Any] = {
+        document: dict[str, Any] = {key: value for key, value in {
             "id": approval_id, "action": request.action, "args": request.args,
             "context": request.context.model_dump(exclude_none=True), "agent": agent,
             "run_id": request.run_id, "risk_level": result.level.value, "risk_reasons": result.reasons,
             "created_at": iso(now), "expires_at": iso(expires), "quorum": result.route.quorum,
             "requested_by": request.requested_by, "sql": request.sql, "args_schema": request.args_schema,
             "idempotency_key": request.idempotency_key, "callback_url": request.callback_url,
-            "route": {**result.route.model_dump(mode="json"), "rules": result.rules},
-        }
+            "route": {**result.route.model_dump(mode="json", exclude_defaults=True), "rules": result.rules},
+        }.items() if value is not None}
         status, decision, decided_entry = Status.pending, None, None
         if result.auto_outcome:
             actor = Actor(channel="policy", id="policy", name="policy")
@@ -111,10 +112,12 @@ class ApprovalService:
         )
         created, found_id = await self.store.create(document, status, decision, to_ms(now), to_ms(expires),
                                                     created_entry, decided_entry)
-        approval = await self.get(found_id)
-        if created:
-            metrics.observe_created(approval)
-        return approval, created
+        if not created:
+            return await self.get(found_id), False
+        approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),
+                                   "dec": decision.model_dump_json() if decision else ""}).approval
+        metrics.observe_created(approval)
+        return approval, True
 
     # -- read -----------------------------------------------------------------------------------
     async def get_stored(self, approval_id: str) -> StoredApproval:
@@ -143,7 +146,7 @@ class ApprovalService:
             finally:
                 self.feed.forget(approval_id, future)
 
-    async def list(self, *, status: Status | None, agent: str | None, limit: int,
+    async def list_page(self, *, status: Status | None, agent: str | None, limit: int,
                    cursor: str | None) -> ApprovalPage:
         keys = self.store.keys
         if agent is not None:

@@ -14,8 +14,10 @@ from bot.clock import from_ms
 from bot.jsonutil import canonical, sha256_hex
 from bot.keys import Keys
 from bot.models import Approval, Decision, Status, Vote
+from bot.policy.schema import LevelPolicy
 
 OUTBOX_MAXLEN = 100_000
+_DEFAULT_ROUTE = {**LevelPolicy().model_dump(mode="json"), "rules": []}
 
 
 def _script(name: str) -> str:
@@ -53,7 +55,7 @@ class TransitionResult:
     stored: StoredApproval | None
 
 
-def _decode(raw: dict[bytes, bytes] | dict[str, str]) -> dict[str, str]:
+def _decode(raw: Any) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in raw.items()
@@ -61,8 +63,10 @@ def _decode(raw: dict[bytes, bytes] | dict[str, str]) -> dict[str, str]:
 
 
 def parse_approval(fields: dict[str, str]) -> StoredApproval:
-    document = json.loads(fields["req"])
-    route = document.pop("route", {})
+    document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
+                "idempotency_key": None, "callback_url": None, **json.loads(fields["req"])}
+    # Routes are stored without their defaults (memory); readers always get every key.
+    route = {**_DEFAULT_ROUTE, **document.pop("route", {})}
     votes = sorted(
         (Vote.model_validate_json(value) for key, value in fields.items() if key.startswith("v:")),
         key=lambda vote: vote.at,
@@ -116,7 +120,7 @@ class Store:
         decided = decided_entry or _NO_ENTRY
         result = await self._create(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
-                  idem, k.audit, k.audit_tail, k.audit_index(approval_id), k.outbox, k.pending_by_level],
+                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level],
             args=[approval_id, canonical(document), status.value,
                   decision.model_dump_json() if decision else "", created_ms, expires_ms,
                   document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
@@ -146,8 +150,8 @@ class Store:
         vote_entry = vote_entry or _NO_ENTRY
         refused = refused_entry or _NO_ENTRY
         outcome, _status, flat = await self._transition(
-            keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail,
-                  k.audit_index(approval_id), k.outbox, k.pending_by_level],
+            keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail, k.outbox,
+                  k.pending_by_level],
             args=[mode, voter, vote.model_dump_json() if vote else "", "1" if decisive else "0", quorum,
                   new_status.value, decision.model_dump_json(), now_ms, self.retention_s,
                   vote_entry.body, vote_entry.sha, final_entry.body, final_entry.sha,
@@ -160,12 +164,13 @@ class Store:
 
     async def append_audit(self, entry: Entry, approval_id: str | None = None) -> str:
         k = self.keys
-        index = k.audit_index(approval_id) if approval_id else ""
-        entry_id = await self._append(keys=[k.audit, k.audit_tail, index], args=[entry.body, entry.sha])
+        approval_key = k.approval(approval_id) if approval_id else ""
+        entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key], args=[entry.body, entry.sha])
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:
-        fields = _decode(await self.redis.hgetall(self.keys.approval(approval_id)))
+        raw: Any = await self.redis.hgetall(self.keys.approval(approval_id))
+        fields = _decode(raw)
         return parse_approval(fields) if fields.get("req") else None
 
     async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
@@ -177,6 +182,11 @@ class Store:
             rows = await pipe.execute()
         return [parse_approval(_decode(row)) for row in rows if row]
 
+    async def history_ids(self, approval_id: str) -> list[str]:
+        raw: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        return text.split(",") if text else []
+
     async def status_of(self, approval_id: str) -> str | None:
         status = await self.redis.hget(self.keys.approval(approval_id), "st")
         return status.decode() if isinstance(status, bytes) else status
@@ -184,43 +194,43 @@ class Store:
     async def page(
         self, index: str, limit: int, cursor: str | None, status: Status | None
     ) -> tuple[list[StoredApproval], str | None]:
-        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned."""
+        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned.
+
+        The cursor is the (score, id) of the last item returned; members sharing a score are ordered by id.
+        """
         items: list[StoredApproval] = []
-        max_score: str = "+inf"
         after: tuple[int, str] | None = decode_cursor(cursor) if cursor else None
-        if after:
-            max_score = str(after[0])
-        scanned, batch = 0, max(limit * 2, 20)
-        next_cursor: str | None = None
+        batch, scanned = max(limit * 2, 20), 0
         while len(items) < limit and scanned < limit * 20 + 1000:
-            rows = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
-                                                     withscores=True)
-            rows = [(m.decode() if isinstance(m, bytes) else m, s) for m, s in rows]
-            if after:
-                rows = [(m, s) for m, s in rows if s < after[0] or m < after[1]]
+            max_score = str(after[0]) if after else "+inf"
+            raw: Any = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
+                                                         withscores=True)
+            rows: list[tuple[str, int]] = [(m.decode() if isinstance(m, bytes) else m, int(s)) for m, s in raw]
+            if after is not None:
+                last_score, last_id = after
+                rows = [(m, s) for m, s in rows if s < last_score or m < last_id]
+                if not rows and len(raw) == batch:
+                    batch *= 4  # a run of equal scores longer than the batch: widen and look again
+                    continue
             if not rows:
                 return items, None
-            records = await self.get_many([m for m, _ in rows])
-            by_id = {r.approval.id: r for r in records}
-            stale = [m for m, _ in rows if m not in by_id]
-            if stale:
+            records = {r.approval.id: r for r in await self.get_many([m for m, _ in rows])}
+            if stale := [m for m, _ in rows if m not in records]:
                 await self.redis.zrem(index, *stale)
             for member, score in rows:
                 scanned += 1
-                after = (int(score), member)
-                record = by_id.get(member)
+                after = (score, member)
+                record = records.get(member)
                 if record and (status is None or record.approval.status == status):
                     items.append(record)
                     if len(items) == limit:
                         break
-            max_score = str(after[0])
-            next_cursor = encode_cursor(*after)
-        return items, next_cursor
+        return items, encode_cursor(*after) if after else None
 
     async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
-        ids = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
+        ids: Any = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
 
     async def pending_by_level(self) -> dict[str, int]:
-        raw = _decode(await self.redis.hgetall(self.keys.pending_by_level))
-        return {level: int(count) for level, count in raw.items()}
+        raw: Any = await self.redis.hgetall(self.keys.pending_by_level)
+        return {level: int(count) for level, count in _decode(raw).items()}

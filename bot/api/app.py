@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -54,7 +55,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/v1/openapi.json", openapi_view)
     if manage_runtime:
-        async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
+        async def lifecycle(app: web.Application) -> AsyncIterator[None]:
             await runtime.start()
             yield
             await runtime.stop()

@@ -61,7 +61,7 @@ async def list_approvals(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, 1, 200)
     cursor = request.query.get("cursor") or None
     try:
-        page = await request.app[SERVICE].list(status=status, agent=None if caller.approver else caller.name,
+        page = await request.app[SERVICE].list_page(status=status, agent=None if caller.approver else caller.name,
                                                limit=limit, cursor=cursor)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this server issued", {"cursor": "invalid"}) from None

@@ -67,8 +67,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})
     except CountersignError as exc:
         return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.fields)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(413, "too_large", f"body over the {exc.max_size // 1024} KiB limit",
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, "too_large", f"body over the {request.app._client_max_size // 1024} KiB limit",
                               {"body": "too large"})
     except web.HTTPException as exc:
         if exc.status >= 400 and not (exc.content_type or "").endswith("json"):

@@ -30,7 +30,7 @@ def _responds(ok: int, name: str | None, *errors: int, description: str = "OK") 
 
 
 def build_openapi() -> dict[str, Any]:
-    models = [(m, "validation" if m in (ApprovalCreate, DecisionCreate) else "serialization")
+    models: Any = [(m, "validation" if m in (ApprovalCreate, DecisionCreate) else "serialization")
               for m in (ApprovalCreate, DecisionCreate, Approval, ApprovalPage, AuditEvent, ErrorResponse)]
     _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}

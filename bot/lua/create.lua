@@ -1,5 +1,5 @@
 -- Creates an approval atomically with its audit entries, or returns the one an idempotency key names.
--- KEYS: approval, pending, expiry, all, agent_index, idempotency, audit, audit_tail, audit_index, outbox, pending_by_level
+-- KEYS: approval, pending, expiry, all, agent_index, idempotency, audit, audit_tail, outbox, pending_by_level
 -- ARGV: id, request_json, status, decision_json, created_ms, expires_ms, level, retention_s,
 --       created_body, created_sha, decided_body, decided_sha, channel, maxlen_outbox
 if KEYS[6] ~= '' then
@@ -14,15 +14,13 @@ redis.call('ZADD', KEYS[5], ARGV[5], id)
 if status == 'pending' then
   redis.call('ZADD', KEYS[2], ARGV[5], id)
   redis.call('ZADD', KEYS[3], ARGV[6], id)
-  redis.call('HINCRBY', KEYS[11], ARGV[7], 1)
+  redis.call('HINCRBY', KEYS[10], ARGV[7], 1)
 else
   redis.call('EXPIRE', KEYS[1], retention)
 end
 if KEYS[6] ~= '' then redis.call('SET', KEYS[6], id, 'EX', retention) end
-local ttl = 0
-if status ~= 'pending' then ttl = retention end
-audit_append(KEYS[7], KEYS[8], KEYS[9], ARGV[9], ARGV[10], ttl)
-if ARGV[11] ~= '' then audit_append(KEYS[7], KEYS[8], KEYS[9], ARGV[11], ARGV[12], ttl) end
-redis.call('XADD', KEYS[10], 'MAXLEN', '~', ARGV[14], '*', 'type', 'created', 'id', id, 'status', status)
+audit_append(KEYS[7], KEYS[8], KEYS[1], ARGV[9], ARGV[10])
+if ARGV[11] ~= '' then audit_append(KEYS[7], KEYS[8], KEYS[1], ARGV[11], ARGV[12]) end
+redis.call('XADD', KEYS[9], 'MAXLEN', '~', ARGV[14], '*', 'type', 'created', 'id', id, 'status', status)
 redis.call('PUBLISH', ARGV[13], id .. ' ' .. status)
 return {1, id}

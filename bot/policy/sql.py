@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -48,7 +50,7 @@ class SqlClassification:
         return seen
 
 
-def _statement_findings(statement: exp.Expression) -> list[SqlFinding]:
+def _statement_findings(statement: Any) -> list[SqlFinding]:
     findings: list[SqlFinding] = []
     # Walk the whole tree: a data-modifying CTE inside a SELECT is still a DELETE.
     for node in statement.walk():
@@ -67,10 +69,11 @@ def _statement_findings(statement: exp.Expression) -> list[SqlFinding]:
     return [SqlFinding("OTHER", RiskLevel.high, f"sql: unrecognised statement {str(name).upper()[:40]}")]
 
 
+@lru_cache(maxsize=4096)
 def classify_sql(sql: str, dialect: str | None = None) -> SqlClassification:
     """The highest level among all statements; SQL that does not parse is at least high."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None and not isinstance(s, exp.Semicolon)]
     except (SqlglotError, RecursionError, ValueError):
         finding = SqlFinding("OTHER", RiskLevel.high, "unparseable SQL")
         return SqlClassification(RiskLevel.high, frozenset({"OTHER"}), (finding,))

@@ -1,0 +1,1 @@
+"""Inbound channel adapters for people outside Slack: email links and SMS replies."""

@@ -1,0 +1,101 @@
+"""Email Approve/Reject links: GET shows a confirm page, only its POST decides (through the service)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot.errors import Conflict, Forbidden, NotFound
+from bot.inbound.pages import message_page, page
+from bot.models import Actor, Status
+from bot.notify.email import context_fields
+from bot.notify.tokens import BadToken, LinkClaim, LinkTokens
+from bot.runtime import Runtime
+from bot.secrets import signing_key
+from bot.service import Decider
+
+log = logging.getLogger(__name__)
+TOKENS = web.AppKey("email_link_tokens", LinkTokens)
+RUNTIME = web.AppKey("email_link_runtime", Runtime)
+_REFUSALS = {
+    "forged": ("Link not valid", "This link is not valid. Nothing was decided.", 400),
+    "expired": ("Link expired", "This link has expired. Nothing was decided.", 410),
+    "used": ("Link already used", "This link has already been used. Nothing more was decided.", 410),
+}
+
+
+async def _refuse(runtime: Runtime, reason: str, claim: LinkClaim | None, method: str) -> web.Response:
+    actor = Actor(channel="email", id=claim.recipient if claim else "unknown")
+    await runtime.service.record("link_refused", claim.approval_id if claim else None, actor, reason=reason,
+                                 method=method)
+    title, message, status = _REFUSALS[reason]
+    return message_page(title, message, status)
+
+
+def _claim(request: web.Request) -> LinkClaim | BadToken:
+    try:
+        return request.app[TOKENS].read(request.match_info["token"], request.app[RUNTIME].clock.now())
+    except BadToken as exc:
+        return exc
+
+
+async def confirm_page(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    claim = _claim(request)
+    if isinstance(claim, BadToken):
+        return await _refuse(runtime, claim.reason, claim.claim, "GET")
+    if await request.app[TOKENS].is_used(claim):
+        return await _refuse(runtime, "used", claim, "GET")
+    try:
+        approval = await runtime.service.get(claim.approval_id)
+    except NotFound:
+        return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
+    if approval.status != Status.pending:
+        return message_page("Already decided", f"This request is already {approval.status.value}.", 409)
+    verb = "Approve" if claim.outcome == "approve" else "Reject"
+    return page("confirm.html.j2", approval=approval, context=context_fields(approval), verb=verb,
+                outcome=claim.outcome, recipient=claim.recipient,
+                review_url=f"{runtime.settings.countersign_public_url}/requests/{approval.id}")
+
+
+async def decide(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    claim = _claim(request)
+    if isinstance(claim, BadToken):
+        return await _refuse(runtime, claim.reason, claim.claim, "POST")
+    form = await request.post()
+    comment = str(form.get("comment") or "").strip()[:4000] or None
+    try:
+        await request.app[TOKENS].consume(claim, runtime.clock.now())
+    except BadToken as exc:
+        return await _refuse(runtime, exc.reason, claim, "POST")
+    decider = Decider(channel="email", id=claim.recipient, name=claim.recipient,
+                      identities=frozenset({claim.recipient}))
+    try:
+        approval = await runtime.service.decide(claim.approval_id, decider, claim.outcome,  # type: ignore[arg-type]
+                                                comment=comment)
+    except Conflict as exc:
+        return message_page("Already decided", f"Nothing changed: {exc.message}.", 409)
+    except Forbidden as exc:
+        return message_page("Not allowed", f"Nothing changed: {exc.message}.", 403)
+    except NotFound:
+        return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
+    if approval.status == Status.pending:
+        return message_page("Vote recorded", "Your vote is recorded; the request needs more approvals.", 200)
+    return message_page(f"Request {approval.status.value}",
+                        f"{approval.action} is now {approval.status.value}. The agent is being told.", 200)
+
+
+def install(app: web.Application, runtime: Runtime) -> None:
+    app[RUNTIME] = runtime
+    app.router.add_get("/email/{token}", confirm_page)
+    app.router.add_post("/email/{token}", decide)
+
+    async def load_key(app: web.Application) -> None:
+        app[TOKENS] = LinkTokens(await signing_key(runtime.settings, runtime.redis, runtime.keys),
+                                 runtime.redis, runtime.keys)
+
+    app.on_startup.append(load_key)
+    if not runtime.settings.smtp_url:
+        log.info("email: SMTP_URL is not set; email notifications are off (links still work)")

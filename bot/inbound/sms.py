@@ -1,0 +1,78 @@
+"""Twilio's inbound SMS webhook: verify the signature, match the code and sender, decide, reply in TwiML."""
+
+from __future__ import annotations
+
+import logging
+from xml.sax.saxutils import escape
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from bot.errors import Conflict, Forbidden, NotFound
+from bot.models import Actor
+from bot.notify.sms import REPLY, approval_for_code, twilio_configured
+from bot.runtime import Runtime
+from bot.service import Decider
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("sms_runtime", Runtime)
+VALIDATOR = web.AppKey("sms_validator", RequestValidator)
+PATH = "/sms/inbound"
+
+
+def twiml(text: str) -> web.Response:
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
+    return web.Response(text=body, content_type="application/xml")
+
+
+async def inbound(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    form = await request.post()
+    params = {key: str(value) for key, value in form.items()}
+    url = runtime.settings.countersign_public_url + PATH
+    if not request.app[VALIDATOR].validate(url, params, request.headers.get("X-Twilio-Signature", "")):
+        await runtime.service.record("sms_refused", None, Actor(channel="sms", id="unknown"),
+                                     reason="bad_signature")
+        return web.Response(status=403, text="invalid Twilio signature")
+    sender = params.get("From", "").strip()
+    actor = Actor(channel="sms", id=sender or "unknown")
+    found = REPLY.match(params.get("Body", ""))
+    if not found:
+        await runtime.service.record("sms_refused", None, actor, reason="unreadable")
+        return twiml("Countersign: reply YES <code> or NO <code> <reason>.")
+    word, code, reason = found.group(1).lower(), found.group(2), found.group(3).strip() or None
+    approval_id = await approval_for_code(runtime.redis, runtime.keys, code)
+    if approval_id is None:
+        await runtime.service.record("sms_refused", None, actor, reason="unknown_code", code=code)
+        return twiml(f"Countersign: no request has code {code}.")
+    try:
+        stored = await runtime.service.get_stored(approval_id)
+    except NotFound:
+        return twiml(f"Countersign: no request has code {code}.")
+    texted = {
+        (n.decode() if isinstance(n, bytes) else str(n))
+        for n in await runtime.redis.smembers(runtime.keys.named(f"sms:to:{approval_id}"))
+    }
+    if sender not in texted and sender not in (stored.route.get("approvers") or []):
+        await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
+        return twiml("Countersign: this number may not decide that request.")
+    outcome = "approve" if word in ("yes", "y", "approve") else "reject"
+    decider = Decider(channel="sms", id=sender, name=sender, identities=frozenset({sender}))
+    try:
+        approval = await runtime.service.decide(approval_id, decider, outcome, comment=reason)  # type: ignore[arg-type]
+    except Conflict as exc:
+        return twiml(f"Countersign: nothing changed, {exc.message}.")
+    except Forbidden as exc:
+        return twiml(f"Countersign: refused, {exc.message}.")
+    await runtime.service.record("sms_reply", approval_id, actor, outcome=outcome, code=code)
+    return twiml(f"Countersign: {approval.action} is {approval.status.value}"
+                 + (" (vote recorded)." if approval.status.value == "pending" else "."))
+
+
+def install(app: web.Application, runtime: Runtime) -> None:
+    if not twilio_configured(runtime.settings):
+        log.info("sms: TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN / TWILIO_FROM not set; SMS is off")
+        return
+    app[RUNTIME] = runtime
+    app[VALIDATOR] = RequestValidator(runtime.settings.twilio_auth_token or "")
+    app.router.add_post(PATH, inbound)

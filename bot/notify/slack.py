@@ -1,0 +1,66 @@
+"""Slack reminder: a reply in the request's message thread (or the step's channel) mentioning approvers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.keys import Keys
+from bot.models import Approval
+from bot.notify import DeliveryError
+
+
+def mention(handle: str) -> str:
+    if handle[:1] in ("U", "W"):
+        return f"<@{handle}>"
+    if handle[:1] == "S":
+        return f"<!subteam^{handle}>"
+    return handle  # an @handle without its ID, or an address: shown as text
+
+
+def reminder_text(approval: Approval, route: dict[str, Any], target: str, link: str) -> str:
+    people = [a for a in route.get("approvers") or [] if a[:1] in ("U", "W", "S", "@")]
+    if target[:1] in ("@", "S") and target not in people:
+        people.insert(0, target)
+    who = " ".join(mention(p) for p in people)
+    return (f"{who + ' ' if who else ''}:hourglass: Still waiting for a decision on "
+            f"*{approval.action}* from {approval.agent} ({approval.risk_level.value} risk). "
+            f"Expires {approval.expires_at.strftime('%H:%M UTC')}. <{link}|Review>").strip()
+
+
+def fallback_channel(route: dict[str, Any], target: str) -> str | None:
+    if target[:1] in ("#", "C", "G", "D"):
+        return target
+    for channel in route.get("channels") or []:
+        if channel.get("kind") == "slack" and channel.get("target", "")[:1] in ("#", "C", "G", "D"):
+            return str(channel["target"])
+    return None
+
+
+async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval,
+                        route: dict[str, Any], target: str, link: str) -> list[str]:
+    """Post in every thread the Slack adapter recorded; returns where it posted."""
+    threads = await redis.hgetall(keys.named(f"slack:msg:{approval.id}"))
+    text = reminder_text(approval, route, target, link)
+    posted = []
+    try:
+        if threads:
+            for raw_channel, raw_ts in threads.items():
+                channel = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
+                ts = raw_ts.decode() if isinstance(raw_ts, bytes) else str(raw_ts)
+                await client.chat_postMessage(channel=channel, thread_ts=ts, text=text, reply_broadcast=False)
+                posted.append(f"{channel}/{ts}")
+        else:
+            fallback = fallback_channel(route, target)
+            if fallback is None:
+                raise DeliveryError(f"no Slack thread or channel to remind in for target {target!r}")
+            await client.chat_postMessage(channel=fallback, text=text)
+            posted.append(fallback)
+    except SlackApiError as exc:
+        raise DeliveryError(f"Slack: {exc.response.get('error')}") from exc
+    except (OSError, TimeoutError) as exc:
+        raise DeliveryError(f"Slack: {exc}") from exc
+    return posted

@@ -1,0 +1,79 @@
+"""SMS through Twilio's REST API: the short reply code, the outbound text, and sending it."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+
+import aiohttp
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+from bot.models import Approval
+from bot.notify import DeliveryError
+from bot.settings import Settings
+
+MAX_SMS = 320
+REPLY = re.compile(r"^\s*(yes|y|approve|no|n|reject)\s+(\d{4,6})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def basic_auth(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def twilio_configured(settings: Settings) -> bool:
+    return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from)
+
+
+async def code_for(redis: Redis, keys: Keys, approval_id: str, ttl_s: int) -> str:
+    """The request's reply code (4 digits, 6 if 4-digit codes are crowded), allocated once."""
+    mine = keys.named(f"sms:code-of:{approval_id}")
+    existing = await redis.get(mine)
+    if existing:
+        return existing.decode() if isinstance(existing, bytes) else str(existing)
+    for attempt in range(40):
+        digits = 4 if attempt < 20 else 6
+        code = f"{secrets.randbelow(10 ** digits):0{digits}d}"
+        if await redis.set(keys.named(f"sms:code:{code}"), approval_id, nx=True, ex=ttl_s):
+            if await redis.set(mine, code, nx=True, ex=ttl_s):
+                return code
+            # Another worker allocated one at the same moment: keep theirs.
+            await redis.delete(keys.named(f"sms:code:{code}"))
+            return await code_for(redis, keys, approval_id, ttl_s)
+    raise DeliveryError("no free SMS reply code")
+
+
+async def approval_for_code(redis: Redis, keys: Keys, code: str) -> str | None:
+    value = await redis.get(keys.named(f"sms:code:{code}"))
+    return None if value is None else (value.decode() if isinstance(value, bytes) else str(value))
+
+
+def sms_text(approval: Approval, code: str, link: str) -> str:
+    """The outbound text, always under 320 characters (the call is shortened to fit), e.g.
+    `[HIGH] billing-agent: delete_user_data(user_id=user_123). Reply YES 4821 or NO 4821 reason. <link>`."""
+    head = f"[{approval.risk_level.value.upper()}] {approval.agent}: "
+    tail = f". Reply YES {code} or NO {code} reason. {link}"
+    call_args = ", ".join(f"{name}={value}" for name, value in approval.args.items())
+    call = f"{approval.action}({call_args})"
+    room = MAX_SMS - 1 - len(head) - len(tail)
+    if len(call) > room:
+        call = call[: max(room - 1, 0)] + "…"
+    return (head + call + tail)[: MAX_SMS - 1]
+
+
+async def send_sms(settings: Settings, session: aiohttp.ClientSession, to: str, body: str) -> str:
+    """POST to Twilio's Messages resource; returns the message SID once Twilio accepted it."""
+    sid, token = settings.twilio_account_sid or "", settings.twilio_auth_token or ""
+    url = f"{settings.twilio_api_url.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
+    try:
+        async with session.post(url, data={"To": to, "From": settings.twilio_from or "", "Body": body},
+                                headers={"Authorization": basic_auth(sid, token)},
+                                timeout=aiohttp.ClientTimeout(total=20)) as response:
+            payload = await response.json(content_type=None)
+            if response.status >= 300:
+                message = payload.get("message") if isinstance(payload, dict) else None
+                raise DeliveryError(f"Twilio answered {response.status}: {message or 'error'}")
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        raise DeliveryError(f"Twilio: {exc}") from exc
+    return str(payload.get("sid", "")) if isinstance(payload, dict) else ""

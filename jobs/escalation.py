@@ -1,0 +1,120 @@
+"""The escalation step job: re-check the request, then notify each target once (send-once records)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.clock import iso
+from bot.models import Actor, Status
+from bot.notify import DeliveryError
+from bot.notify.email import EmailLinks, SmtpConfig, build_message, render_request_email, send_email
+from bot.notify.slack import post_reminder
+from bot.notify.sms import code_for, send_sms, sms_text, twilio_configured
+from bot.notify.tokens import LinkTokens
+from bot.policy.schema import ChannelTarget, EscalationStep
+from bot.runtime import Runtime
+from bot.secrets import signing_key
+from bot.store import StoredApproval
+from jobs import context
+
+log = logging.getLogger(__name__)
+ESCALATION = Actor(channel="policy", id="escalation", name="escalation")
+
+
+class StepIncomplete(Exception):
+    """Some targets were not reached: RQ retries the job, which skips the ones already sent."""
+
+
+def run_step(approval_id: str, index: int, repeat: int) -> str:
+    return context.run(lambda runtime: notify_step(runtime, approval_id, index, repeat))
+
+
+def sent_key(runtime: Runtime, approval_id: str, index: int, repeat: int, target: ChannelTarget) -> str:
+    return runtime.keys.named(f"sent:{approval_id}:{index}:{repeat}:{target.kind}:{target.target.lower()}")
+
+
+async def _still_pending(runtime: Runtime, approval_id: str) -> StoredApproval | None:
+    stored = await runtime.store.get(approval_id)
+    return stored if stored is not None and stored.approval.status == Status.pending else None
+
+
+async def notify_step(runtime: Runtime, approval_id: str, index: int, repeat: int) -> str:
+    stored = await _still_pending(runtime, approval_id)
+    if stored is None:
+        return "skipped: no longer pending"
+    steps = stored.route.get("escalate") or []
+    if index >= len(steps):
+        return "skipped: no such step"
+    step = EscalationStep.model_validate(steps[index])
+    failures = []
+    for target in step.targets:
+        record = sent_key(runtime, approval_id, index, repeat, target)
+        if await runtime.redis.exists(record):
+            continue
+        # A decision can land while earlier targets are being sent: re-check before each one.
+        stored = await _still_pending(runtime, approval_id)
+        if stored is None:
+            return "stopped: decided during the step"
+        where = {"channel": target.kind, "target": target.target, "step": index, "repeat": repeat}
+        try:
+            detail = await deliver(runtime, stored, target, reminder=index > 0 or repeat > 0)
+        except DeliveryError as exc:
+            log.warning("escalation %s step %d/%d to %s:%s failed: %s", approval_id, index, repeat,
+                        target.kind, target.target, exc)
+            await runtime.service.record("notify_failed", approval_id, ESCALATION, error=str(exc), **where)
+            failures.append(f"{target.kind}:{target.target}")
+            continue
+        # Written as soon as the provider accepted: a retry after a crash skips this target.
+        await runtime.redis.set(record, iso(runtime.clock.now()), ex=runtime.settings.retention_seconds)
+        await runtime.service.record("notified", approval_id, ESCALATION, **where, **detail)
+    if failures:
+        raise StepIncomplete(f"not delivered to {', '.join(failures)}")
+    return "sent"
+
+
+async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarget,
+                  reminder: bool) -> dict[str, Any]:
+    settings = runtime.settings
+    approval = stored.approval
+    review = f"{settings.countersign_public_url}/requests/{approval.id}"
+    if target.kind == "email":
+        if not settings.smtp_url:
+            return {"skipped": "SMTP_URL is not set"}
+        master = await signing_key(settings, runtime.redis, runtime.keys)
+        tokens = LinkTokens(master, runtime.redis, runtime.keys)
+        links = EmailLinks(
+            approve=f"{settings.countersign_public_url}/email/"
+                    f"{tokens.issue(approval.id, target.target, 'approve', approval.expires_at)}",
+            reject=f"{settings.countersign_public_url}/email/"
+                   f"{tokens.issue(approval.id, target.target, 'reject', approval.expires_at)}",
+            review=review,
+        )
+        message = build_message(settings.email_from, target.target,
+                                render_request_email(approval, links, reminder))
+        await asyncio.to_thread(send_email, SmtpConfig.parse(settings.smtp_url), message)
+        return {"message_id": message["Message-ID"]}
+    if target.kind == "sms":
+        if not twilio_configured(settings):
+            return {"skipped": "Twilio is not configured"}
+        ttl = max(3600, int((approval.expires_at - runtime.clock.now()).total_seconds()) + 86400)
+        code = await code_for(runtime.redis, runtime.keys, approval.id, ttl)
+        texted = runtime.keys.named(f"sms:to:{approval.id}")
+        # Recorded before sending: a reply can arrive before this job finishes.
+        await runtime.redis.sadd(texted, target.target)
+        await runtime.redis.expire(texted, ttl)
+        async with aiohttp.ClientSession() as session:
+            sid = await send_sms(settings, session, target.target, sms_text(approval, code, review))
+        return {"sid": sid, "code": code}
+    if target.kind == "slack":
+        if not settings.slack_bot_token:
+            return {"skipped": "SLACK_BOT_TOKEN is not set"}
+        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        posted = await post_reminder(client, runtime.redis, runtime.keys, approval, stored.route,
+                                     target.target, review)
+        return {"posted": posted}
+    return {"skipped": f"{target.kind} targets have nothing to send"}

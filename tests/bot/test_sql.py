@@ -1,0 +1,39 @@
+import pytest
+
+from bot.models import RiskLevel
+from bot.policy.sql import classify_sql
+
+
+@pytest.mark.parametrize(("sql", "level", "reason"), [
+    ("DROP TABLE users", RiskLevel.critical, "sql: DROP"),
+    ("truncate table orders", RiskLevel.critical, "sql: TRUNCATE"),
+    ("DELETE FROM users", RiskLevel.critical, "sql: DELETE without WHERE"),
+    ("update accounts set balance = 0", RiskLevel.critical, "sql: UPDATE without WHERE"),
+    ("DELETE FROM users WHERE id = 'u1'", RiskLevel.high, "sql: DELETE"),
+    ("UPDATE users SET name = 'x' WHERE id = 1", RiskLevel.high, "sql: UPDATE"),
+    ("ALTER TABLE users ADD COLUMN age INT", RiskLevel.high, "sql: ALTER"),
+    ("GRANT SELECT ON users TO bob", RiskLevel.high, "sql: GRANT"),
+    ("REVOKE SELECT ON users FROM bob", RiskLevel.high, "sql: REVOKE"),
+    ("INSERT INTO audit VALUES (1)", RiskLevel.medium, "sql: INSERT"),
+    ("SELECT * FROM users", RiskLevel.low, "sql: SELECT"),
+    ("select 1; DROP TABLE x", RiskLevel.critical, "sql: DROP"),
+    ("/* harmless */ SeLeCt 1; -- DROP TABLE x\n", RiskLevel.low, "sql: SELECT"),
+    ("WITH gone AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM gone", RiskLevel.high,
+     "sql: DELETE"),
+    ("WITH x AS (SELECT 1) DELETE FROM t", RiskLevel.critical, "sql: DELETE without WHERE"),
+    ("DELET FROM users", RiskLevel.high, "unparseable SQL"),
+    ("SELECT * FROM", RiskLevel.high, "unparseable SQL"),
+    ("VACUUM", RiskLevel.high, "sql: unrecognised statement VACUUM"),
+])
+def test_statement_kinds(sql, level, reason):
+    result = classify_sql(sql)
+    assert result.level == level
+    assert reason in result.reasons
+
+
+def test_comment_does_not_hide_a_drop():
+    assert classify_sql("SELECT 1; /* just a select */ DROP TABLE users").level == RiskLevel.critical
+
+
+def test_empty_sql_is_unparseable():
+    assert classify_sql(" ; ").reasons == ["unparseable SQL"]

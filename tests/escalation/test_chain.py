@@ -1,0 +1,156 @@
+"""The escalation chain and expiry, run by a real RQ SimpleWorker with the scheduler on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+from bot.clock import FrozenClock
+from bot.models import Status
+from jobs.scheduling import expiry_job_id, step_job_id
+from tests.escalation.conftest import ALICE_EMAIL, ALICE_PHONE, OutboxProbe, audit_types, submit
+from tests.support.http_recorder import HttpRecorder
+from tests.support.rq_worker import make_due, run_burst, scheduled
+from tests.support.servers import APPROVER_KEY, RunningApp, auth
+from tests.support.smtp_server import SmtpServer
+from tests.support.twilio_emulator import TwilioEmulator
+
+
+def step_ids(running: RunningApp, approval_id: str) -> list[str]:
+    return [job_id for job_id, _ in scheduled(running.runtime.settings) if f"esc-{approval_id}-" in job_id]
+
+
+async def test_jobs_are_scheduled_at_the_policy_times(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    rows = dict(scheduled(running.runtime.settings))
+    created = (await running.runtime.service.get(approval["id"])).created_at
+    keys, approval_id = running.runtime.keys, approval["id"]
+    expected = {step_job_id(keys, approval_id, 0, 0): 10, step_job_id(keys, approval_id, 1, 0): 30,
+                step_job_id(keys, approval_id, 2, 0): 60, step_job_id(keys, approval_id, 2, 1): 75,
+                expiry_job_id(keys, approval_id): 120}
+    assert set(rows) == set(expected)
+    for job_id, minutes in expected.items():
+        # RQ stores due times to the second.
+        assert abs((rows[job_id] - created - timedelta(minutes=minutes)).total_seconds()) < 1.5
+
+
+async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
+                                         twilio: TwilioEmulator, recorder: HttpRecorder) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    approval_id = approval["id"]
+    for job_id in step_ids(running, approval_id)[:3]:  # slack, email, first SMS, one at a time
+        make_due(running.runtime.settings, job_id)
+        await run_burst(running.runtime.settings)
+
+    # 10 min: Slack reminder in #ops (no thread recorded yet), mentioning the Slack approver.
+    posts = recorder.to("/api/chat.postMessage")
+    assert len(posts) == 1
+    post = posts[0].json()
+    assert post["channel"] == "#ops" and "<@U0ALICE>" in post["text"] and "thread_ts" not in post
+    # 30 min: email with the context and three links.
+    mail = (await asyncio.to_thread(smtp.wait_for, 1))[0]
+    assert mail.recipients == [ALICE_EMAIL]
+    text, html = mail.part("plain"), mail.part("html")
+    assert "delete_user_data" in text and "GDPR erasure request" in text and "Reversible: NO" in text
+    assert "user_id = 'user_123'" in text
+    assert f"https://countersign.example.com/requests/{approval_id}" in text
+    assert text.count("https://countersign.example.com/email/") == 2
+    assert "Approve</a>" in html and "Review / modify</a>" in html
+    # 60 min: SMS under 320 characters with the reply code.
+    sms = (await twilio.wait_for_accepted(1))[0]
+    assert sms.to == ALICE_PHONE and len(sms.body) < 320
+    assert sms.body.startswith("[HIGH] billing-agent: delete_user_data(user_id=user_123). Reply YES ")
+
+    types = await audit_types(running, approval_id)
+    notified = [e.detail for e in await running.runtime.service.events(approval_id) if e.type == "notified"]
+    assert [n["channel"] for n in notified] == ["slack", "email", "sms"]
+    assert types[0] == "created"
+
+
+async def test_reminder_goes_into_the_slack_thread(esc_app: tuple[RunningApp, OutboxProbe],
+                                                   recorder: HttpRecorder) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    keys = running.runtime.keys
+    thread_key = keys.named(f"slack:msg:{approval['id']}")  # what the Slack adapter records
+    await running.runtime.redis.hset(thread_key, "C0APPROVALS", "1700000000.000100")
+    make_due(running.runtime.settings, step_ids(running, approval["id"])[0])
+    await run_burst(running.runtime.settings)
+    post = recorder.to("/api/chat.postMessage")[0].json()
+    assert post["channel"] == "C0APPROVALS" and post["thread_ts"] == "1700000000.000100"
+    assert "<@U0ALICE>" in post["text"]
+
+
+async def test_nothing_is_sent_after_a_decision(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
+                                                twilio: TwilioEmulator, recorder: HttpRecorder) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    approval_id = approval["id"]
+    ids = step_ids(running, approval_id)
+    assert len(ids) == 4
+    response = await running.client.post(f"/v1/approvals/{approval_id}/decision", json={"outcome": "approve"},
+                                          headers=auth(APPROVER_KEY))
+    assert response.status == 200
+    await probe.wait("decided", approval_id)
+    # Every scheduled job is cancelled…
+    assert [j for j, _ in scheduled(running.runtime.settings) if approval_id in j] == []
+    # …and a job that runs anyway (here: enqueued again by hand) re-checks the status and sends nothing.
+    from redis import Redis
+
+    from jobs.worker import queue_for
+
+    redis = Redis.from_url(running.runtime.settings.redis_url or "")
+    queue_for(redis, running.runtime.settings).enqueue("jobs.escalation.run_step", approval_id, 1, 0)
+    await run_burst(running.runtime.settings)
+    redis.close()
+    assert smtp.received == [] and twilio.attempts == [] and recorder.to("/api/chat.postMessage") == []
+    assert "notified" not in await audit_types(running, approval_id)
+
+
+async def _expire_with(esc_app: tuple[RunningApp, OutboxProbe], action: str) -> dict[str, object]:
+    running, probe = esc_app
+    approval = await submit(running, probe, action=action)
+    approval_id = approval["id"]
+    expiry = next(j for j, _ in scheduled(running.runtime.settings) if f"exp-{approval_id}" in j)
+    stored = await running.runtime.service.get(approval_id)
+    make_due(running.runtime.settings, expiry)
+    # The job's clock stands just past expires_at, as it will when RQ runs the job on time.
+    await run_burst(running.runtime.settings, FrozenClock(stored.expires_at + timedelta(seconds=1)))
+    await probe.wait("decided", approval_id)
+    response = await running.client.get(f"/v1/approvals/{approval_id}", headers=auth())
+    return dict(await response.json())
+
+
+async def test_expiry_rejects_by_default(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+    body = await _expire_with(esc_app, "delete_user_data")
+    assert body["status"] == Status.expired
+    decision = body["decision"]
+    assert isinstance(decision, dict)
+    assert decision["outcome"] == "reject" and decision["by"]["channel"] == "policy"
+    running, _ = esc_app
+    # The remaining steps are cancelled.
+    assert [j for j, _ in scheduled(running.runtime.settings) if str(body["id"]) in j] == []
+    entries = await running.runtime.service.events(str(body["id"]))
+    assert any(e.type == "expired" and e.detail["on_timeout"] == "reject" for e in entries)
+
+
+async def test_expiry_approves_when_the_policy_says_so(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+    body = await _expire_with(esc_app, "restart_service")
+    assert body["status"] == Status.expired  # never "approved" or "rejected"
+    decision = body["decision"]
+    assert isinstance(decision, dict)
+    assert decision["outcome"] == "approve" and json.dumps(decision["args"]) == '{"user_id": "user_123"}'
+
+
+async def test_an_early_expiry_job_changes_nothing(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    expiry = next(j for j, _ in scheduled(running.runtime.settings) if f"exp-{approval['id']}" in j)
+    make_due(running.runtime.settings, expiry)
+    await run_burst(running.runtime.settings)  # real clock: two hours too early
+    assert (await running.runtime.service.get(approval["id"])).status == Status.pending
+    # RQ retries it later (the retry is scheduled again), it is not lost.
+    assert any(expiry == j for j, _ in scheduled(running.runtime.settings))

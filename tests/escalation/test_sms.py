@@ -1,0 +1,79 @@
+"""SMS: texts go out through the Twilio emulator; replies come back as webhooks signed as Twilio signs."""
+
+from __future__ import annotations
+
+import re
+
+from bot.models import Status
+from tests.escalation.conftest import ALICE_PHONE, PUBLIC_URL, OutboxProbe, all_audit, submit
+from tests.support.rq_worker import make_due, run_burst, scheduled
+from tests.support.servers import RunningApp
+from tests.support.twilio_emulator import TwilioEmulator
+
+
+async def _texted(running: RunningApp, probe: OutboxProbe, twilio: TwilioEmulator) -> tuple[str, str]:
+    approval = await submit(running, probe)
+    step = next(j for j, _ in scheduled(running.runtime.settings) if f"esc-{approval['id']}-2-0" in j)
+    make_due(running.runtime.settings, step)
+    await run_burst(running.runtime.settings)
+    sms = (await twilio.wait_for_accepted(1))[0]
+    found = re.search(r"Reply YES (\d{4,6}) or NO \1 reason", sms.body)
+    assert found, sms.body
+    return approval["id"], found.group(1)
+
+
+async def test_sms_reply_approves(esc_app: tuple[RunningApp, OutboxProbe], twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval_id, code = await _texted(running, probe, twilio)
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, f"yes {code}")
+    assert status == 200 and "delete_user_data is approved" in reply
+    approval = await running.runtime.service.get(approval_id)
+    assert approval.status == Status.approved
+    assert approval.decision is not None and approval.decision.by.channel == "sms"
+    assert approval.decision.by.id == ALICE_PHONE
+    # A second reply changes nothing and says why.
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, f"NO {code}")
+    assert status == 200 and "nothing changed" in reply and "already approved" in reply
+
+
+async def test_sms_reply_rejects_with_a_reason(esc_app: tuple[RunningApp, OutboxProbe],
+                                               twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval_id, code = await _texted(running, probe, twilio)
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE,
+                                              f"NO {code} wrong customer, check the ticket")
+    assert status == 200 and "rejected" in reply
+    approval = await running.runtime.service.get(approval_id)
+    assert approval.status == Status.rejected
+    assert approval.decision is not None and approval.decision.comment == "wrong customer, check the ticket"
+
+
+async def test_bad_twilio_signature_is_403(esc_app: tuple[RunningApp, OutboxProbe],
+                                           twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval_id, code = await _texted(running, probe, twilio)
+    status, _ = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, f"YES {code}",
+                                          signature="bm90IGEgc2lnbmF0dXJl")
+    assert status == 403
+    # Signed for another URL (not COUNTERSIGN_PUBLIC_URL): also refused.
+    status, _ = await twilio.send_inbound(running.url, "https://evil.example.com", ALICE_PHONE, f"YES {code}")
+    assert status == 403
+    assert (await running.runtime.service.get(approval_id)).status == Status.pending
+    refused = [e for e in await all_audit(running) if e["type"] == "sms_refused"]
+    assert [e["detail"]["reason"] for e in refused] == ["bad_signature", "bad_signature"]
+
+
+async def test_unknown_number_and_code_are_refused(esc_app: tuple[RunningApp, OutboxProbe],
+                                                   twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval_id, code = await _texted(running, probe, twilio)
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}")
+    assert status == 200 and "may not decide" in reply
+    wrong = "0000" if code != "0000" else "1111"
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, f"YES {wrong}")
+    assert status == 200 and f"no request has code {wrong}" in reply
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, "sure, go ahead")
+    assert status == 200 and "reply YES <code>" in reply
+    assert (await running.runtime.service.get(approval_id)).status == Status.pending
+    reasons = [e["detail"]["reason"] for e in await all_audit(running) if e["type"] == "sms_refused"]
+    assert reasons == ["unknown_number", "unknown_code", "unreadable"]
