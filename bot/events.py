@@ -19,6 +19,8 @@ from bot.keys import Keys
 
 log = logging.getLogger(__name__)
 ChangeListener = Callable[[str, str], None]
+# Shorter than redis-py's default 5 s socket timeout, so an idle read never races it.
+BLOCK_MS = 2000
 OutboxHandler = Callable[[str, str, str], Awaitable[None]]  # (event type, approval id, status)
 
 
@@ -115,6 +117,7 @@ class OutboxDispatcher:
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._handlers: list[OutboxHandler] = []
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def subscribe(self, handler: OutboxHandler) -> None:
         self._handlers.append(handler)
@@ -133,6 +136,7 @@ class OutboxDispatcher:
 
     async def stop(self) -> None:
         if self._task:
+            self._stopping = True  # a cancel that redis-py turns into a read timeout must still stop us
             self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
@@ -147,7 +151,7 @@ class OutboxDispatcher:
 
     async def _run(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._stopping:
             try:
                 # Take over entries a dead process left unacknowledged for a minute.
                 claimed: Any = await self.redis.xautoclaim(self.keys.outbox, self.group, self.consumer,
@@ -156,7 +160,7 @@ class OutboxDispatcher:
                     if fields:
                         await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
                 rows: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.keys.outbox: ">"},
-                                                   count=100, block=5000)
+                                                   count=100, block=BLOCK_MS)
                 for _stream, entries in rows or []:
                     for entry_id, fields in entries:
                         await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
@@ -164,6 +168,8 @@ class OutboxDispatcher:
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
+                if self._stopping:
+                    return
                 log.warning("outbox dispatcher: %s; retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
