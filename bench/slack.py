@@ -29,8 +29,13 @@ sys.path.insert(0, str(ROOT))
 from bench.core import AGENT, env_for, pct, start  # noqa: E402
 from blocks.approval import APPROVE  # noqa: E402
 from bot.embedded import EmbeddedRedis, free_port  # noqa: E402
-from tests.support.slack_emulator import BOT_TOKEN, SIGNING_SECRET, SlackPlayer, signature  # noqa: E402
-from tests.support.slack_emulator import SlackEmulator  # noqa: E402
+from tests.support.slack_emulator import (  # noqa: E402
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    SlackEmulator,
+    SlackPlayer,
+    signature,
+)
 
 POLICY = """
 default_level: medium
@@ -79,7 +84,7 @@ async def run(redis_url: str) -> dict[str, object]:
             for i in range(POSTS):
                 before = time.monotonic()
                 approval_id, _ = await file(http, f"post-{i}")
-                [call] = await emulator.wait_for("chat.postMessage", timeout=10,
+                [call] = await emulator.wait_for("chat.postMessage", seconds=10,
                                                  where=lambda c, a=approval_id: a in str(c.args.get("blocks")))
                 post_ms.append((call.at - before) * 1000)
                 await asyncio.sleep(1.05)
@@ -95,7 +100,7 @@ async def run(redis_url: str) -> dict[str, object]:
             first_call = len(emulator.calls)
             burst_ids = await asyncio.gather(*[file(http, f"burst-{i}") for i in range(20)])
             wanted = {approval_id for approval_id, _ in burst_ids}
-            await emulator.wait_for("chat.postMessage", timeout=60,
+            await emulator.wait_for("chat.postMessage", seconds=60,
                                     where=lambda c: any(a in str(c.args.get("blocks")) for a in wanted),
                                     count=20)
             burst_calls = [c for c in emulator.calls[first_call:] if c.method == "chat.postMessage"]

@@ -13,6 +13,7 @@ from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.models import Actor, Status
 from handlers.channel import SlackChannel
+from handlers.pacing import WaitTurn
 
 log = logging.getLogger(__name__)
 BOT = Actor(channel="slack", id="bot", name="countersign")
@@ -43,7 +44,7 @@ async def schedule_posts(slack: SlackChannel, approval_id: str) -> None:
         slack.pacer.submit(target, partial(post, slack, approval_id, target))
 
 
-async def post(slack: SlackChannel, approval_id: str, target: str) -> None:
+async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: WaitTurn) -> None:
     """Post one request to one target; re-reads the state first (the queue may have been long)."""
     service = slack.service
     try:
@@ -52,6 +53,7 @@ async def post(slack: SlackChannel, approval_id: str, target: str) -> None:
         return
     if approval.status != Status.pending:
         return
+    await wait_turn()
     message = approval_message(approval)
     try:
         response = await slack.client.chat_postMessage(
@@ -60,15 +62,11 @@ async def post(slack: SlackChannel, approval_id: str, target: str) -> None:
     except (SlackApiError, SlackClientError) as exc:
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
         log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
-        await service.record(
-            "notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error)
-        )
+        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error))
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)
-    await service.record(
-        "notified", approval_id, BOT, channel="slack", target=target, slack_channel=channel_id, ts=ts
-    )
+    await service.record("notified", approval_id, BOT, channel="slack", target=target, slack_channel=channel_id, ts=ts)
     # A decision may have landed while the post was in flight, before its location was stored.
     if (await service.get(approval_id)).status != Status.pending:
         await refresh(slack, approval_id)
@@ -86,8 +84,6 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
     message = approval_message(approval)
     for channel_id, ts in locations.items():
         try:
-            await slack.client.chat_update(
-                channel=channel_id, ts=ts, blocks=message.blocks, text=message.text
-            )
+            await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
         except (SlackApiError, SlackClientError) as exc:
             log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id, exc)

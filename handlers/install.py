@@ -34,9 +34,7 @@ EVENTS_PATH = "/slack/events"
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
-    base_url = (
-        settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    )
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=base_url,
@@ -71,9 +69,7 @@ def build_bolt(slack: SlackChannel, socket_mode: bool) -> AsyncApp:
 def install(app: web.Application, runtime: Runtime) -> None:
     settings = runtime.settings
     if not settings.slack_enabled:
-        log.info(
-            "Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to turn it on"
-        )
+        log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to turn it on")
         return
     client = web_client(settings)
     directory = Directory(client)

@@ -16,7 +16,10 @@ from redis.asyncio import Redis
 from bot.keys import Keys
 
 log = logging.getLogger(__name__)
-PostJob = Callable[[], Awaitable[None]]
+WaitTurn = Callable[[], Awaitable[None]]
+# A post job gets `wait_turn` and awaits it right before calling Slack, so a job that finds nothing to post
+# (the request was decided while queued) uses no slot.
+PostJob = Callable[[WaitTurn], Awaitable[None]]
 
 # Returns how many ms to wait before this process may post to the channel, and books the next slot.
 _RESERVE = """
@@ -55,16 +58,18 @@ class ChannelPacer:
         while not queue.empty():
             job = queue.get_nowait()
             try:
-                wait_ms = await self._reserve(
-                    keys=[self.keys.named(f"slack:pace:{channel}")], args=[int(self.interval_s * 1000)]
-                )
-                if int(wait_ms) > 0:
-                    await asyncio.sleep(int(wait_ms) / 1000)  # pacing to Slack's rate limit, not polling
-                await job()
+                await job(lambda: self._wait_turn(channel))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("posting to Slack channel %s failed", channel)
+
+    async def _wait_turn(self, channel: str) -> None:
+        wait_ms = await self._reserve(
+            keys=[self.keys.named(f"slack:pace:{channel}")], args=[int(self.interval_s * 1000)]
+        )
+        if int(wait_ms) > 0:
+            await asyncio.sleep(int(wait_ms) / 1000)  # pacing to Slack's rate limit, not polling
 
     async def idle(self) -> None:
         """Wait until every queued post has been sent (tests, shutdown)."""

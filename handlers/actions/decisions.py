@@ -30,15 +30,11 @@ def from_queue_list(body: dict[str, Any]) -> bool:
     return bool((body.get("container") or {}).get("is_ephemeral")) and bool(body.get("response_url"))
 
 
-async def approve(
-    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-) -> None:
+async def approve(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
     await ack()
     slack = channel_of(context)
     decider = await decider_for(slack, body["user"])
-    approval = await decide_and_reply(
-        slack, clicked_approval(body), decider, "approve", clicked_channel(body)
-    )
+    approval = await decide_and_reply(slack, clicked_approval(body), decider, "approve", clicked_channel(body))
     if approval is not None and from_queue_list(body):
         await respond(
             replace_original=True,

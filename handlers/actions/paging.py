@@ -14,9 +14,7 @@ from handlers.deciding import decider_for
 from handlers.queue import decidable_pending
 
 
-async def turn_page(
-    ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-) -> None:
+async def turn_page(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
     await ack()
     slack = channel_of(context)
     try:

@@ -14,9 +14,7 @@ from handlers.deciding import decider_for
 from handlers.queue import decidable_pending, today_stats
 
 
-async def run(
-    ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond
-) -> None:
+async def run(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext, respond: AsyncRespond) -> None:
     word = (command.get("text") or "").strip().lower()
     if word in ("help", "?"):
         await ack(blocks=help_blocks(), text=HELP_TEXT, response_type="ephemeral")
@@ -28,9 +26,7 @@ async def run(
     slack = channel_of(context)
     if word == "stats":
         pending, decided, median = await today_stats(slack)
-        await respond(
-            blocks=stats_blocks(pending, decided, median), text="Approval stats", response_type="ephemeral"
-        )
+        await respond(blocks=stats_blocks(pending, decided, median), text="Approval stats", response_type="ephemeral")
         return
     user = {"id": command.get("user_id"), "name": command.get("user_name")}
     pending_list = await decidable_pending(slack, await decider_for(slack, user))

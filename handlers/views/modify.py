@@ -32,9 +32,7 @@ def parse_args(raw: str, schema: dict[str, Any] | None) -> tuple[dict[str, Any] 
         return None, cut(f"{exc.message}: {problems}" if exc.fields else exc.message, ERROR_MAX)
 
 
-async def submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
+async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
     slack = channel_of(context)
     origin = ModalOrigin.load(view.get("private_metadata", ""))
     try:
@@ -50,6 +48,4 @@ async def submit(
     await ack()
     comment = input_value(view, COMMENT_BLOCK, COMMENT_INPUT) or None
     decider = await decider_for(slack, body["user"])
-    await decide_and_reply(
-        slack, origin.approval_id, decider, "modify", origin.channel, comment=comment, args=args
-    )
+    await decide_and_reply(slack, origin.approval_id, decider, "modify", origin.channel, comment=comment, args=args)

@@ -18,9 +18,7 @@ def input_value(view: dict[str, Any], block_id: str, action_id: str) -> str:
     return str(((values.get(block_id) or {}).get(action_id) or {}).get("value") or "").strip()
 
 
-async def submit(
-    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
-) -> None:
+async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
     slack = channel_of(context)
     origin = ModalOrigin.load(view.get("private_metadata", ""))
     reason = input_value(view, REASON_BLOCK, REASON_INPUT)
@@ -33,13 +31,9 @@ async def submit(
     if not reason and reason_required(approval):
         await ack(
             response_action="errors",
-            errors={
-                REASON_BLOCK: f"A reason is required to reject a {approval.risk_level.value}-risk request."
-            },
+            errors={REASON_BLOCK: f"A reason is required to reject a {approval.risk_level.value}-risk request."},
         )
         return
     await ack()
     decider = await decider_for(slack, body["user"])
-    await decide_and_reply(
-        slack, origin.approval_id, decider, "reject", origin.channel, comment=reason or None
-    )
+    await decide_and_reply(slack, origin.approval_id, decider, "reject", origin.channel, comment=reason or None)

@@ -18,7 +18,8 @@ NOW = datetime(2026, 11, 25, 14, 2, tzinfo=UTC)
 def approval(**overrides):
     values = dict(
         id="apr_1", status=Status.pending, action="a" * 300, args={f"k{i}": "v" * 5000 for i in range(40)},
-        context={"why": "w" * 4000, "affected": "<!channel> & more", "reversible": False, **{f"x{i}": "y" * 4000 for i in range(5)}},
+        context={"why": "w" * 4000, "affected": "<!channel> & more", "reversible": False,
+                 **{f"x{i}": "y" * 4000 for i in range(5)}},
         agent="agent-" + "z" * 300, risk_level=RiskLevel.critical, risk_reasons=["r" * 500] * 20,
         created_at=NOW, expires_at=NOW + timedelta(hours=1), quorum=3, sql="DROP TABLE x;" * 5000,
         requested_by="U0BOB", run_id="run-" + "q" * 1000, args_schema={"type": "object"},

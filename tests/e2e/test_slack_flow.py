@@ -72,7 +72,7 @@ async def test_twenty_concurrent_clicks_make_one_decision(slack):
     decided = await slack.approval(approval["id"], wait=5)
     assert decided["status"] == "approved" and decided["decision"]["by"]["id"] in clickers
     # Everyone else is told who was first.
-    await slack.emulator.wait_for("chat.postEphemeral", count=19, timeout=10)
+    await slack.emulator.wait_for("chat.postEphemeral", count=19, seconds=10)
     texts = [c.args["text"] for c in slack.emulator.calls_to("chat.postEphemeral")]
     assert all(t.startswith("This request was already approved by") for t in texts)
     events = await slack.running.runtime.audit.for_approval(approval["id"])

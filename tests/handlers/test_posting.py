@@ -69,7 +69,8 @@ async def test_unknown_channel_is_audited_not_fatal(redis_server):
 
 
 async def test_auto_decided_requests_are_not_posted(redis_server):
-    policy = "levels:\n  low: {auto_approve: true, channels: [{slack: \"#approvals\"}]}\n  medium: {channels: [{slack: \"#approvals\"}]}\ndefault_level: low\n"
+    policy = ("default_level: low\nlevels:\n  low: {auto_approve: true, channels: [{slack: \"#approvals\"}]}\n"
+              "  medium: {channels: [{slack: \"#approvals\"}]}\n")
     async with slack_harness(redis_server, policy) as slack:
         first = await slack.submit()
         assert first["status"] == "approved"

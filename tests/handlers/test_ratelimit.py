@@ -24,7 +24,7 @@ async def test_burst_to_one_channel_is_paced(redis_server):
             slack.running.client.post("/v1/approvals", json={"action": f"job-{i}"}, headers=auth(AGENT_KEY))
             for i in range(12)])
         assert {r.status for r in responses} == {201}
-        await slack.emulator.wait_for("chat.postMessage", count=12, timeout=10)
+        await slack.emulator.wait_for("chat.postMessage", count=12, seconds=10)
         await slack.slack.pacer.idle()
         calls = slack.emulator.calls_to("chat.postMessage", ok_only=False)
         assert [c.status for c in calls] == [200] * 12  # not one 429

@@ -9,8 +9,8 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.embedded import EmbeddedRedis
-from handlers.install import SLACK
 from handlers.channel import SlackChannel
+from handlers.install import SLACK
 from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
 from tests.support.slack_emulator import BOT_TOKEN, SIGNING_SECRET, SlackEmulator, SlackPlayer, slack_emulator
 
