@@ -136,8 +136,12 @@ class OutboxDispatcher:
 
     async def stop(self) -> None:
         if self._task:
-            self._stopping = True  # a cancel that redis-py turns into a read timeout must still stop us
-            self._task.cancel()
+            self._stopping = True
+            # Python 3.11's asyncio.wait_for (inside redis-py's send) can swallow a cancel that lands as
+            # the write completes: cancel again until the task has really stopped.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=0.05)
             with suppress(asyncio.CancelledError):
                 await self._task
 

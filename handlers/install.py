@@ -3,8 +3,10 @@ the outbox handler that posts and updates messages, and the `@group` resolver fo
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
@@ -66,6 +68,21 @@ def build_bolt(slack: SlackChannel, socket_mode: bool) -> AsyncApp:
     return bolt
 
 
+async def connect_socket_mode(handler: AsyncSocketModeHandler, max_delay_s: float = 60) -> None:
+    """Connect out to Slack; an unreachable Slack never stops the service (other channels work)."""
+    delay = 1.0
+    while True:
+        try:
+            await handler.connect_async()
+        except Exception as exc:  # slack_sdk, aiohttp and OS errors alike: log, wait, retry
+            log.warning("Slack Socket Mode could not connect (%s); retrying in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay_s)
+        else:
+            log.info("Slack is on (Socket Mode)")
+            return
+
+
 def install(app: web.Application, runtime: Runtime) -> None:
     settings = runtime.settings
     if not settings.slack_enabled:
@@ -97,10 +114,13 @@ def install(app: web.Application, runtime: Runtime) -> None:
 
         async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:
             handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
-            await handler.connect_async()
-            log.info("Slack is on (Socket Mode)")
+            connecting = asyncio.create_task(connect_socket_mode(handler), name="slack-socket-mode")
             yield
-            await handler.close_async()
+            connecting.cancel()
+            with suppress(asyncio.CancelledError):
+                await connecting
+            with suppress(Exception):
+                await handler.close_async()
 
         app.cleanup_ctx.append(socket_mode_ctx)
         return

@@ -104,10 +104,10 @@ class SlackEmulator:
         raise AssertionError(f"no message for {approval_id}")
 
     async def wait_for(self, method: str, count: int = 1, seconds: float = 5.0,
-                       where: Callable[[Call], bool] | None = None) -> list[Call]:
+                       where: Callable[[Call], bool] | None = None, ok_only: bool = True) -> list[Call]:
         """Await until `count` successful calls of `method` (matching `where`) have arrived."""
         def matching() -> list[Call]:
-            return [c for c in self.calls_to(method) if where is None or where(c)]
+            return [c for c in self.calls_to(method, ok_only) if where is None or where(c)]
 
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(matching()) >= count), seconds)
