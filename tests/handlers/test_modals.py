@@ -85,6 +85,8 @@ async def test_view_full_request_shows_everything(slack):
     huge = "x" * 20_000
     approval, message = await slack.submit_and_wait_posted(args={"payload": huge})
     assert "View full request" in message.all_text and "Cut to fit Slack" in message.all_text
+    assert len(message.blocks) <= 50
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in message.blocks)
     view = await open_modal(slack, "U0BOB", VIEW, approval["id"], message)
     assert len(view["blocks"]) <= 100
     shown = "".join(b["text"]["text"] for b in view["blocks"] if b["type"] == "section")
