@@ -67,6 +67,7 @@ async def file(http: aiohttp.ClientSession, action: str) -> tuple[str, float]:
 
 async def run(redis_url: str) -> dict[str, object]:
     emulator = SlackEmulator()
+    emulator.channel_members["C0APPROVALS"] = ["U0WARM", *(f"U0C{i:04d}" for i in range(CLICKS))]
     await emulator.start()
     policy = Path(tempfile.mkdtemp(prefix="cs-bench-slack-")) / "policy.yaml"
     policy.write_text(POLICY)

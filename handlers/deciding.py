@@ -13,6 +13,7 @@ from bot.models import Approval, Outcome, Status
 from bot.service import Decider
 from handlers.channel import SlackChannel
 from handlers.delivery import refresh
+from handlers.membership import channel_refusal
 
 log = logging.getLogger(__name__)
 _PAST = {
@@ -70,14 +71,21 @@ async def refuse_early(
         await tell(slack, decider.id, channel_id, stale_text(stored.approval))
         await refresh(slack, approval_id)
         return None
-    reason = await slack.service.may_decide(stored, decider)
+    reason = await slack.service.may_decide(stored, decider) or await channel_refusal(slack, stored, decider.id)
     if reason is not None:
-        await slack.service.record(
-            "refused", approval_id, decider.actor, reason="not_authorised", outcome=outcome, detail=reason
-        )
-        await tell(slack, decider.id, channel_id, f":no_entry_sign: Not changed: {reason}.")
+        await refuse(slack, approval_id, decider, outcome, channel_id, reason)
         return None
     return stored.approval
+
+
+async def refuse(
+    slack: SlackChannel, approval_id: str, decider: Decider, outcome: Outcome, channel_id: str | None, reason: str
+) -> None:
+    """A refusal the Slack adapter makes itself: audited like the service's own, explained to the clicker."""
+    await slack.service.record(
+        "refused", approval_id, decider.actor, reason="not_authorised", outcome=outcome, detail=reason
+    )
+    await tell(slack, decider.id, channel_id, f":no_entry_sign: Not changed: {reason}.")
 
 
 async def decide_and_reply(
@@ -90,6 +98,16 @@ async def decide_and_reply(
     args: dict[str, Any] | None = None,
 ) -> Approval | None:
     """Decide through the service; every refusal becomes an ephemeral note and changes nothing."""
+    try:
+        stored = await slack.service.get_stored(approval_id)
+    except NotFound:
+        await tell(slack, decider.id, channel_id, "This request no longer exists.")
+        return None
+    if stored.approval.status == Status.pending:
+        reason = await channel_refusal(slack, stored, decider.id)
+        if reason is not None:
+            await refuse(slack, approval_id, decider, outcome, channel_id, reason)
+            return None
     try:
         approval = await slack.service.decide(approval_id, decider, outcome, comment, args)
     except Forbidden as exc:

@@ -81,3 +81,22 @@ class Directory:
             log.info("users.info failed for %s (%s); deciding by Slack ID only", user_id, exc)
             return frozenset(found)  # not cached: try again next time
         return frozenset(self._keep(f"user:{user_id}", frozenset(found)))
+
+    async def channel_members(self, channel_id: str) -> frozenset[str] | None:
+        """Members of a channel (`conversations.members`, all pages); None if Slack will not say."""
+        cached = self._cached(f"members:{channel_id}")
+        if cached is not None:
+            return frozenset(cached)
+        members: list[str] = []
+        cursor: str | None = None
+        try:
+            while True:
+                response = await self.client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+                members.extend(response.get("members") or [])
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("conversations.members failed for %s: %s", channel_id, exc)
+            return None
+        return frozenset(self._keep(f"members:{channel_id}", frozenset(members)))

@@ -86,3 +86,28 @@ async def test_quorum_shows_progress(slack):
     assert decided["status"] == "approved" and len(decided["approvals"]) == 2
     await slack.emulator.wait_for("chat.update", count=2)
     assert message.action_ids == [] and "2 of 2 approvals" in message.all_text
+
+
+async def test_without_named_approvers_only_channel_members_decide(slack):
+    approval, message = await slack.submit_and_wait_posted()  # medium: no approvers named
+    await slack.player.click("U0EVE", APPROVE, approval["id"], message=message)  # can read a public channel
+    [text] = await wait_ephemeral(slack, "U0EVE")
+    assert "only members of <#C0APPROVALS> may decide" in text
+    assert (await slack.approval(approval["id"]))["status"] == "pending"
+    events = await slack.running.runtime.audit.for_approval(approval["id"])
+    assert [e.actor.id for e in events if e.type == "refused"] == ["U0EVE"]
+    # /approvals does not offer it to a non-member either; a member (found on a later page) may decide.
+    await slack.player.command("U0EVE")
+    [call] = await slack.emulator.wait_for("response_url")
+    assert approval["id"] not in str(call.args["blocks"])
+    await slack.player.click("U0P19", APPROVE, approval["id"], message=message)
+    assert (await slack.approval(approval["id"], wait=5))["status"] == "approved"
+
+
+async def test_membership_unknown_refuses(slack):
+    approval, message = await slack.submit_and_wait_posted()
+    del slack.emulator.channel_members["C0APPROVALS"]  # conversations.members fails
+    await slack.player.click("U0ADA", APPROVE, approval["id"], message=message)
+    [text] = await wait_ephemeral(slack, "U0ADA")
+    assert "Slack would not say who is in the request's channel" in text
+    assert (await slack.approval(approval["id"]))["status"] == "pending"

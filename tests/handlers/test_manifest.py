@@ -29,5 +29,6 @@ def test_manifest_matches_the_code():
     assert settings["socket_mode_enabled"] is False
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # chat.postMessage/update/postEphemeral, DMs, /approvals, usergroups.*, users.info (+ email)
+    # conversations.members (public and private channels)
     assert scopes == {"chat:write", "chat:write.public", "im:write", "commands", "usergroups:read",
-                      "users:read", "users:read.email"}
+                      "users:read", "users:read.email", "channels:read", "groups:read"}

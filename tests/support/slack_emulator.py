@@ -64,6 +64,10 @@ class SlackEmulator:
     usergroups: dict[str, tuple[str, list[str]]] = field(
         default_factory=lambda: {"S0ONCALL": ("oncall", ["U0ONCALL"])})
     emails: dict[str, str] = field(default_factory=lambda: {"U0ADA": "ada@example.com"})
+    # conversations.members; U0EVE is in no channel.
+    channel_members: dict[str, list[str]] = field(default_factory=lambda: {
+        channel: ["U0ADA", "U0BOB", "U0GRACE", "U0ONCALL", *(f"U0P{i:02d}" for i in range(20))]
+        for channel in ("C0APPROVALS", "C0OPS")})
     # Slack's per-channel posting limit, enforced when set: a faster post gets a 429.
     min_post_interval: float | None = None
     # While set and not yet released, chat.postMessage waits (shows that intake never waits for Slack).
@@ -233,6 +237,16 @@ class SlackEmulator:
         if group is None:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": group[1]}
+
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Pages of two, so that callers must follow `next_cursor` as they must with Slack."""
+        members = self.channel_members.get(str(args.get("channel")))
+        if members is None:
+            return {"ok": False, "error": "channel_not_found"}
+        start = int(args.get("cursor") or 0)
+        page = members[start : start + 2]
+        more = start + 2 < len(members)
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": str(start + 2) if more else ""}}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("user"))
