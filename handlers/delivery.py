@@ -16,6 +16,8 @@ from handlers.channel import SlackChannel
 from handlers.pacing import WaitTurn
 
 log = logging.getLogger(__name__)
+CLAIM_TTL_S = 600
+SWEEP_LIMIT = 1000
 BOT = Actor(channel="slack", id="bot", name="countersign")
 
 
@@ -53,6 +55,11 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
         return
     if approval.status != Status.pending:
         return
+    # One post per request and target, whichever process gets here (a redelivered outbox entry, the
+    # start-up sweep and the live event can all reach the same post).
+    claim = slack.runtime.keys.named(f"slack:claim:{approval_id}:{target}")
+    if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
+        return
     await wait_turn()
     message = approval_message(approval)
     try:
@@ -62,6 +69,7 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
     except (SlackApiError, SlackClientError) as exc:
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
         log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
+        await slack.runtime.redis.delete(claim)  # a later sweep may try again
         await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error))
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
@@ -87,3 +95,20 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
         except (SlackApiError, SlackClientError) as exc:
             log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id, exc)
+
+
+async def post_missed(slack: SlackChannel) -> int:
+    """At start-up: queue posts for pending requests routed to Slack that have no message yet (a process
+    stopped with them queued, or Slack was down). Returns how many requests it queued."""
+    store = slack.runtime.store
+    pending, _ = await store.page(store.keys.pending, SWEEP_LIMIT, None, Status.pending)
+    queued = 0
+    for stored in pending:
+        targets = slack_targets(stored.route)
+        if targets and not await slack.messages.all(stored.approval.id):
+            for target in targets:
+                slack.pacer.submit(target, partial(post, slack, stored.approval.id, target))
+            queued += 1
+    if queued:
+        log.info("queued %d pending request(s) that had no Slack message yet", queued)
+    return queued

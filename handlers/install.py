@@ -24,7 +24,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import register_listeners
 from handlers.channel import CONTEXT_KEY, SlackChannel
-from handlers.delivery import outbox_handler
+from handlers.delivery import outbox_handler, post_missed
 from handlers.directory import Directory
 from handlers.messages import MessageLocations
 from handlers.pacing import ChannelPacer
@@ -104,12 +104,22 @@ def install(app: web.Application, runtime: Runtime) -> None:
     app[SLACK] = slack
     app[BOLT] = bolt
 
-    async def pacer_ctx(app: web.Application) -> AsyncIterator[None]:
-        # A cleanup context unwinds before the runtime's (registered earlier) closes Redis.
+    async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Runs after the runtime's context (registered earlier) has started, and unwinds before it closes Redis.
+        sweep = asyncio.create_task(sweep_missed(), name="slack-post-missed")
         yield
+        sweep.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweep
         await slack.pacer.stop()
 
-    app.cleanup_ctx.append(pacer_ctx)
+    async def sweep_missed() -> None:
+        try:
+            await post_missed(slack)
+        except Exception:  # a failed sweep must not take the service down; the next start tries again
+            log.exception("could not look for pending requests missing from Slack")
+
+    app.cleanup_ctx.append(delivery_ctx)
     if socket_mode:
 
         async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:

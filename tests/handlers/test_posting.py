@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from blocks.approval import APPROVE, MODIFY, REJECT, VIEW
-from tests.support.servers import AGENT_KEY, auth
-from tests.support.slack_app import slack_harness
+from handlers.delivery import post_missed
+from tests.support.servers import AGENT_KEY, auth, make_settings, running_app, unique_prefix
+from tests.support.slack_app import SLACK_POLICY, slack_harness
 
 
 async def test_message_carries_the_context_and_buttons(slack):
@@ -77,3 +78,19 @@ async def test_auto_decided_requests_are_not_posted(redis_server):
         second, _ = await slack.submit_and_wait_posted(risk={"level": "medium"})
         posted = slack.emulator.calls_to("chat.postMessage")
         assert len(posted) == 1 and second["id"] in str(posted[0].args["blocks"])
+
+
+async def test_requests_missing_from_slack_are_posted_at_start(redis_server):
+    prefix = unique_prefix()
+    # Filed while Slack was off (or by a process that stopped with the post still queued).
+    async with running_app(make_settings(redis_server.url, prefix=prefix), SLACK_POLICY) as running:
+        response = await running.client.post("/v1/approvals", json={"action": "missed"}, headers=auth(AGENT_KEY))
+        missed = (await response.json())["id"]
+    async with slack_harness(redis_server, prefix=prefix) as slack:
+        await slack.emulator.wait_for("chat.postMessage")
+        await slack.slack.pacer.idle()
+        assert list(await slack.slack.messages.all(missed)) == ["C0APPROVALS"]
+        # A second start finds nothing missing, and a live event racing the sweep posts once.
+        fresh, _ = await slack.submit_and_wait_posted()
+        assert await post_missed(slack.slack) == 0
+        assert len(slack.emulator.calls_to("chat.postMessage")) == 2

@@ -58,9 +58,9 @@ class SlackHarness:
 
 @asynccontextmanager
 async def slack_harness(redis: EmbeddedRedis, policy: str = SLACK_POLICY, clock: Clock | None = None,
-                        **emulator_options: Any) -> AsyncIterator[SlackHarness]:
+                        prefix: str | None = None, **emulator_options: Any) -> AsyncIterator[SlackHarness]:
     async with slack_emulator(**emulator_options) as emulator:
-        settings = make_settings(redis.url, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
+        settings = make_settings(redis.url, prefix, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
                                  slack_api_url=emulator.api_url)
         async with running_app(settings, policy, clock) as running:
             yield SlackHarness(running, emulator, SlackPlayer(running.client, emulator))
