@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.keys import Keys
 
@@ -31,6 +32,16 @@ local interval = tonumber(ARGV[1])
 redis.call('SET', KEYS[1], slot + interval, 'PX', slot + interval - now + 1000)
 return slot - now
 """
+# After a post returns (perhaps late, after retrying a 429): the next one waits a full interval from now.
+_POSTED = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local next_slot = now + tonumber(ARGV[1])
+if next_slot > tonumber(redis.call('GET', KEYS[1]) or '0') then
+  redis.call('SET', KEYS[1], next_slot, 'PX', tonumber(ARGV[1]) + 1000)
+end
+return 0
+"""
 
 
 class ChannelPacer:
@@ -38,6 +49,7 @@ class ChannelPacer:
         self.keys = keys
         self.interval_s = interval_s
         self._reserve = redis.register_script(_RESERVE)
+        self._posted = redis.register_script(_POSTED)
         self._queues: dict[str, asyncio.Queue[PostJob]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
 
@@ -57,17 +69,28 @@ class ChannelPacer:
         queue = self._queues[channel]
         while not queue.empty():
             job = queue.get_nowait()
+            took_turn = False
+
+            async def wait_turn() -> None:
+                nonlocal took_turn
+                took_turn = True
+                await self._wait_turn(channel)
+
             try:
-                await job(lambda: self._wait_turn(channel))
+                await job(wait_turn)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("posting to Slack channel %s failed", channel)
+            if took_turn:
+                with suppress(RedisError, OSError):
+                    await self._posted(keys=[self._key(channel)], args=[int(self.interval_s * 1000)])
+
+    def _key(self, channel: str) -> str:
+        return self.keys.named(f"slack:pace:{channel}")
 
     async def _wait_turn(self, channel: str) -> None:
-        wait_ms = await self._reserve(
-            keys=[self.keys.named(f"slack:pace:{channel}")], args=[int(self.interval_s * 1000)]
-        )
+        wait_ms = await self._reserve(keys=[self._key(channel)], args=[int(self.interval_s * 1000)])
         if int(wait_ms) > 0:
             await asyncio.sleep(int(wait_ms) / 1000)  # pacing to Slack's rate limit, not polling
 
