@@ -48,6 +48,7 @@ OUTCOME_LINE = {
     Status.expired: ":hourglass: *Expired*",
     Status.cancelled: ":heavy_multiplication_x: *Cancelled*",
 }
+_PAST = {"approve": "approved", "reject": "rejected", "modify": "modified"}
 _CONTEXT_LABELS = {"why": "Why", "affected": "Affected", "alternatives": "Alternatives"}
 
 
@@ -130,7 +131,10 @@ def outcome_blocks(approval: Approval) -> list[Block]:
         return [SectionBlock(text=MarkdownTextObject(text=line))]
     if approval.status == Status.approved and decision.outcome == "modify":
         line = ":pencil2: *Approved with changes*"
-    text = f"{line} by {person(decision.by)} {slack_date(decision.at)}"
+    if approval.status == Status.expired:
+        text = f"{line} {slack_date(decision.at)}: nobody decided in time, so it is *{_PAST[decision.outcome]}*"
+    else:
+        text = f"{line} by {person(decision.by)} {slack_date(decision.at)}"
     if decision.comment:
         text += f"\n> {escape(cut(decision.comment, 1500))}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX)))]

@@ -57,11 +57,9 @@ def person(actor: Actor) -> str:
     if actor.channel == "slack":
         return f"<@{actor.id}>"
     name = escape(actor.name or actor.id)
-    return (
-        name
-        if actor.channel in ("policy", "api") and actor.id in ("policy", "timeout")
-        else (f"{name} (via {actor.channel})")
-    )
+    if actor.channel == "policy":
+        return f"the {name} rule" if actor.id == "policy" else name
+    return f"{name} (via {actor.channel})"
 
 
 def person_plain(actor: Actor) -> str:

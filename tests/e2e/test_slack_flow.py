@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from blocks.approval import APPROVE, MODIFY, REJECT
 from blocks.modals import ARGS_BLOCK, ARGS_INPUT, REASON_BLOCK, REASON_INPUT
+from bot.clock import FrozenClock
 from tests.support.servers import APPROVER_KEY, auth
+from tests.support.slack_app import slack_harness
 
 
 async def test_approve_from_slack_releases_the_waiting_agent(slack):
@@ -78,3 +81,15 @@ async def test_twenty_concurrent_clicks_make_one_decision(slack):
     events = await slack.running.runtime.audit.for_approval(approval["id"])
     assert len([e for e in events if e.type == "decision"]) == 1
     assert len([e for e in events if e.type == "refused" and e.detail.get("reason") == "stale"]) == 19
+
+
+async def test_expiry_updates_the_slack_message(redis_server):
+    clock = FrozenClock()
+    async with slack_harness(redis_server, clock=clock) as slack:
+        approval, message = await slack.submit_and_wait_posted()
+        clock.advance(timedelta(hours=2))
+        [expired] = await slack.running.runtime.service.expire_due()
+        assert expired.id == approval["id"]
+        await slack.emulator.wait_for("chat.update")
+        assert message.action_ids == [] and "Expired" in message.all_text
+        assert "nobody decided in time, so it is *rejected*" in message.all_text
