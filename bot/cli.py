@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
+from bot.web.cli import add_web_login
 
 log = logging.getLogger("countersign")
 Command = Callable[[argparse.Namespace], int]
@@ -81,7 +82,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
     settings = load_settings()
-    return run_worker(settings, resolve_redis_url(settings), burst=args.burst)
+    return run_worker(settings, resolve_redis_url(settings), burst=args.burst, fork=args.fork)
 
 
 # -- policy ------------------------------------------------------------------------------------------
@@ -207,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the RQ worker (escalations, timeouts, delivery)")
     worker.add_argument("--burst", action="store_true", help="run what is queued, then exit")
+    worker.add_argument("--fork", action="store_true",
+                        help="run each job in a forked work horse (isolation; slower) instead of in-process")
     worker.set_defaults(func=cmd_worker)
 
     policy = sub.add_parser("policy", help="check or explain a policy").add_subparsers(dest="policy_cmd",
@@ -240,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later issues add sub-commands here (agent CLI gate, MCP server, web-login).
-EXTENSIONS: list[Callable[[Any], None]] = []
+EXTENSIONS: list[Callable[[Any], None]] = [add_web_login]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,8 +19,6 @@ from bot.keys import Keys
 
 log = logging.getLogger(__name__)
 ChangeListener = Callable[[str, str], None]
-# Shorter than redis-py's default 5 s socket timeout, so an idle read never races it.
-BLOCK_MS = 2000
 OutboxHandler = Callable[[str, str, str], Awaitable[None]]  # (event type, approval id, status)
 
 
@@ -89,6 +87,7 @@ class ChangeFeed:
                 backoff = 0.1
                 while True:
                     message = await pubsub.get_message(timeout=None)
+                    _raise_if_cancelling(None)
                     if message is None or message.get("type") != "message":
                         continue
                     data = message["data"]
@@ -100,6 +99,7 @@ class ChangeFeed:
                     await pubsub.aclose()
                 raise
             except (RedisError, OSError) as exc:
+                _raise_if_cancelling(exc)
                 log.warning("change feed lost its subscription (%s); reconnecting", exc)
                 with suppress(Exception):
                     await pubsub.aclose()
@@ -108,7 +108,15 @@ class ChangeFeed:
 
 
 class OutboxDispatcher:
-    """Reads the outbox stream in a consumer group: each change is handled by one process."""
+    """Reads the outbox stream in a consumer group: each change is handled by one process.
+
+    Woken by the change feed's push (the scripts publish right after appending to the outbox), with a slow
+    fallback sweep that also takes over entries a dead process left unacknowledged. No blocking stream read:
+    redis-py cannot cancel one cleanly, and it would hold a connection per process.
+    """
+
+    SWEEP_S = 5.0
+    CLAIM_IDLE_MS = 60_000
 
     def __init__(self, redis: Redis, keys: Keys, group: str = "fanout") -> None:
         self.redis = redis
@@ -117,7 +125,8 @@ class OutboxDispatcher:
         self.consumer = f"{socket.gethostname()}-{os.getpid()}"
         self._handlers: list[OutboxHandler] = []
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._wake = asyncio.Event()
+        self._unlisten: Callable[[], None] | None = None
 
     def subscribe(self, handler: OutboxHandler) -> None:
         self._handlers.append(handler)
@@ -126,22 +135,20 @@ class OutboxDispatcher:
     def has_handlers(self) -> bool:
         return bool(self._handlers)
 
-    async def start(self) -> None:
+    async def start(self, feed: ChangeFeed) -> None:
         try:
             await self.redis.xgroup_create(self.keys.outbox, self.group, id="$", mkstream=True)
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        self._unlisten = feed.listen(lambda _id, _status: self._wake.set())
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
+        if self._unlisten:
+            self._unlisten()
         if self._task:
-            self._stopping = True
-            # Python 3.11's asyncio.wait_for (inside redis-py's send) can swallow a cancel that lands as
-            # the write completes: cancel again until the task has really stopped.
-            while not self._task.done():
-                self._task.cancel()
-                await asyncio.wait({self._task}, timeout=0.05)
+            self._task.cancel()
             with suppress(asyncio.CancelledError):
                 await self._task
 
@@ -153,30 +160,49 @@ class OutboxDispatcher:
                 log.exception("outbox handler failed for %s", fields.get("id"))
         await self.redis.xack(self.keys.outbox, self.group, entry_id)
 
+    async def _drain(self, claim: bool) -> None:
+        if claim:
+            claimed: Any = await self.redis.xautoclaim(self.keys.outbox, self.group, self.consumer,
+                                                       min_idle_time=self.CLAIM_IDLE_MS, start_id="0-0", count=100)
+            for entry_id, fields in claimed[1] if len(claimed) > 1 else []:
+                if fields:
+                    await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
+        while True:
+            rows: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.keys.outbox: ">"}, count=100)
+            entries = [entry for _stream, batch in rows or [] for entry in batch]
+            for entry_id, fields in entries:
+                await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
+            if len(entries) < 100:
+                return
+
     async def _run(self) -> None:
         backoff = 0.1
-        while not self._stopping:
+        while True:
+            # A library call (redis-py) may absorb our cancellation; never loop on after stop() asked.
+            _raise_if_cancelling(None)
+            woken = False
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races a wake-up.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.SWEEP_S):
+                    await self._wake.wait()
+                woken = True
+            self._wake.clear()
             try:
-                # Take over entries a dead process left unacknowledged for a minute.
-                claimed: Any = await self.redis.xautoclaim(self.keys.outbox, self.group, self.consumer,
-                                                      min_idle_time=60_000, start_id="0-0", count=100)
-                for entry_id, fields in claimed[1] if len(claimed) > 1 else []:
-                    if fields:
-                        await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
-                rows: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.keys.outbox: ">"},
-                                                   count=100, block=BLOCK_MS)
-                for _stream, entries in rows or []:
-                    for entry_id, fields in entries:
-                        await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
+                await self._drain(claim=not woken)
                 backoff = 0.1
-            except asyncio.CancelledError:
-                raise
             except (RedisError, OSError) as exc:
-                if self._stopping:
-                    return
+                _raise_if_cancelling(exc)
                 log.warning("outbox dispatcher: %s; retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
+                self._wake.set()
+
+
+def _raise_if_cancelling(exc: BaseException | None) -> None:
+    # redis-py turns a cancellation during a read into a ConnectionError: do not swallow our own stop.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
 
 
 def _t(value: bytes | str) -> str:

@@ -50,7 +50,7 @@ class Runtime:
     async def start(self) -> None:
         await self.feed.start()
         if self.outbox.has_handlers:
-            await self.outbox.start()
+            await self.outbox.start(self.feed)
 
     async def stop(self) -> None:
         await self.outbox.stop()

@@ -21,6 +21,7 @@ INSTALLERS: list[str] = [
     "jobs.scheduling:install",
     "bot.inbound.email_links:install",
     "bot.inbound.sms:install",
+    "bot.web.app:install",
 ]
 
 

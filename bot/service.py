@@ -142,7 +142,8 @@ class ApprovalService:
                 if approval.status != Status.pending or remaining <= 0:
                     return approval
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(future), remaining)
+                    async with asyncio.timeout(remaining):
+                        await future
             finally:
                 self.feed.forget(approval_id, future)
 

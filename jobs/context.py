@@ -34,13 +34,26 @@ def configure(settings: Settings, redis_url: str, clock: Clock | None = None) ->
     _context.policy = None
 
 
+def preload() -> None:
+    """Load the policy and import every job module once in the worker, so that each forked work horse
+    inherits them instead of paying for them on every job."""
+    import jobs.callbacks
+    import jobs.escalation
+    import jobs.expiry  # noqa: F401
+
+    settings, _url = current()
+    if _context.policy is None:
+        _context.policy = load_policy(settings.countersign_policy)
+
+
 def current() -> tuple[Settings, str]:
     if _context.settings is None or _context.redis_url is None:
         from bot.cli import resolve_redis_url
 
         settings = load_settings()
-        configure(settings, resolve_redis_url(settings))
-    assert _context.settings is not None and _context.redis_url is not None
+        url = resolve_redis_url(settings)
+        configure(settings, url)
+        return settings, url
     return _context.settings, _context.redis_url
 
 

@@ -1,4 +1,5 @@
-"""The escalation step job: re-check the request, then notify each target once (send-once records)."""
+"""Notification jobs (the level's email/SMS channels at creation, each escalation step): re-check the
+request, then notify each target once (send-once records)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,20 @@ class StepIncomplete(Exception):
     """Some targets were not reached: RQ retries the job, which skips the ones already sent."""
 
 
+# The channels this job sends to; Slack channel posts at creation are the Slack adapter's.
+SENT_AT_CREATION = ("email", "sms")
+
+
 def run_step(approval_id: str, index: int, repeat: int) -> str:
     return context.run(lambda runtime: notify_step(runtime, approval_id, index, repeat))
 
 
-def sent_key(runtime: Runtime, approval_id: str, index: int, repeat: int, target: ChannelTarget) -> str:
-    return runtime.keys.named(f"sent:{approval_id}:{index}:{repeat}:{target.kind}:{target.target.lower()}")
+def run_channels(approval_id: str) -> str:
+    return context.run(lambda runtime: notify_channels(runtime, approval_id))
+
+
+def sent_key(runtime: Runtime, approval_id: str, label: str, target: ChannelTarget) -> str:
+    return runtime.keys.named(f"sent:{approval_id}:{label}:{target.kind}:{target.target.lower()}")
 
 
 async def _still_pending(runtime: Runtime, approval_id: str) -> StoredApproval | None:
@@ -51,21 +60,36 @@ async def notify_step(runtime: Runtime, approval_id: str, index: int, repeat: in
     if index >= len(steps):
         return "skipped: no such step"
     step = EscalationStep.model_validate(steps[index])
+    return await send_once(runtime, approval_id, step.targets, f"{index}:{repeat}",
+                           {"step": index, "repeat": repeat}, reminder=index > 0 or repeat > 0)
+
+
+async def notify_channels(runtime: Runtime, approval_id: str) -> str:
+    stored = await _still_pending(runtime, approval_id)
+    if stored is None:
+        return "skipped: no longer pending"
+    targets = [ChannelTarget.model_validate(channel) for channel in stored.route.get("channels") or []
+               if channel.get("kind") in SENT_AT_CREATION]
+    return await send_once(runtime, approval_id, targets, "channels", {"step": "channels"}, reminder=False)
+
+
+async def send_once(runtime: Runtime, approval_id: str, targets: list[ChannelTarget], label: str,
+                    labels: dict[str, Any], reminder: bool) -> str:
     failures = []
-    for target in step.targets:
-        record = sent_key(runtime, approval_id, index, repeat, target)
+    for target in targets:
+        record = sent_key(runtime, approval_id, label, target)
         if await runtime.redis.exists(record):
             continue
         # A decision can land while earlier targets are being sent: re-check before each one.
         stored = await _still_pending(runtime, approval_id)
         if stored is None:
             return "stopped: decided during the step"
-        where = {"channel": target.kind, "target": target.target, "step": index, "repeat": repeat}
+        where = {"channel": target.kind, "target": target.target, **labels}
         try:
-            detail = await deliver(runtime, stored, target, reminder=index > 0 or repeat > 0)
+            detail = await deliver(runtime, stored, target, reminder=reminder)
         except DeliveryError as exc:
-            log.warning("escalation %s step %d/%d to %s:%s failed: %s", approval_id, index, repeat,
-                        target.kind, target.target, exc)
+            log.warning("notification %s (%s) to %s:%s failed: %s", approval_id, label, target.kind,
+                        target.target, exc)
             await runtime.service.record("notify_failed", approval_id, ESCALATION, error=str(exc), **where)
             failures.append(f"{target.kind}:{target.target}")
             continue
@@ -109,7 +133,7 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
         await runtime.redis.expire(texted, ttl)
         async with aiohttp.ClientSession() as session:
             sid = await send_sms(settings, session, target.target, sms_text(approval, code, review))
-        return {"sid": sid, "code": code}
+        return {"sid": sid}  # the reply code stays out of the audit log
     if target.kind == "slack":
         if not settings.slack_bot_token:
             return {"skipped": "SLACK_BOT_TOKEN is not set"}

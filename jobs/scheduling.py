@@ -1,4 +1,5 @@
-"""Plans and schedules a request's RQ jobs (expiry, escalation steps, agent callback) from outbox events."""
+"""Plans and schedules a request's RQ jobs (channel notifications, escalation steps, expiry, agent callback)
+from outbox events."""
 
 from __future__ import annotations
 
@@ -61,6 +62,10 @@ def step_job_id(keys: Keys, approval_id: str, index: int, repeat: int) -> str:
     return f"{_job_prefix(keys)}esc-{approval_id}-{index}-{repeat}"
 
 
+def channels_job_id(keys: Keys, approval_id: str) -> str:
+    return f"{_job_prefix(keys)}ch-{approval_id}"
+
+
 def expiry_job_id(keys: Keys, approval_id: str) -> str:
     return f"{_job_prefix(keys)}exp-{approval_id}"
 
@@ -89,6 +94,11 @@ class Scheduler:
             job_id=expiry_job_id(self.keys, approval.id), retry=EXPIRY_RETRY, result_ttl=3600,
         )
         job_ids.append(expiry.id)
+        if any(channel.get("kind") in ("email", "sms") for channel in route.get("channels") or []):
+            job = self.queue.enqueue("jobs.escalation.run_channels", approval.id,
+                                     job_id=channels_job_id(self.keys, approval.id), retry=STEP_RETRY,
+                                     result_ttl=3600)
+            job_ids.append(job.id)
         for planned in plan_steps(route, approval.created_at, approval.expires_at):
             job = self.queue.enqueue_at(
                 planned.at, "jobs.escalation.run_step", approval.id, planned.index, planned.repeat,
@@ -111,7 +121,8 @@ class Scheduler:
             try:
                 job = Job.fetch(job_id, connection=self.redis)
                 if job.get_status() in (JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.DEFERRED):
-                    job.cancel()
+                    # Deleted rather than only cancelled: nothing of it stays behind in Redis.
+                    job.delete()
                     cancelled += 1
             except (NoSuchJobError, InvalidJobOperation):
                 continue

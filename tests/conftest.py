@@ -27,3 +27,4 @@ def settings(redis_server: EmbeddedRedis) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[RunningApp]:
     async with running_app(settings) as running:
         yield running
+

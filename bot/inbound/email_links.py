@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.inbound.pages import message_page, page
 from bot.models import Actor, Status
-from bot.notify.email import context_fields
+from bot.notify.email import SmtpConfig, context_fields
 from bot.notify.tokens import BadToken, LinkClaim, LinkTokens
 from bot.runtime import Runtime
 from bot.secrets import signing_key
@@ -97,5 +97,7 @@ def install(app: web.Application, runtime: Runtime) -> None:
                                  runtime.redis, runtime.keys)
 
     app.on_startup.append(load_key)
-    if not runtime.settings.smtp_url:
+    if runtime.settings.smtp_url:
+        SmtpConfig.parse(runtime.settings.smtp_url)  # a malformed SMTP_URL stops `serve` with exit code 2
+    else:
         log.info("email: SMTP_URL is not set; email notifications are off (links still work)")

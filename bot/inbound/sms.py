@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("sms_runtime", Runtime)
 VALIDATOR = web.AppKey("sms_validator", RequestValidator)
 PATH = "/sms/inbound"
+REPLAY_WINDOW_S = 7 * 86400
 
 
 def twiml(text: str) -> web.Response:
@@ -36,6 +37,13 @@ async def inbound(request: web.Request) -> web.Response:
         return web.Response(status=403, text="invalid Twilio signature")
     sender = params.get("From", "").strip()
     actor = Actor(channel="sms", id=sender or "unknown")
+    # Twilio's signature has no timestamp: a replayed webhook is caught by its MessageSid instead.
+    message_sid = params.get("MessageSid", "")[:64]
+    if not message_sid or not await runtime.redis.set(runtime.keys.named(f"sms:sid:{message_sid}"), "1",
+                                                      nx=True, ex=REPLAY_WINDOW_S):
+        await runtime.service.record("sms_refused", None, actor, reason="replay", message_sid=message_sid)
+        return web.Response(text='<?xml version="1.0" encoding="UTF-8"?><Response/>',
+                            content_type="application/xml")
     found = REPLY.match(params.get("Body", ""))
     if not found:
         await runtime.service.record("sms_refused", None, actor, reason="unreadable")

@@ -11,6 +11,10 @@ redis.call('HSET', KEYS[1], 'req', ARGV[2], 'st', status, 'cms', ARGV[5], 'ems',
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'dec', ARGV[4]) end
 redis.call('ZADD', KEYS[4], ARGV[5], id)
 redis.call('ZADD', KEYS[5], ARGV[5], id)
+-- Index entries older than the retention period point at expired records: drop them as we go.
+local horizon = '(' .. (tonumber(ARGV[5]) - retention * 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', horizon)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', horizon)
 if status == 'pending' then
   redis.call('ZADD', KEYS[2], ARGV[5], id)
   redis.call('ZADD', KEYS[3], ARGV[6], id)

@@ -13,19 +13,21 @@ from bot.models import Approval
 from bot.notify import DeliveryError
 
 
-def mention(handle: str) -> str:
+def mention(handle: str, group_ids: dict[str, str]) -> str:
     if handle[:1] in ("U", "W"):
         return f"<@{handle}>"
     if handle[:1] == "S":
         return f"<!subteam^{handle}>"
-    return handle  # an @handle without its ID, or an address: shown as text
+    group_id = group_ids.get(handle.removeprefix("@").lower())
+    return f"<!subteam^{group_id}|{handle}>" if group_id else handle  # unknown handle: shown as text
 
 
-def reminder_text(approval: Approval, route: dict[str, Any], target: str, link: str) -> str:
+def reminder_text(approval: Approval, route: dict[str, Any], target: str, link: str,
+                  group_ids: dict[str, str] | None = None) -> str:
     people = [a for a in route.get("approvers") or [] if a[:1] in ("U", "W", "S", "@")]
     if target[:1] in ("@", "S") and target not in people:
         people.insert(0, target)
-    who = " ".join(mention(p) for p in people)
+    who = " ".join(mention(p, group_ids or {}) for p in people)
     return (f"{who + ' ' if who else ''}:hourglass: Still waiting for a decision on "
             f"*{approval.action}* from {approval.agent} ({approval.risk_level.value} risk). "
             f"Expires {approval.expires_at.strftime('%H:%M UTC')}. <{link}|Review>").strip()
@@ -40,11 +42,21 @@ def fallback_channel(route: dict[str, Any], target: str) -> str | None:
     return None
 
 
+async def user_group_ids(client: AsyncWebClient) -> dict[str, str]:
+    """handle → ID so that `@platform-oncall` is a real mention; {} without the usergroups:read scope."""
+    try:
+        response = await client.usergroups_list()
+    except (SlackApiError, OSError, TimeoutError):
+        return {}
+    return {str(g.get("handle", "")).lower(): str(g.get("id")) for g in response.get("usergroups") or []}
+
+
 async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval,
                         route: dict[str, Any], target: str, link: str) -> list[str]:
     """Post in every thread the Slack adapter recorded; returns where it posted."""
     threads = await redis.hgetall(keys.named(f"slack:msg:{approval.id}"))
-    text = reminder_text(approval, route, target, link)
+    handles = [a for a in [target, *(route.get("approvers") or [])] if a.startswith("@")]
+    text = reminder_text(approval, route, target, link, await user_group_ids(client) if handles else {})
     posted = []
     try:
         if threads:

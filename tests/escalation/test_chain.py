@@ -99,10 +99,12 @@ async def test_nothing_is_sent_after_a_decision(esc_app: tuple[RunningApp, Outbo
     assert [j for j, _ in scheduled(running.runtime.settings) if approval_id in j] == []
     # …and a job that runs anyway (here: enqueued again by hand) re-checks the status and sends nothing.
     from redis import Redis
+    from rq.job import Job
 
     from jobs.worker import queue_for
 
     redis = Redis.from_url(running.runtime.settings.redis_url or "")
+    assert not any(Job.exists(job_id, connection=redis) for job_id in ids)  # nothing left behind
     queue_for(redis, running.runtime.settings).enqueue("jobs.escalation.run_step", approval_id, 1, 0)
     await run_burst(running.runtime.settings)
     redis.close()
@@ -154,3 +156,41 @@ async def test_an_early_expiry_job_changes_nothing(esc_app: tuple[RunningApp, Ou
     assert (await running.runtime.service.get(approval["id"])).status == Status.pending
     # RQ retries it later (the retry is scheduled again), it is not lost.
     assert any(expiry == j for j, _ in scheduled(running.runtime.settings))
+
+
+async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
+                                                   twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval = await submit(running, probe)
+    approval_id = approval["id"]
+    response = await running.client.post(f"/v1/approvals/{approval_id}/cancel", json={"reason": "not needed"},
+                                         headers=auth())
+    assert response.status == 200
+    await probe.wait("decided", approval_id)
+    assert [j for j, _ in scheduled(running.runtime.settings) if approval_id in j] == []
+    await run_burst(running.runtime.settings)
+    assert smtp.received == [] and twilio.attempts == []
+    assert (await running.runtime.service.get(approval_id)).status == Status.cancelled
+
+
+async def test_the_sweep_expires_a_request_whose_expiry_job_was_lost(
+        esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+    from rq.job import Job
+
+    from jobs import context
+    from jobs.expiry import sweep_once
+    from tests.support.rq_worker import sync_redis
+
+    running, probe = esc_app
+    settings = running.runtime.settings
+    approval = await submit(running, probe)
+    redis = sync_redis(settings)
+    Job.fetch(expiry_job_id(running.runtime.keys, approval["id"]), connection=redis).delete()
+    redis.close()
+    expires_at = (await running.runtime.service.get(approval["id"])).expires_at
+    context.configure(settings, settings.redis_url or "", FrozenClock(expires_at - timedelta(seconds=1)))
+    assert await asyncio.to_thread(sweep_once) == 0  # not yet due
+    context.configure(settings, settings.redis_url or "", FrozenClock(expires_at + timedelta(seconds=1)))
+    assert await asyncio.to_thread(sweep_once) == 1
+    await probe.wait("decided", approval["id"])
+    assert (await running.runtime.service.get(approval["id"])).status == Status.expired

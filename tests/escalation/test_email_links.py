@@ -124,3 +124,34 @@ async def test_expired_link_is_refused(esc_app: tuple[RunningApp, OutboxProbe]) 
         assert response.status == 410 and "expired" in await response.text()
     assert (await runtime.service.get(approval["id"])).status == Status.pending
     assert (await audit_types(running, approval["id"])).count("link_refused") == 2
+
+
+def test_smtp_url_forms() -> None:
+    import pytest
+
+    from bot.errors import ConfigError
+    from bot.notify.email import SmtpConfig
+
+    plain = SmtpConfig.parse("smtp://mailer:p%40ss@mail.example.com:2525")
+    assert (plain.host, plain.port, plain.username, plain.password, plain.tls, plain.starttls) == (
+        "mail.example.com", 2525, "mailer", "p@ss", False, False)
+    assert SmtpConfig.parse("smtps://mail.example.com").port == 465
+    assert SmtpConfig.parse("smtps://mail.example.com").tls
+    assert SmtpConfig.parse("smtp://mail.example.com:587?starttls=1").starttls
+    for bad in ("http://mail.example.com", "smtp://", "smtp://host:notaport"):
+        with pytest.raises(ConfigError, match="SMTP_URL"):
+            SmtpConfig.parse(bad)
+
+
+def test_worker_refuses_a_bad_smtp_url(tmp_path: object) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "COUNTERSIGN_"))}
+    env.update({"SMTP_URL": "mailto:someone", "REDIS_URL": "redis://127.0.0.1:1"})
+    result = subprocess.run([str(Path(sys.executable).parent / "countersign"), "worker", "--burst"], env=env,
+                            capture_output=True, text=True, cwd=str(tmp_path), timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("countersign: SMTP_URL:") and "Traceback" not in result.stderr

@@ -36,6 +36,23 @@ async def test_sms_reply_approves(esc_app: tuple[RunningApp, OutboxProbe], twili
     assert status == 200 and "nothing changed" in reply and "already approved" in reply
 
 
+async def test_a_replayed_webhook_is_ignored(esc_app: tuple[RunningApp, OutboxProbe],
+                                             twilio: TwilioEmulator) -> None:
+    running, probe = esc_app
+    approval_id, code = await _texted(running, probe, twilio)
+    # A correctly signed webhook captured and played again (Twilio signs no timestamp): same MessageSid.
+    sid = "SM" + "ab" * 16
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}",
+                                              message_sid=sid)
+    assert status == 200 and "may not decide" in reply
+    status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}",
+                                              message_sid=sid)
+    assert status == 200 and reply == ""
+    reasons = [e["detail"]["reason"] for e in await all_audit(running) if e["type"] == "sms_refused"]
+    assert reasons == ["unknown_number", "replay"]
+    assert (await running.runtime.service.get(approval_id)).status == Status.pending
+
+
 async def test_sms_reply_rejects_with_a_reason(esc_app: tuple[RunningApp, OutboxProbe],
                                                twilio: TwilioEmulator) -> None:
     running, probe = esc_app
@@ -77,3 +94,19 @@ async def test_unknown_number_and_code_are_refused(esc_app: tuple[RunningApp, Ou
     assert (await running.runtime.service.get(approval_id)).status == Status.pending
     reasons = [e["detail"]["reason"] for e in await all_audit(running) if e["type"] == "sms_refused"]
     assert reasons == ["unknown_number", "unknown_code", "unreadable"]
+
+
+def test_sms_text_stays_under_320_characters() -> None:
+    from datetime import UTC, datetime
+
+    from bot.models import Approval
+    from bot.notify.sms import sms_text
+
+    approval = Approval(id="apr_1", status="pending", action="bulk_update", args={"ids": list(range(500))},
+                        context={}, agent="billing-agent", risk_level="critical", risk_reasons=[],
+                        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                        expires_at=datetime(2026, 1, 1, tzinfo=UTC))
+    text = sms_text(approval, "4821", "https://countersign.example.com/requests/apr_1")
+    assert len(text) < 320
+    assert text.startswith("[CRITICAL] billing-agent: bulk_update(ids=[0, 1, 2")
+    assert text.endswith("…. Reply YES 4821 or NO 4821 reason. https://countersign.example.com/requests/apr_1")

@@ -68,7 +68,6 @@ async def test_worker_killed_mid_step_sends_each_target_once(
 
     command = [str(Path(sys.executable).parent / "countersign"), "worker"]
     log = tempfile.NamedTemporaryFile(prefix="cs-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    # Started once; the loop keeps serving the emulators while it runs.
     worker = subprocess.Popen(command, env=worker_env(running), cwd=tempfile.gettempdir(),  # noqa: ASYNC220
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -31,6 +31,7 @@ class HttpRecorder:
     requests: list[Recorded] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     url: str = ""
+    user_groups: list[dict[str, str]] = field(default_factory=list)  # for usergroups.list
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -45,6 +46,8 @@ class HttpRecorder:
             payload: dict[str, Any] = {"ok": True}
             if method == "chat.postMessage":
                 payload["ts"] = f"1700000000.{next(self._ts):06d}"
+            if method == "usergroups.list":
+                payload["usergroups"] = self.user_groups
             if method == "auth.test":
                 payload.update(user_id="UBOT", team_id="T1", bot_id="B1")
             return web.json_response(payload, status=status)

@@ -81,9 +81,10 @@ class TwilioEmulator:
         return str(RequestValidator(self.auth_token).compute_signature(public_url, params))
 
     async def send_inbound(self, app_url: str, public_base: str, from_: str, body: str,
-                           signature: str | None = None) -> tuple[int, str]:
+                           signature: str | None = None,
+                           message_sid: str | None = None) -> tuple[int, str]:
         """Play an incoming SMS into the app's webhook; returns (status, the reply text from its TwiML)."""
-        params = {"MessageSid": f"SM{next(self._sids):032x}", "AccountSid": self.account_sid, "From": from_,
+        params = {"MessageSid": message_sid or f"SM{next(self._sids):032x}", "AccountSid": self.account_sid, "From": from_,
                   "To": FROM_NUMBER, "Body": body, "NumMedia": "0"}
         header = signature if signature is not None else self.signature(public_base + "/sms/inbound", params)
         async with aiohttp.ClientSession() as session, session.post(

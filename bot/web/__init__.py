@@ -1,0 +1,1 @@
+"""The web dashboard: queue, request, history and stats pages served by the same aiohttp application."""

@@ -1,0 +1,108 @@
+"""Approval-fatigue figures from the audit trail: time to decision, who decides, how fast, how much auto."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+FAST = timedelta(seconds=10)  # a human approval this soon after arrival was probably not read
+
+
+@dataclass
+class ApproverFigures:
+    approver: str
+    decisions: int = 0
+    approvals: int = 0
+    rejections: int = 0
+    modifications: int = 0
+    fast_approvals: int = 0
+    median_s: float | None = None
+
+
+@dataclass
+class Stats:
+    created: int = 0
+    auto_approved: int = 0
+    auto_rejected: int = 0
+    human_decisions: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    fast_approvals: int = 0
+    human_approvals: int = 0
+    median_s: float | None = None
+    p90_s: float | None = None
+    approvers: list[ApproverFigures] = field(default_factory=list)
+
+    @property
+    def auto_share(self) -> float | None:
+        return self.auto_approved / self.created if self.created else None
+
+    @property
+    def fast_share(self) -> float | None:
+        return self.fast_approvals / self.human_approvals if self.human_approvals else None
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    rank = max(1, int(-(-fraction * len(sorted_values) // 1)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def compute(bodies: Iterable[str]) -> Stats:
+    """Fold audit entry bodies (canonical JSON, oldest first) into the dashboard's figures."""
+    stats = Stats()
+    created: dict[str, datetime] = {}
+    human_times: list[float] = []
+    per: dict[str, ApproverFigures] = {}
+    per_times: dict[str, list[float]] = defaultdict(list)
+    kinds: Counter[str] = Counter()
+    for body_text in bodies:
+        body = json.loads(body_text)
+        kind, approval_id = body.get("type"), body.get("approval_id")
+        kinds[kind] += 1
+        if kind == "created" and approval_id:
+            created[approval_id] = _at(body["at"])
+            stats.created += 1
+        elif kind == "decision":
+            actor, detail = body.get("actor") or {}, body.get("detail") or {}
+            outcome = detail.get("outcome")
+            if actor.get("channel") == "policy":
+                if outcome == "approve":
+                    stats.auto_approved += 1
+                else:
+                    stats.auto_rejected += 1
+                continue
+            who = f"{actor.get('id')} ({actor.get('channel')})"
+            figures = per.setdefault(who, ApproverFigures(who))
+            figures.decisions += 1
+            stats.human_decisions += 1
+            figures.approvals += outcome == "approve"
+            figures.rejections += outcome == "reject"
+            figures.modifications += outcome == "modify"
+            started = created.get(approval_id or "")
+            if started is None:
+                continue
+            seconds = (_at(body["at"]) - started).total_seconds()
+            human_times.append(seconds)
+            per_times[who].append(seconds)
+            if outcome in ("approve", "modify"):
+                stats.human_approvals += 1
+                if seconds < FAST.total_seconds():
+                    stats.fast_approvals += 1
+                    figures.fast_approvals += 1
+    stats.expired, stats.cancelled = kinds["expired"], kinds["cancelled"]
+    human_times.sort()
+    stats.median_s, stats.p90_s = percentile(human_times, 0.5), percentile(human_times, 0.9)
+    for who, figures in per.items():
+        figures.median_s = percentile(sorted(per_times[who]), 0.5)
+    stats.approvers = sorted(per.values(), key=lambda f: -f.decisions)
+    return stats
