@@ -144,8 +144,14 @@ def outcome_blocks(approval: Approval) -> list[Block]:
     return blocks
 
 
-def approval_message(approval: Approval) -> Message:
-    """The whole message for an approval in its current state; fits Block Kit's limits for any input."""
+def footer(approval: Approval, link: str | None) -> ContextBlock:
+    text = f"<{link}|Open in the dashboard> · `{approval.id}`" if link else f"`{approval.id}`"
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def approval_message(approval: Approval, link: str | None = None) -> Message:
+    """The whole message for an approval in its current state; fits Block Kit's limits for any input.
+    `link` is the request's page on the dashboard, if there is one."""
     blocks: list[Block] = [
         HeaderBlock(text=cut(f"Approve {approval.action}?", HEADER_TEXT_MAX)),
         SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
@@ -167,11 +173,7 @@ def approval_message(approval: Approval) -> Message:
     if args_cut or sql_cut:
         blocks.append(
             ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=":scissors: Cut to fit Slack. *View full request* shows everything."
-                    )
-                ]
+                elements=[MarkdownTextObject(text=":scissors: Cut to fit Slack. *View full request* shows everything.")]
             )
         )
     if approval.risk_reasons:
@@ -184,12 +186,10 @@ def approval_message(approval: Approval) -> Message:
         blocks.append(decision_buttons(approval.id))
     else:
         blocks.extend(outcome_blocks(approval))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"`{approval.id}`")]))
+    blocks.append(footer(approval, link))
     return Message([b.to_dict() for b in blocks], fallback_text(approval))
 
 
 def fallback_text(approval: Approval) -> str:
     state = "needs approval" if approval.status == Status.pending else approval.status.value
-    return cut(
-        f"[{approval.risk_level.value}] {approval.action} from {approval.agent} {state}", FALLBACK_TEXT_MAX
-    )
+    return cut(f"[{approval.risk_level.value}] {approval.action} from {approval.agent} {state}", FALLBACK_TEXT_MAX)

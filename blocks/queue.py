@@ -37,9 +37,7 @@ def _pending_item(approval: Approval) -> list[Block]:
     if why:
         text += f"\n{escape(cut(str(why), 500))}"
     return [
-        SectionBlock(
-            block_id=f"queue:{approval.id}", text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX))
-        ),
+        SectionBlock(block_id=f"queue:{approval.id}", text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX))),
         decision_buttons(approval.id, with_modify=False),
         DividerBlock(),
     ]
@@ -61,9 +59,7 @@ def queue_page(approvals: list[Approval], page: int) -> list[dict[str, Any]]:
         blocks.extend(_pending_item(approval))
     if approvals:
         blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=f"Page {page + 1} of {pages} · {len(approvals)} pending")]
-            )
+            ContextBlock(elements=[MarkdownTextObject(text=f"Page {page + 1} of {pages} · {len(approvals)} pending")])
         )
     nav = []
     if page > 0:
@@ -95,8 +91,7 @@ def home_view(pending: list[Approval], recent: list[Approval]) -> dict[str, Any]
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=f"…and {len(pending) - HOME_PENDING} more: "
-                        "type `/approvals` to page through them."
+                        text=f"…and {len(pending) - HOME_PENDING} more: type `/approvals` to page through them."
                     )
                 ]
             )

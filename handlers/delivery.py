@@ -21,6 +21,10 @@ SWEEP_LIMIT = 1000
 BOT = Actor(channel="slack", id="bot", name="countersign")
 
 
+def request_link(slack: SlackChannel, approval_id: str) -> str:
+    return f"{slack.runtime.settings.countersign_public_url}/requests/{approval_id}"
+
+
 def slack_targets(route: dict[str, Any]) -> list[str]:
     channels: list[Any] = route.get("channels") or []
     return [str(c["target"]) for c in channels if isinstance(c, dict) and c.get("kind") == "slack"]
@@ -61,7 +65,7 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
     if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
         return
     await wait_turn()
-    message = approval_message(approval)
+    message = approval_message(approval, request_link(slack, approval_id))
     try:
         response = await slack.client.chat_postMessage(
             channel=target, blocks=message.blocks, text=message.text, unfurl_links=False
@@ -89,7 +93,7 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
         approval = await slack.service.get(approval_id)
     except NotFound:
         return
-    message = approval_message(approval)
+    message = approval_message(approval, request_link(slack, approval_id))
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)

@@ -26,6 +26,7 @@ async def test_message_carries_the_context_and_buttons(slack):
                   "cus_42", "agent risk.level: high", "<!date^", "U0BOB"):
         assert piece in text, piece
     assert message.action_ids == [APPROVE, REJECT, MODIFY, VIEW]
+    assert f"<http://127.0.0.1:3000/requests/{approval['id']}|Open in the dashboard>" in text
     assert "needs approval" in message.text
     # The contract other adapters rely on: slack:msg:<id> maps channel ID → ts.
     stored = await slack.running.runtime.redis.hgetall(slack.running.runtime.keys.named(f"slack:msg:{approval['id']}"))
