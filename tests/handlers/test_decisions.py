@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from blocks.approval import APPROVE
 from tests.support.servers import APPROVER_KEY, auth
+from tests.support.slack_app import slack_harness
 
 
 def ephemerals_to(slack, user_id):
@@ -111,3 +112,15 @@ async def test_membership_unknown_refuses(slack):
     [text] = await wait_ephemeral(slack, "U0ADA")
     assert "Slack would not say who is in the request's channel" in text
     assert (await slack.approval(approval["id"]))["status"] == "pending"
+
+
+async def test_approver_named_by_email_matches_through_users_info(redis_server):
+    policy = 'levels:\n  medium: {channels: [{slack: "#approvals"}], approvers: [ada@example.com]}\n'
+    async with slack_harness(redis_server, policy) as slack:
+        approval, message = await slack.submit_and_wait_posted()
+        await slack.player.click("U0BOB", APPROVE, approval["id"], message=message)
+        await wait_ephemeral(slack, "U0BOB")
+        await slack.player.click("U0ADA", APPROVE, approval["id"], message=message)
+        decided = await slack.approval(approval["id"], wait=5)
+        assert decided["status"] == "approved" and decided["decision"]["by"]["id"] == "U0ADA"
+        assert {c.args["user"] for c in slack.emulator.calls_to("users.info")} == {"U0ADA", "U0BOB"}
