@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 # Each channel adapter exposes `install(app, runtime)`: it adds routes, outbox handlers and start-up
 # tasks. They are listed here, in one place; an adapter whose settings are missing says so and stays off.
 Installer = Callable[[web.Application, Runtime], None]
+# Outbox handlers run in this order for each change: Slack first, as posting is the latency people see.
 INSTALLERS: list[str] = [
+    "handlers.install:install",
     "jobs.scheduling:install",
     "bot.inbound.email_links:install",
     "bot.inbound.sms:install",

@@ -1,0 +1,170 @@
+"""Modals: reject with a reason, modify the arguments as JSON, and the full request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from blocks.approval import context_text, summary_line
+from blocks.text import (
+    HEADER_TEXT_MAX,
+    MODAL_TITLE_MAX,
+    SECTION_TEXT_MAX,
+    VIEW_BLOCKS_MAX,
+    chunks,
+    cut,
+    escape,
+    pretty_json,
+)
+from bot.models import Approval, RiskLevel
+
+REJECT_CALLBACK = "reject_modal"
+MODIFY_CALLBACK = "modify_modal"
+REASON_BLOCK, REASON_INPUT = "reason", "reason_input"
+ARGS_BLOCK, ARGS_INPUT = "args", "args_input"
+COMMENT_BLOCK, COMMENT_INPUT = "comment", "comment_input"
+INPUT_MAX = 3000  # plain_text_input holds at most 3,000 characters
+
+
+def reason_required(approval: Approval) -> bool:
+    return approval.risk_level in (RiskLevel.high, RiskLevel.critical)
+
+
+@dataclass(frozen=True)
+class ModalOrigin:
+    """Where the click came from, carried through a modal in `private_metadata`."""
+
+    approval_id: str
+    channel: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps({"id": self.approval_id, "channel": self.channel})
+
+    @classmethod
+    def load(cls, raw: str) -> ModalOrigin:
+        data = json.loads(raw or "{}")
+        return cls(str(data.get("id", "")), data.get("channel"))
+
+
+def _title(text: str) -> str:
+    return cut(text, MODAL_TITLE_MAX)
+
+
+def reject_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
+    required = reason_required(approval)
+    label = "Reason (required for high and critical risk)" if required else "Reason (optional)"
+    view = View(
+        type="modal",
+        callback_id=REJECT_CALLBACK,
+        private_metadata=origin.dump(),
+        title=_title("Reject request"),
+        submit="Reject",
+        close="Cancel",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
+            InputBlock(
+                block_id=REASON_BLOCK,
+                label=label,
+                optional=not required,
+                element=PlainTextInputElement(action_id=REASON_INPUT, multiline=True, max_length=3000),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def args_editable(approval: Approval) -> bool:
+    return len(pretty_json(approval.args)) <= INPUT_MAX
+
+
+def modify_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
+    hint = "A JSON object."
+    if approval.args_schema:
+        hint += " It is checked against the request's JSON Schema, field by field."
+    view = View(
+        type="modal",
+        callback_id=MODIFY_CALLBACK,
+        private_metadata=origin.dump(),
+        title=_title("Modify and approve"),
+        submit="Approve changes",
+        close="Cancel",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
+            InputBlock(
+                block_id=ARGS_BLOCK,
+                label="Arguments",
+                hint=hint,
+                element=PlainTextInputElement(
+                    action_id=ARGS_INPUT,
+                    multiline=True,
+                    max_length=INPUT_MAX,
+                    initial_value=pretty_json(approval.args),
+                ),
+            ),
+            InputBlock(
+                block_id=COMMENT_BLOCK,
+                label="Comment (optional)",
+                optional=True,
+                element=PlainTextInputElement(action_id=COMMENT_INPUT, max_length=3000),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def full_request_modal(approval: Approval) -> dict[str, Any]:
+    """Everything the agent sent, in as many sections as it takes, within a modal's 100 blocks."""
+    blocks: list[Block] = [
+        HeaderBlock(text=cut(approval.action, HEADER_TEXT_MAX)),
+        SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
+    ]
+    if context := context_text(approval):
+        for part in chunks(context, SECTION_TEXT_MAX):
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
+    parts: list[tuple[str, str]] = [("Arguments", pretty_json(approval.args))]
+    if approval.sql:
+        parts.append(("SQL", approval.sql))
+    if approval.args_schema:
+        parts.append(("Argument schema", pretty_json(approval.args_schema)))
+    room = SECTION_TEXT_MAX - 40
+    for label, text in parts:
+        for index, piece in enumerate(chunks(escape(text), room)):
+            heading = f"*{label}*" + (f" (part {index + 1})" if index else "")
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{heading}\n```\n{piece}\n```")))
+    if len(blocks) > VIEW_BLOCKS_MAX:
+        blocks = blocks[: VIEW_BLOCKS_MAX - 1]
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=":scissors: Too long for Slack; the rest is in the dashboard and "
+                        f"`GET /v1/approvals/{approval.id}`."
+                    )
+                ]
+            )
+        )
+    view = View(type="modal", title=_title("Full request"), close="Close", blocks=blocks)
+    return view.to_dict()
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A one-message modal (e.g. in reply to a click that cannot open the real one)."""
+    view = View(
+        type="modal",
+        title=_title(title),
+        close="Close",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX)))],
+    )
+    return view.to_dict()

@@ -1,0 +1,140 @@
+"""The pending queue (slash command, paged) and the App Home tab."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from blocks.approval import OUTCOME_LINE, RISK_BADGE, decision_buttons
+from blocks.text import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, cut, escape, person, slack_date
+from bot.models import Approval
+
+PAGE_SIZE = 15  # three blocks each: 45 + header, nav and context stays under 50
+HOME_PENDING = 20
+HOME_RECENT = 10
+PAGE_ACTION = "queue_page"
+
+
+def _pending_item(approval: Approval) -> list[Block]:
+    text = (
+        f"{RISK_BADGE[approval.risk_level]} `{escape(cut(approval.action, 200))}` from "
+        f"*{escape(cut(approval.agent, 200))}* · expires {slack_date(approval.expires_at)}"
+    )
+    why = approval.context.get("why")
+    if why:
+        text += f"\n{escape(cut(str(why), 500))}"
+    return [
+        SectionBlock(block_id=f"queue:{approval.id}", text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX))),
+        decision_buttons(approval.id, with_modify=False),
+        DividerBlock(),
+    ]
+
+
+def page_count(total: int, size: int = PAGE_SIZE) -> int:
+    return max(1, math.ceil(total / size))
+
+
+def queue_page(approvals: list[Approval], page: int) -> list[dict[str, Any]]:
+    """One page of the pending requests a person may decide; `approvals` is the whole list."""
+    pages = page_count(len(approvals))
+    page = min(max(page, 0), pages - 1)
+    shown = approvals[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    blocks: list[Block] = [HeaderBlock(text="Waiting for you")]
+    if not approvals:
+        blocks.append(SectionBlock(text=":tada: Nothing is waiting for your decision."))
+    for approval in shown:
+        blocks.extend(_pending_item(approval))
+    if approvals:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=f"Page {page + 1} of {pages} · {len(approvals)} pending")])
+        )
+    nav = []
+    if page > 0:
+        nav.append(ButtonElement(text="◀ Previous", action_id=f"{PAGE_ACTION}_prev", value=str(page - 1)))
+    if page < pages - 1:
+        nav.append(ButtonElement(text="Next ▶", action_id=f"{PAGE_ACTION}_next", value=str(page + 1)))
+    if nav:
+        blocks.append(ActionsBlock(block_id="queue_nav", elements=nav))
+    return [b.to_dict() for b in blocks[:MESSAGE_BLOCKS_MAX]]
+
+
+def _recent_item(approval: Approval) -> Block:
+    line = OUTCOME_LINE.get(approval.status, approval.status.value)
+    text = f"{line} `{escape(cut(approval.action, 200))}` from *{escape(cut(approval.agent, 200))}*"
+    if approval.decision:
+        text += f" by {person(approval.decision.by)} {slack_date(approval.decision.at)}"
+    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX)))
+
+
+def home_view(pending: list[Approval], recent: list[Approval]) -> dict[str, Any]:
+    """The App Home tab: the person's queue, then the latest decisions; within 100 blocks."""
+    blocks: list[Block] = [HeaderBlock(text="Waiting for your decision")]
+    if not pending:
+        blocks.append(SectionBlock(text=":tada: Nothing is waiting for your decision."))
+    for approval in pending[:HOME_PENDING]:
+        blocks.extend(_pending_item(approval))
+    if len(pending) > HOME_PENDING:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"…and {len(pending) - HOME_PENDING} more: type `/approvals` to page through them."
+                    )
+                ]
+            )
+        )
+    blocks.append(HeaderBlock(text="Latest decisions"))
+    if not recent:
+        blocks.append(SectionBlock(text="No decisions yet."))
+    blocks.extend(_recent_item(a) for a in recent[:HOME_RECENT])
+    return View(type="home", blocks=blocks[:VIEW_BLOCKS_MAX]).to_dict()
+
+
+def _duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "n/a"
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def stats_blocks(pending: int, decided_today: int, median: timedelta | None) -> list[dict[str, Any]]:
+    blocks = [
+        HeaderBlock(text="Approvals"),
+        SectionBlock(
+            fields=[
+                f"*Pending*\n{pending}",
+                f"*Decisions today (UTC)*\n{decided_today}",
+                f"*Median time to decision (today)*\n{_duration(median)}",
+            ]
+        ),
+    ]
+    return [b.to_dict() for b in blocks]
+
+
+HELP_TEXT = (
+    "*/approvals* — the pending requests you may decide (only you see it)\n"
+    "*/approvals stats* — pending count, decisions today, median time to decision\n"
+    "*/approvals help* — this help\n"
+    "Open the app's *Home* tab for your queue and the latest decisions."
+)
+
+
+def help_blocks() -> list[dict[str, Any]]:
+    return [SectionBlock(text=MarkdownTextObject(text=HELP_TEXT)).to_dict()]

@@ -1,0 +1,118 @@
+"""Outbox handler: post new requests to their Slack targets, and `chat.update` them after any change."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from blocks.approval import approval_message
+from bot.errors import NotFound
+from bot.events import OutboxHandler
+from bot.models import Actor, Status
+from handlers.channel import SlackChannel
+from handlers.pacing import WaitTurn
+
+log = logging.getLogger(__name__)
+CLAIM_TTL_S = 600
+SWEEP_LIMIT = 1000
+BOT = Actor(channel="slack", id="bot", name="countersign")
+
+
+def request_link(slack: SlackChannel, approval_id: str) -> str:
+    return f"{slack.runtime.settings.countersign_public_url}/requests/{approval_id}"
+
+
+def slack_targets(route: dict[str, Any]) -> list[str]:
+    channels: list[Any] = route.get("channels") or []
+    return [str(c["target"]) for c in channels if isinstance(c, dict) and c.get("kind") == "slack"]
+
+
+def outbox_handler(slack: SlackChannel) -> OutboxHandler:
+    async def on_outbox(event_type: str, approval_id: str, status: str) -> None:
+        if event_type == "created":
+            if status == Status.pending.value:
+                await schedule_posts(slack, approval_id)
+        elif event_type in ("voted", "decided"):
+            await refresh(slack, approval_id)
+
+    return on_outbox
+
+
+async def schedule_posts(slack: SlackChannel, approval_id: str) -> None:
+    try:
+        stored = await slack.service.get_stored(approval_id)
+    except NotFound:
+        return
+    for target in slack_targets(stored.route):
+        slack.pacer.submit(target, partial(post, slack, approval_id, target))
+
+
+async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: WaitTurn) -> None:
+    """Post one request to one target; re-reads the state first (the queue may have been long)."""
+    service = slack.service
+    try:
+        approval = await service.get(approval_id)
+    except NotFound:
+        return
+    if approval.status != Status.pending:
+        return
+    # One post per request and target, whichever process gets here (a redelivered outbox entry, the
+    # start-up sweep and the live event can all reach the same post).
+    claim = slack.runtime.keys.named(f"slack:claim:{approval_id}:{target}")
+    if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
+        return
+    await wait_turn()
+    message = approval_message(approval, request_link(slack, approval_id))
+    try:
+        response = await slack.client.chat_postMessage(
+            channel=target, blocks=message.blocks, text=message.text, unfurl_links=False
+        )
+    except (SlackApiError, SlackClientError) as exc:
+        error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
+        log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
+        await slack.runtime.redis.delete(claim)  # a later sweep may try again
+        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error))
+        return
+    channel_id, ts = str(response["channel"]), str(response["ts"])
+    await slack.messages.add(approval_id, channel_id, ts)
+    await service.record("notified", approval_id, BOT, channel="slack", target=target, slack_channel=channel_id, ts=ts)
+    # A decision may have landed while the post was in flight, before its location was stored.
+    if (await service.get(approval_id)).status != Status.pending:
+        await refresh(slack, approval_id)
+
+
+async def refresh(slack: SlackChannel, approval_id: str) -> None:
+    """Bring every Slack message of this request up to date (buttons gone after a decision)."""
+    locations = await slack.messages.all(approval_id)
+    if not locations:
+        return
+    try:
+        approval = await slack.service.get(approval_id)
+    except NotFound:
+        return
+    message = approval_message(approval, request_link(slack, approval_id))
+    for channel_id, ts in locations.items():
+        try:
+            await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id, exc)
+
+
+async def post_missed(slack: SlackChannel) -> int:
+    """At start-up: queue posts for pending requests routed to Slack that have no message yet (a process
+    stopped with them queued, or Slack was down). Returns how many requests it queued."""
+    store = slack.runtime.store
+    pending, _ = await store.page(store.keys.pending, SWEEP_LIMIT, None, Status.pending)
+    queued = 0
+    for stored in pending:
+        targets = slack_targets(stored.route)
+        if targets and not await slack.messages.all(stored.approval.id):
+            for target in targets:
+                slack.pacer.submit(target, partial(post, slack, stored.approval.id, target))
+            queued += 1
+    if queued:
+        log.info("queued %d pending request(s) that had no Slack message yet", queued)
+    return queued

@@ -1,0 +1,143 @@
+"""Installs the Slack channel into the aiohttp app: Bolt at `POST /slack/events` (or Socket Mode),
+the outbox handler that posts and updates messages, and the `@group` resolver for the service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from handlers import register_listeners
+from handlers.channel import CONTEXT_KEY, SlackChannel
+from handlers.delivery import outbox_handler, post_missed
+from handlers.directory import Directory
+from handlers.messages import MessageLocations
+from handlers.pacing import ChannelPacer
+
+log = logging.getLogger(__name__)
+SLACK = web.AppKey("slack", SlackChannel)
+BOLT = web.AppKey("bolt", AsyncApp)
+EVENTS_PATH = "/slack/events"
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=base_url,
+        timeout=10,
+        # 429s wait out Retry-After; dropped connections and 5xx are retried a couple of times.
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_bolt(slack: SlackChannel, socket_mode: bool) -> AsyncApp:
+    settings = slack.runtime.settings
+    bolt = AsyncApp(
+        client=slack.client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    async def share_channel(context: Any, next: Callable[[], Awaitable[None]]) -> None:  # noqa: A002
+        context[CONTEXT_KEY] = slack
+        await next()
+
+    bolt.use(share_channel)
+    register_listeners(bolt)
+    return bolt
+
+
+async def connect_socket_mode(handler: AsyncSocketModeHandler, max_delay_s: float = 60) -> None:
+    """Connect out to Slack; an unreachable Slack never stops the service (other channels work)."""
+    delay = 1.0
+    while True:
+        try:
+            await handler.connect_async()
+        except Exception as exc:  # slack_sdk, aiohttp and OS errors alike: log, wait, retry
+            log.warning("Slack Socket Mode could not connect (%s); retrying in %.0f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max_delay_s)
+        else:
+            log.info("Slack is on (Socket Mode)")
+            return
+
+
+def install(app: web.Application, runtime: Runtime) -> None:
+    settings = runtime.settings
+    if not settings.slack_enabled:
+        log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to turn it on")
+        return
+    client = web_client(settings)
+    directory = Directory(client)
+    slack = SlackChannel(
+        runtime,
+        client,
+        MessageLocations(runtime.redis, runtime.keys, settings.retention_seconds),
+        ChannelPacer(runtime.redis, runtime.keys),
+        directory,
+    )
+    runtime.service.group_resolver = directory.group_members
+    runtime.outbox.subscribe(outbox_handler(slack))
+    socket_mode = bool(settings.slack_app_token)
+    bolt = build_bolt(slack, socket_mode)
+    app[SLACK] = slack
+    app[BOLT] = bolt
+
+    async def delivery_ctx(app: web.Application) -> AsyncIterator[None]:
+        # Runs after the runtime's context (registered earlier) has started, and unwinds before it closes Redis.
+        sweep = asyncio.create_task(sweep_missed(), name="slack-post-missed")
+        yield
+        sweep.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweep
+        await slack.pacer.stop()
+
+    async def sweep_missed() -> None:
+        try:
+            await post_missed(slack)
+        except Exception:  # a failed sweep must not take the service down; the next start tries again
+            log.exception("could not look for pending requests missing from Slack")
+
+    app.cleanup_ctx.append(delivery_ctx)
+    if socket_mode:
+
+        async def socket_mode_ctx(app: web.Application) -> AsyncIterator[None]:
+            handler = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+            connecting = asyncio.create_task(connect_socket_mode(handler), name="slack-socket-mode")
+            yield
+            connecting.cancel()
+            with suppress(asyncio.CancelledError):
+                await connecting
+            with suppress(Exception):
+                await handler.close_async()
+
+        app.cleanup_ctx.append(socket_mode_ctx)
+        return
+
+    async def slack_events(request: web.Request) -> web.StreamResponse:
+        response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    app.router.add_post(EVENTS_PATH, slack_events)
+    log.info("Slack is on: requests from Slack at POST %s", EVENTS_PATH)

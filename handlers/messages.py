@@ -1,0 +1,34 @@
+"""Where each approval's Slack messages live: the Redis hash `slack:msg:<id>` (channel ID → ts).
+
+Other adapters rely on this shape (escalation posts thread reminders under these messages).
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from bot.keys import Keys
+
+
+class MessageLocations:
+    def __init__(self, redis: Redis, keys: Keys, retention_s: int) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.retention_s = retention_s
+
+    def key(self, approval_id: str) -> str:
+        return self.keys.named(f"slack:msg:{approval_id}")
+
+    async def add(self, approval_id: str, channel: str, ts: str) -> None:
+        key = self.key(approval_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, channel, ts)
+            pipe.expire(key, self.retention_s)
+            await pipe.execute()
+
+    async def all(self, approval_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.key(approval_id))
+        return {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
