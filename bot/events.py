@@ -138,8 +138,8 @@ class OutboxDispatcher:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            # redis-py 8 can swallow a cancel that lands inside a blocked XREADGROUP (the connection's
-            # release awaits the pool lock); never let shutdown hang on it.
+            # Seen here, rarely: a cancel landing inside a blocked XREADGROUP (redis-py 8.1) never
+            # completes; never let shutdown hang on it.
             done, _ = await asyncio.wait({self._task}, timeout=2)
             if not done:
                 log.warning("outbox dispatcher did not stop within 2 s; leaving it")
