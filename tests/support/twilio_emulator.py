@@ -84,8 +84,8 @@ class TwilioEmulator:
                            signature: str | None = None,
                            message_sid: str | None = None) -> tuple[int, str]:
         """Play an incoming SMS into the app's webhook; returns (status, the reply text from its TwiML)."""
-        params = {"MessageSid": message_sid or f"SM{next(self._sids):032x}", "AccountSid": self.account_sid, "From": from_,
-                  "To": FROM_NUMBER, "Body": body, "NumMedia": "0"}
+        params = {"MessageSid": message_sid or f"SM{next(self._sids):032x}", "AccountSid": self.account_sid,
+                  "From": from_, "To": FROM_NUMBER, "Body": body, "NumMedia": "0"}
         header = signature if signature is not None else self.signature(public_base + "/sms/inbound", params)
         async with aiohttp.ClientSession() as session, session.post(
                 app_url + "/sms/inbound", data=params, headers={"X-Twilio-Signature": header}) as response:
