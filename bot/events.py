@@ -149,8 +149,10 @@ class OutboxDispatcher:
             self._unlisten()
         if self._task:
             self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            # A cancel that a library absorbs must never hang shutdown (seen with redis-py 8.1).
+            done, _ = await asyncio.wait({self._task}, timeout=2)
+            if not done:
+                log.warning("outbox dispatcher did not stop within 2 s; leaving it")
 
     async def _handle(self, entry_id: str, fields: dict[str, str]) -> None:
         for handler in self._handlers:

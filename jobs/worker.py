@@ -28,7 +28,7 @@ def check_settings(settings: Settings) -> None:
 
 def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bool = False) -> int:
     """Jobs run in the worker process (SimpleWorker) unless `fork`: they are short and build a fresh
-    runtime each time, and skipping a fork per job is what lets one process send ~100 notifications/s."""
+    runtime each time, and skipping a fork per job is what lets one process send ~80 notifications/s."""
     from bot.logs import configure
 
     configure(settings.countersign_log_level)
