@@ -57,7 +57,9 @@ def _outcome_line(approval: Approval) -> str:
 
 
 def exit_code(approval: Approval) -> int:
-    if approval.go_ahead:
+    # The contract: 0 approved, 1 rejected, 2 expired or cancelled — an expiry exits 2 even where the
+    # level's on_timeout is approve (the printed line says so; `--json` still prints the args).
+    if approval.status == "approved":
         return EXIT_APPROVED
     if approval.status == "rejected":
         return EXIT_REJECTED

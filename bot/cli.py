@@ -61,8 +61,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host = args.host or settings.host
         port = args.port if args.port is not None else settings.port
         log.info("Countersign listening on http://%s:%s", host, port)
-        web.run_app(app, host=host, port=port, print=None, handle_signals=True, access_log=None,
-                    loop=new_event_loop())
+        try:
+            web.run_app(app, host=host, port=port, print=None, handle_signals=True, access_log=None,
+                        loop=new_event_loop())
+        except OSError as exc:  # address in use, unknown host, no permission
+            raise ConfigError(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:
         if embedded:
             embedded.stop()

@@ -10,6 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 import jsonschema
+import jsonschema.validators
+import regex
 from jsonschema.exceptions import SchemaError
 
 from bot import audit, metrics
@@ -45,12 +47,42 @@ class Decider:
         return {i.lower() for i in self.identities | {self.id}}
 
 
+PATTERN_TIMEOUT_S = 0.5
+
+
+class _SlowPattern(Exception):
+    pass
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
+    """JSON Schema `pattern` with a time limit: an agent's pattern must not hold the process (Python's re
+    keeps the GIL while it backtracks, so a thread would not help)."""
+    if not isinstance(instance, str):
+        return
+    try:
+        found = regex.search(pattern, instance, timeout=PATTERN_TIMEOUT_S)
+    except TimeoutError:
+        raise _SlowPattern(pattern) from None
+    if found is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ArgsValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
+
+
 def validate_args(args: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(args, dict):
         raise InvalidInput("args must be a JSON object", {"args": "must be a JSON object"})
     if schema:
-        validator = jsonschema.Draft202012Validator(schema)
-        problems = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+        validator = _ArgsValidator(schema)
+        try:
+            problems = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
+        except _SlowPattern:
+            raise InvalidInput("args_schema takes too long to check",
+                               {"args_schema": "a pattern takes too long on these args"}) from None
+        except Exception as exc:  # an unresolvable $ref, a bad regex: the schema is unusable, not the args
+            raise InvalidInput("the request's args_schema cannot be applied",
+                               {"args_schema": f"{type(exc).__name__}: {exc}"[:300]}) from None
         if problems:
             fields = {
                 "args" + "".join(f".{p}" for p in problem.absolute_path): problem.message
@@ -82,7 +114,11 @@ class ApprovalService:
             except SchemaError as exc:
                 raise InvalidInput("args_schema is not a valid JSON Schema",
                                    {"args_schema": exc.message}) from None
-        result = self.classify(request, agent)
+            await self.check_args(request.args, request.args_schema, schema_only=True)
+        if request.sql and len(request.sql) > 2000:
+            result = await asyncio.to_thread(self.classify, request, agent)  # long SQL: keep the loop free
+        else:
+            result = self.classify(request, agent)
         now = self.clock.now()
         expires = now + result.timeout
         approval_id = new_id("apr")
@@ -118,6 +154,17 @@ class ApprovalService:
                                    "dec": decision.model_dump_json() if decision else ""}).approval
         metrics.observe_created(approval)
         return approval, True
+
+    async def check_args(self, args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
+        """Validate args against a schema; patterns run with a time limit (they come from agents).
+
+        With schema_only, the args' own mismatches are ignored: only an unusable schema is an error."""
+        try:
+            return validate_args(args, schema)
+        except InvalidInput as exc:
+            if schema_only and "args_schema" not in exc.fields:
+                return args
+            raise
 
     # -- read -----------------------------------------------------------------------------------
     async def get_stored(self, approval_id: str) -> StoredApproval:
@@ -204,11 +251,16 @@ class ApprovalService:
         if outcome == "modify":
             if args is None:
                 raise InvalidInput("modify needs args", {"args": "required for modify"})
-            args = validate_args(args, approval.args_schema)
+            args = await self.check_args(args, approval.args_schema)
+        quorum = int(stored.route.get("quorum", 1))
+        # Under a quorum, a modify that changes the arguments clears earlier approvals: they endorsed other
+        # arguments, so the people who want the change must gather the quorum for it.
+        reset_votes = outcome == "modify" and quorum > 1 and bool(approval.approvals) and args != (
+            [v.args for v in approval.approvals if v.outcome == "modify"] or [approval.args])[-1]
         final_args = None if outcome == "reject" else (args if outcome == "modify" else approval.args)
         vote = Vote(outcome=outcome, by=decider.actor, at=now, comment=comment, args=final_args)
         decision = Decision(**vote.model_dump())
-        if outcome == "approve" and approval.approvals:
+        if outcome == "approve" and approval.approvals and not reset_votes:
             # With a quorum, the arguments agreed by an earlier modify vote stand.
             modified = [v for v in approval.approvals if v.outcome == "modify"]
             if modified:
@@ -217,10 +269,10 @@ class ApprovalService:
         result = await self.store.transition(
             approval_id, mode="vote", voter=f"{decider.channel}:{decider.id}".lower(), vote=vote,
             vote_entry=audit.entry("vote", now, approval_id, decider.actor, outcome=outcome, comment=comment,
-                                   args=final_args),
-            decisive=outcome == "reject" or stored.route.get("quorum", 1) <= 1,
-            quorum=stored.route.get("quorum", 1), new_status=new_status, decision=decision,
-            now_ms=to_ms(now),
+                                   args=final_args, reset_earlier_votes=reset_votes or None),
+            decisive=outcome == "reject" or quorum <= 1,
+            quorum=quorum, new_status=new_status, decision=decision,
+            now_ms=to_ms(now), identities=decider.all_identities, reset_votes=reset_votes,
             final_entry=audit.entry("decision", now, approval_id, decider.actor, outcome=decision.outcome,
                                     status=new_status.value, comment=comment, args=decision.args,
                                     original_args=approval.args if outcome == "modify" else None),

@@ -145,6 +145,8 @@ class Store:
         decisive: bool = True,
         quorum: int = 1,
         not_before_ms: int | None = None,
+        identities: frozenset[str] | set[str] = frozenset(),
+        reset_votes: bool = False,
     ) -> TransitionResult:
         k = self.keys
         vote_entry = vote_entry or _NO_ENTRY
@@ -156,7 +158,8 @@ class Store:
                   new_status.value, decision.model_dump_json(), now_ms, self.retention_s,
                   vote_entry.body, vote_entry.sha, final_entry.body, final_entry.sha,
                   refused.body, refused.sha, k.changes_channel, approval_id, OUTBOX_MAXLEN,
-                  "" if not_before_ms is None else not_before_ms],
+                  "" if not_before_ms is None else not_before_ms,
+                  "\n".join(sorted(i.replace("\n", " ") for i in identities)), "1" if reset_votes else "0"],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None

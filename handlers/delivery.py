@@ -78,6 +78,8 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)
+    if target.startswith("#"):
+        await slack.messages.remember_channel(target, channel_id)
     await service.record("notified", approval_id, BOT, channel="slack", target=target, slack_channel=channel_id, ts=ts)
     # A decision may have landed while the post was in flight, before its location was stored.
     if (await service.get(approval_id)).status != Status.pending:

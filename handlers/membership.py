@@ -16,9 +16,17 @@ async def channel_refusal(slack: SlackChannel, stored: StoredApproval, user_id: 
     """None if this person may decide as a channel member; otherwise why not."""
     if stored.route.get("approvers"):
         return None  # named approvers: the service checks them
-    locations = await slack.messages.all(stored.approval.id)
+    locations = list(await slack.messages.all(stored.approval.id))
     if not locations:
-        return None  # never posted to Slack: no channel to narrow "anyone" to
+        # Not posted (yet): the members of the channels it is routed to may decide; a request routed to no
+        # Slack channel was never meant for anyone in Slack, so nobody there may decide it.
+        targets = [t for t in slack_targets(stored.route) if t[:1] in ("#", "C", "G")]
+        if not targets:
+            return ("this request was not sent to Slack, so it can only be decided where it was sent "
+                    "(for example the web dashboard)")
+        locations = [c for c in [await slack.messages.channel_id(t) for t in targets] if c]
+        if not locations:
+            return "this request has not been posted to its Slack channel yet; try again in a moment"
     if user_id in {t for t in slack_targets(stored.route) if t[:1] in ("U", "W")}:
         return None  # sent to this person as a DM
     unknown = False

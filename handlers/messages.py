@@ -26,6 +26,16 @@ class MessageLocations:
             pipe.expire(key, self.retention_s)
             await pipe.execute()
 
+    async def remember_channel(self, name: str, channel_id: str) -> None:
+        """`#name` → channel ID, learnt from a post, so members of a channel can be looked up by name."""
+        await self.redis.hset(self.keys.named("slack:channels"), name.lower(), channel_id)
+
+    async def channel_id(self, target: str) -> str | None:
+        if not target.startswith("#"):
+            return target
+        raw = await self.redis.hget(self.keys.named("slack:channels"), target.lower())
+        return raw.decode() if isinstance(raw, bytes) else raw
+
     async def all(self, approval_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.key(approval_id))
         return {

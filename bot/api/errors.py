@@ -40,13 +40,42 @@ def fields_of(exc: ValidationError, prefix: str = "") -> dict[str, str]:
     return fields
 
 
+def _invalid_text_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) that cannot be encoded as UTF-8."""
+    def bad(text: str) -> bool:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+
+    if isinstance(value, str):
+        return path if bad(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and bad(key):
+            return path or "body"
+        if (found := _invalid_text_path(item, here)) is not None:
+            return found
+    return None
+
+
 async def read_model(request: web.Request, model: type[M]) -> M:
     """Parse the JSON body into `model`; every failure is an InvalidInput naming the fields."""
     raw = await request.read()
     try:
         body = json.loads(raw) if raw else None
+        # A lone surrogate anywhere (args, context) would break hashing and storage later: refuse it now.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        field = _invalid_text_path(body) or "body"
+        raise InvalidInput(f"{field} is not valid Unicode text (a lone surrogate)",
+                           {field: "must be valid Unicode text"}) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"body is not valid JSON: {exc}", {"body": "malformed JSON"}) from None
+    except RecursionError:
+        raise InvalidInput("body is nested too deeply", {"body": "nested too deeply"}) from None
     if not isinstance(body, dict):
         raise InvalidInput("body must be a JSON object", {"body": "must be a JSON object"})
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +17,7 @@ from aiohttp import web
 from bot.api.approvals import KEYRING
 from bot.api.auth import Caller
 from bot.api.errors import read_model
-from bot.errors import NotFound
+from bot.errors import Conflict, CountersignError, NotFound
 from bot.humanlayer import mapping, wire
 from bot.models import Actor, Approval
 from bot.runtime import Runtime
@@ -57,9 +58,26 @@ async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
 
 async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: Any) -> Approval:
     runtime = request.app[RUNTIME]
+    index = _index_key(runtime, kind, call_id)
+    # The approver-side index (call_id → request) is shared by all agents: a call_id another agent already
+    # holds is refused, so nobody can redirect an approver's answer to a request of their own.
+    holder = await runtime.redis.get(index)
+    if holder is not None:
+        try:
+            existing = await runtime.service.get(holder.decode() if isinstance(holder, bytes) else str(holder))
+        except NotFound:
+            await runtime.redis.delete(index)  # its request is past retention: the call_id is free again
+        else:
+            if existing.agent != caller.name:
+                raise Conflict(f"call_id {call_id!r} is already used by another agent")
     approval, _created = await runtime.service.submit(body, caller.name)
-    await runtime.redis.set(_index_key(runtime, kind, call_id), approval.id,
-                            ex=runtime.settings.retention_seconds)
+    if not await runtime.redis.set(index, approval.id, ex=runtime.settings.retention_seconds, nx=True):
+        raw = await runtime.redis.get(index)
+        if (raw.decode() if isinstance(raw, bytes) else str(raw)) != approval.id:
+            # Another agent took the call_id between our check and our write: withdraw ours.
+            with suppress(CountersignError):
+                await runtime.service.cancel(approval.id, caller.name, "call_id taken by another agent")
+            raise Conflict(f"call_id {call_id!r} is already used by another agent")
     return approval
 
 

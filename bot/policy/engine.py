@@ -162,7 +162,11 @@ def classify(policy: Policy, request: ApprovalCreate, agent: str) -> Classificat
         level = hinted
         _add(reasons, [f"agent risk.level: {hinted.value}"])
     route = policy.level(level)
-    timeout = timedelta(seconds=request.timeout_s) if request.timeout_s else route.timeout or DEFAULT_TIMEOUT
+    timeout = route.timeout or DEFAULT_TIMEOUT
+    # The agent may set its own timeout, except where a timeout approves: there a short timeout_s would let
+    # the agent skip the people it is asking.
+    if request.timeout_s and route.on_timeout != "approve":
+        timeout = timedelta(seconds=request.timeout_s)
     result = Classification(level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [])
     if denial is not None:
         result.auto_outcome, result.auto_comment = "reject", denial

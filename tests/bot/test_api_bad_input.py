@@ -120,3 +120,42 @@ async def test_bad_list_parameters(app):
 
 async def test_unknown_route_is_json_404(app):
     await error_of(await app.client.get("/v1/nothing", headers=auth()), 404)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"action": "a", "args": {"note": "\ud800"}}, "args.note"),
+    ({"action": "a", "context": {"extra": ["ok", "\udfff"]}}, "context.extra.1"),
+])
+async def test_lone_surrogates_anywhere_are_refused(app, body, field):
+    before = await redis_key_count(app)
+    error = await error_of(await app.client.post("/v1/approvals", json=body, headers=auth()), 400)
+    assert field in error["fields"]
+    assert await redis_key_count(app) == before
+
+
+async def test_deeply_nested_body(app):
+    nested = b'{"action": "a", "args": {"x": ' + b"[" * 5000 + b"]" * 5000 + b"}}"
+    resp = await app.client.post("/v1/approvals", data=nested, headers={**auth(), "Content-Type": "application/json"})
+    assert "body" in (await error_of(resp, 400))["fields"]
+
+
+async def test_unusable_args_schema_is_refused_at_submit(app):
+    body = {"action": "a", "args": {"x": 1}, "args_schema": {"$ref": "#/nope"}}
+    error = await error_of(await app.client.post("/v1/approvals", json=body, headers=auth()), 400)
+    assert "args_schema" in error["fields"]
+
+
+async def test_slow_schema_pattern_does_not_hold_the_server(app):
+    schema = {"type": "object", "properties": {"p": {"type": "string", "pattern": "^(a+)+$"}}}
+    created = await (await app.client.post("/v1/approvals", json={"action": "a", "args": {"p": "a"},
+                                                                  "args_schema": schema}, headers=auth())).json()
+    slow = app.client.post(f"/v1/approvals/{created['id']}/decision",
+                           json={"outcome": "modify", "args": {"p": "a" * 40 + "!"}}, headers=auth(APPROVER_KEY))
+    import asyncio
+    task = asyncio.ensure_future(slow)
+    await asyncio.sleep(0.2)
+    health = await asyncio.wait_for(app.client.get("/healthz"), 1)  # the loop still answers meanwhile
+    assert health.status == 200
+    resp = await asyncio.wait_for(task, 10)
+    # The time-limited matcher either answers (no match) or gives up on the pattern: a 400 either way.
+    assert {"args.p", "args_schema"} & set((await error_of(resp, 400))["fields"])

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FrozenClock, SystemClock
-from bot.errors import Forbidden
+from bot.errors import Conflict, Forbidden
 from bot.models import ApprovalCreate
 from bot.service import Decider
 from tests.support.servers import running_app
@@ -85,3 +85,52 @@ async def test_expiry_records_on_timeout_as_policy_decision(svc):
     assert late.decision.args is None
     assert (await service.events(late.id))[-1].type == "expired"
     assert await service.expire_due() == []
+
+
+QUORUM_POLICY = """
+levels:
+  medium: {quorum: 2, timeout: 1h}
+  high: {timeout: 4h, on_timeout: approve}
+rules:
+  - {name: big, match: {cost_usd: {gt: 100}}, level: high}
+"""
+
+
+@pytest.fixture
+async def quorum_svc(settings):
+    async with running_app(settings, QUORUM_POLICY) as app:
+        yield app.runtime.service
+
+
+async def test_one_person_counts_once_across_channels(quorum_svc):
+    service = quorum_svc
+    approval, _ = await service.submit(ApprovalCreate(action="x"), "agent")
+    ada_slack = Decider("slack", "U0ADA", "Ada", identities=frozenset({"ada@corp.com"}))
+    ada_web = Decider("web", "ada@corp.com", "Ada", identities=frozenset({"ada@corp.com"}))
+    first = await service.decide(approval.id, ada_slack, "approve")
+    assert first.status == "pending"
+    with pytest.raises(Conflict):
+        await service.decide(approval.id, ada_web, "approve")
+    assert (await service.get(approval.id)).status == "pending"
+    done = await service.decide(approval.id, Decider("web", "bob@corp.com", "Bob"), "approve")
+    assert done.status == "approved"
+
+
+async def test_a_modify_under_quorum_clears_earlier_approvals(quorum_svc):
+    service = quorum_svc
+    approval, _ = await service.submit(ApprovalCreate(action="pay", args={"amount": 10}), "agent")
+    await service.decide(approval.id, Decider("web", "ada@corp.com"), "approve")
+    changed = await service.decide(approval.id, Decider("web", "bob@corp.com"), "modify", args={"amount": 10**6})
+    assert changed.status == "pending"
+    assert [v.by.id for v in changed.approvals] == ["bob@corp.com"]
+    final = await service.decide(approval.id, Decider("web", "ada@corp.com"), "approve")
+    assert final.status == "approved" and final.decision.args == {"amount": 10**6}
+    assert {v.by.id for v in final.approvals} == {"ada@corp.com", "bob@corp.com"}
+
+
+async def test_agent_timeout_cannot_shorten_an_approving_timeout(quorum_svc):
+    service = quorum_svc
+    approval, _ = await service.submit(ApprovalCreate(action="x", risk={"cost_usd": 500}, timeout_s=1), "agent")
+    assert (approval.expires_at - approval.created_at).total_seconds() == 4 * 3600
+    rejecting, _ = await service.submit(ApprovalCreate(action="x", timeout_s=60), "agent")
+    assert (rejecting.expires_at - rejecting.created_at).total_seconds() == 60

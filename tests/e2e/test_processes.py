@@ -176,3 +176,15 @@ async def test_audit_verify_and_export_catch_tampering(app, settings, tmp_path):
             await redis.xadd(stream, fields, id=entry_id)
     removed = cli("verify")
     assert removed.returncode == 1 and f"BROKEN at entry {entries[3][0].decode()}" in removed.stdout
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"HOST": "256.1.1.1"}, "countersign: HOST/PORT: cannot listen on 256.1.1.1"),
+    ({"COUNTERSIGN_LOG_LEVEL": "LOUD"}, "countersign: COUNTERSIGN_LOG_LEVEL:"),
+])
+def test_bad_listen_settings_exit_2(tmp_path, env, expected):
+    result = subprocess.run(countersign_cmd("serve"), env=clean_env(**{**KEYS, **env}), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(expected), result.stderr

@@ -124,3 +124,16 @@ async def test_approver_named_by_email_matches_through_users_info(redis_server):
         decided = await slack.approval(approval["id"], wait=5)
         assert decided["status"] == "approved" and decided["decision"]["by"]["id"] == "U0ADA"
         assert {c.args["user"] for c in slack.emulator.calls_to("users.info")} == {"U0ADA", "U0BOB"}
+
+
+async def test_request_not_sent_to_slack_cannot_be_decided_from_slack(redis_server):
+    # The level routes to the dashboard only and names no approvers: nobody in Slack was meant to see it.
+    policy = "levels:\n  medium: {channels: [{web: queue}], timeout: 1h}\n"
+    async with slack_harness(redis_server, policy) as slack:
+        approval = await slack.submit()
+        await slack.player.click("U0EVE", APPROVE, approval["id"])
+        [text] = await wait_ephemeral(slack, "U0EVE")
+        assert "was not sent to Slack" in text
+        assert (await slack.approval(approval["id"]))["status"] == "pending"
+        events = await slack.running.runtime.audit.for_approval(approval["id"])
+        assert [e.actor.id for e in events if e.type == "refused"] == ["U0EVE"]
