@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from blocks.modals import ModalOrigin, args_editable, full_request_modal, modify_modal, reject_modal
+from blocks.modals import (
+    ModalOrigin,
+    args_editable,
+    full_request_modal,
+    modify_modal,
+    notice_modal,
+    reject_modal,
+)
 from blocks.queue import queue_page
 from bot.errors import NotFound
-from handlers.channel import channel_of
+from bot.models import Approval, Outcome, Status
+from handlers.channel import SlackChannel, channel_of
 from handlers.deciding import decide_and_reply, decider_for, refuse_early, tell
 from handlers.queue import decidable_pending
 
@@ -43,37 +52,52 @@ async def approve(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
         )
 
 
+ModalBuilder = Callable[[Approval, ModalOrigin], dict[str, Any]]
+
+
+async def open_checked_modal(slack: SlackChannel, body: dict[str, Any], outcome: Outcome,
+                             build: ModalBuilder) -> None:
+    """Open the form with the trigger_id at once (it lives 3 s and works once), then check the clicker.
+
+    The checks may call Slack (users.info, user groups, channel members, each possibly rate-limited), so
+    they come after the modal is open; a refusal replaces the form with a notice, and submitting a form
+    goes through the service's checks again anyway."""
+    approval_id, channel_id = clicked_approval(body), clicked_channel(body)
+    try:
+        stored = await slack.service.get_stored(approval_id)
+    except NotFound:
+        stored = None
+    opened = None
+    if stored is not None and stored.approval.status == Status.pending:
+        response = await slack.client.views_open(
+            trigger_id=body["trigger_id"], view=build(stored.approval, ModalOrigin(approval_id, channel_id)))
+        opened = str(response["view"]["id"])
+    decider = await decider_for(slack, body["user"])
+    if await refuse_early(slack, approval_id, decider, outcome, channel_id) is None and opened is not None:
+        await slack.client.views_update(view_id=opened, view=notice_modal(
+            "Not changed", "You cannot decide this request; Countersign has sent you the reason."))
+
+
 async def open_reject(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
-    slack = channel_of(context)
-    decider = await decider_for(slack, body["user"])
-    channel_id = clicked_channel(body)
-    approval = await refuse_early(slack, clicked_approval(body), decider, "reject", channel_id)
-    if approval is not None:
-        await slack.client.views_open(
-            trigger_id=body["trigger_id"], view=reject_modal(approval, ModalOrigin(approval.id, channel_id))
-        )
+    await open_checked_modal(channel_of(context), body, "reject", reject_modal)
 
 
 async def open_modify(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
     slack = channel_of(context)
-    decider = await decider_for(slack, body["user"])
     channel_id = clicked_channel(body)
-    approval = await refuse_early(slack, clicked_approval(body), decider, "modify", channel_id)
-    if approval is None:
+    try:
+        editable = args_editable((await slack.service.get_stored(clicked_approval(body))).approval)
+    except NotFound:
+        editable = True  # the checks below say it no longer exists
+    if editable:
+        await open_checked_modal(slack, body, "modify", modify_modal)
         return
-    if not args_editable(approval):
-        await tell(
-            slack,
-            decider.id,
-            channel_id,
-            "These arguments are too long to edit in Slack (3,000 characters); use the dashboard.",
-        )
-        return
-    await slack.client.views_open(
-        trigger_id=body["trigger_id"], view=modify_modal(approval, ModalOrigin(approval.id, channel_id))
-    )
+    decider = await decider_for(slack, body["user"])
+    if await refuse_early(slack, clicked_approval(body), decider, "modify", channel_id) is not None:
+        await tell(slack, decider.id, channel_id,
+                   "These arguments are too long to edit in Slack (3,000 characters); use the dashboard.")
 
 
 async def open_full_request(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

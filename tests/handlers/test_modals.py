@@ -45,12 +45,20 @@ async def test_reject_reason_optional_for_medium(slack):
     assert (await slack.approval(approval["id"], wait=5))["status"] == "rejected"
 
 
-async def test_non_approver_gets_no_modal(slack):
+async def test_non_approver_sees_the_form_replaced_by_a_refusal(slack):
+    # The modal opens at once (the trigger_id lives 3 s); the approver check follows and replaces the form.
     approval, message = await slack.submit_and_wait_posted(risk={"level": "high"})
     await slack.player.click("U0BOB", REJECT, approval["id"], message=message)
     [call] = await slack.emulator.wait_for("chat.postEphemeral")
     assert call.args["user"] == "U0BOB" and "approvers" in call.args["text"]
-    assert slack.emulator.calls_to("views.open") == []
+    [opened] = slack.emulator.calls_to("views.open")
+    assert opened.args["view"]["callback_id"] == "reject_modal"
+    [update] = await slack.emulator.wait_for("views.update")
+    assert "cannot decide" in json.dumps(update.args["view"])
+    # Submitting the stale form anyway changes nothing: the service checks again.
+    status, _body = await slack.player.submit_view("U0BOB", opened.args["view"], {REASON_BLOCK: {REASON_INPUT: "x"}})
+    assert status == 200
+    assert (await slack.approval(approval["id"]))["status"] == "pending"
 
 
 async def test_modify_validates_against_the_schema(slack):

@@ -225,6 +225,11 @@ class SlackEmulator:
             return {"ok": False, "error": "invalid_trigger_id"}
         return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{next(self._ts):08d}"}}
 
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("view_id") and not args.get("external_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": {**(args.get("view") or {}), "id": args.get("view_id")}}
+
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{next(self._ts):08d}"}}
 
