@@ -5,46 +5,9 @@ import pytest
 from bot.errors import ConfigError
 from bot.models import ApprovalCreate, RiskLevel
 from bot.policy import classify, load_policy, parse_policy
+from tests.support.servers import EXAMPLE_POLICY
 
-ISSUE_POLICY = """
-default_level: medium            # when no rule matches
-levels:
-  low:      {auto_approve: true}
-  medium:   {channels: [{slack: "#agent-review"}], timeout: 4h}
-  high:
-    channels: [{slack: "#agent-approvals"}, {email: "oncall@company.com"}]
-    approvers: ["U024BE7LH", "@platform-oncall", "ada@company.com", "+15551234567"]
-    timeout: 1h
-    on_timeout: reject
-    escalate:
-      - {after: 10m, slack: "@platform-oncall"}
-      - {after: 30m, email: "oncall@company.com"}
-      - {after: 45m, sms: "+15551234567", repeat: {every: 10m, times: 2}}
-  critical:
-    channels: [{slack: "#agent-approvals"}, {sms: "+15551234567"}]
-    approvers: ["@security-leads"]
-    quorum: 2
-    timeout: 30m
-rules:
-  - name: deletes
-    match: {action: "delete_*"}                 # glob, or a list of globs
-    level: high
-  - name: big-spend
-    match: {cost_usd: {gt: 100}}
-    level: high
-  - name: regulated-data
-    match: {data_sensitivity: [pii, phi]}       # any of
-    level: high
-  - name: irreversible
-    match: {reversible: false}
-    level: high
-  - name: prod-deploys
-    match: {action: deploy, agent: "ci-*", args: {env: {eq: prod}, "target.replicas": {gte: 10}}}
-    level: critical
-  - name: no-drops
-    match: {sql: [DROP]}                        # statement kinds
-    deny: "DROP is never run by agents"
-"""
+ISSUE_POLICY = EXAMPLE_POLICY  # docs/policy.example.yaml: the core issue's policy as written
 
 BRIEF_POLICY = """
 approval_channels:

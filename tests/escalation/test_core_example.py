@@ -16,34 +16,11 @@ from jobs.scheduling import expiry_job_id, step_job_id
 from tests.escalation.conftest import PUBLIC_URL, OutboxProbe, submit
 from tests.support.http_recorder import HttpRecorder
 from tests.support.rq_worker import make_due, run_burst, scheduled
-from tests.support.servers import RunningApp, running_app
+from tests.support.servers import EXAMPLE_POLICY, RunningApp, running_app
 from tests.support.smtp_server import SmtpServer
 from tests.support.twilio_emulator import TwilioEmulator
 
-CORE_EXAMPLE = """
-default_level: medium
-levels:
-  low:      {auto_approve: true}
-  medium:   {channels: [{slack: "#agent-review"}], timeout: 4h}
-  high:
-    channels: [{slack: "#agent-approvals"}, {email: "oncall@company.com"}]
-    approvers: ["U024BE7LH", "@platform-oncall", "ada@company.com", "+15551234567"]
-    timeout: 1h
-    on_timeout: reject
-    escalate:
-      - {after: 10m, slack: "@platform-oncall"}
-      - {after: 30m, email: "oncall@company.com"}
-      - {after: 45m, sms: "+15551234567", repeat: {every: 10m, times: 2}}
-  critical:
-    channels: [{slack: "#agent-approvals"}, {sms: "+15551234567"}]
-    approvers: ["@security-leads"]
-    quorum: 2
-    timeout: 30m
-rules:
-  - name: deletes
-    match: {action: "delete_*"}
-    level: high
-"""
+CORE_EXAMPLE = EXAMPLE_POLICY  # docs/policy.example.yaml: the core issue's policy as written
 
 
 @pytest.fixture

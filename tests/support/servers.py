@@ -24,6 +24,7 @@ OTHER_AGENT_KEY = "other-agent-secret-0123456789"
 APPROVER_KEY = "approver-secret-0123456789abcdef"
 APPROVER2_KEY = "approver2-secret-0123456789abcd"
 _prefixes = itertools.count(1)
+EXAMPLE_POLICY = (Path(__file__).resolve().parents[2] / "docs" / "policy.example.yaml").read_text()
 
 
 def start_redis() -> EmbeddedRedis:
