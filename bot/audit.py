@@ -26,7 +26,8 @@ def entry(event_type: str, at: datetime, approval_id: str | None, actor: Actor |
         "at": iso(at),
         "approval_id": approval_id,
         "actor": actor.model_dump() if actor else None,
-        "detail": detail,
+        # Absent details are left out rather than stored as null (the audit stream is never trimmed).
+        "detail": {key: value for key, value in detail.items() if value is not None},
     })
 
 

@@ -7,7 +7,7 @@ if KEYS[6] ~= '' then
   if existing then return {0, existing} end
 end
 local id, status, retention = ARGV[1], ARGV[3], tonumber(ARGV[8])
-redis.call('HSET', KEYS[1], 'req', ARGV[2], 'st', status, 'cms', ARGV[5], 'ems', ARGV[6], 'lvl', ARGV[7], 'upd', ARGV[5])
+redis.call('HSET', KEYS[1], 'req', ARGV[2], 'st', status, 'cms', ARGV[5], 'ems', ARGV[6], 'lvl', ARGV[7])
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'dec', ARGV[4]) end
 redis.call('ZADD', KEYS[4], ARGV[5], id)
 redis.call('ZADD', KEYS[5], ARGV[5], id)
