@@ -34,6 +34,19 @@ APPROVE = "approval_approve"
 REJECT = "approval_reject"
 MODIFY = "approval_modify"
 VIEW = "approval_view"
+ANSWER = "approval_answer"
+
+
+def is_question(approval: Approval) -> bool:
+    """A human contact (a question from an agent): answered with free text, not approved as a call."""
+    return approval.context.get("kind") == "question"
+
+
+def question_buttons(approval_id: str) -> ActionsBlock:
+    return ActionsBlock(block_id=f"answer:{approval_id}", elements=[
+        ButtonElement(text="Answer", action_id=ANSWER, value=approval_id, style="primary"),
+        ButtonElement(text="Decline", action_id=REJECT, value=approval_id),
+    ])
 ACTION_IDS = (APPROVE, REJECT, MODIFY, VIEW)
 
 RISK_BADGE = {
@@ -153,7 +166,8 @@ def approval_message(approval: Approval, link: str | None = None) -> Message:
     """The whole message for an approval in its current state; fits Block Kit's limits for any input.
     `link` is the request's page on the dashboard, if there is one."""
     blocks: list[Block] = [
-        HeaderBlock(text=cut(f"Approve {approval.action}?", HEADER_TEXT_MAX)),
+        HeaderBlock(text=cut("An agent asks a question" if is_question(approval) else f"Approve {approval.action}?",
+                             HEADER_TEXT_MAX)),
         SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
     ]
     fields = [f"*Agent*\n{escape(cut(approval.agent, 500))}", f"*Expires*\n{slack_date(approval.expires_at)}"]
@@ -183,7 +197,7 @@ def approval_message(approval: Approval, link: str | None = None) -> Message:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(progress, 3000))]))
     blocks.append(DividerBlock())
     if approval.status == Status.pending:
-        blocks.append(decision_buttons(approval.id))
+        blocks.append(question_buttons(approval.id) if is_question(approval) else decision_buttons(approval.id))
     else:
         blocks.extend(outcome_blocks(approval))
     blocks.append(footer(approval, link))

@@ -35,6 +35,8 @@ MODIFY_CALLBACK = "modify_modal"
 REASON_BLOCK, REASON_INPUT = "reason", "reason_input"
 ARGS_BLOCK, ARGS_INPUT = "args", "args_input"
 COMMENT_BLOCK, COMMENT_INPUT = "comment", "comment_input"
+ANSWER_CALLBACK = "answer_modal"
+ANSWER_BLOCK, ANSWER_INPUT = "answer", "answer_input"
 INPUT_MAX = 3000  # plain_text_input holds at most 3,000 characters
 
 
@@ -79,6 +81,29 @@ def reject_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
                 label=label,
                 optional=not required,
                 element=PlainTextInputElement(action_id=REASON_INPUT, multiline=True, max_length=3000),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def answer_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
+    """A free-text answer to an agent's question (a HumanLayer human contact)."""
+    question = str(approval.context.get("why") or approval.action)
+    view = View(
+        type="modal",
+        callback_id=ANSWER_CALLBACK,
+        private_metadata=origin.dump(),
+        title=_title("Answer the agent"),
+        submit="Send answer",
+        close="Cancel",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=cut(f"*{escape(approval.agent)} asks:*\n{escape(question)}",
+                                                          SECTION_TEXT_MAX))),
+            InputBlock(
+                block_id=ANSWER_BLOCK,
+                label="Your answer",
+                element=PlainTextInputElement(action_id=ANSWER_INPUT, multiline=True, max_length=3000),
             ),
         ],
     )

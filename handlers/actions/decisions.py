@@ -11,6 +11,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from blocks.modals import (
     ModalOrigin,
+    answer_modal,
     args_editable,
     full_request_modal,
     modify_modal,
@@ -76,6 +77,11 @@ async def open_checked_modal(slack: SlackChannel, body: dict[str, Any], outcome:
     if await refuse_early(slack, approval_id, decider, outcome, channel_id) is None and opened is not None:
         await slack.client.views_update(view_id=opened, view=notice_modal(
             "Not changed", "You cannot decide this request; Countersign has sent you the reason."))
+
+
+async def open_answer(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+    await ack()
+    await open_checked_modal(channel_of(context), body, "approve", answer_modal)
 
 
 async def open_reject(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -1,13 +1,14 @@
-"""Modal submissions: reject with a reason, modify the arguments."""
+"""Modal submissions: reject with a reason, modify the arguments, answer a question."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from blocks.modals import MODIFY_CALLBACK, REJECT_CALLBACK
-from handlers.views import modify, reject
+from blocks.modals import ANSWER_CALLBACK, MODIFY_CALLBACK, REJECT_CALLBACK
+from handlers.views import answer, modify, reject
 
 
 def register(app: AsyncApp) -> None:
     app.view(REJECT_CALLBACK)(reject.submit)
     app.view(MODIFY_CALLBACK)(modify.submit)
+    app.view(ANSWER_CALLBACK)(answer.submit)
