@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import Any
@@ -50,7 +51,24 @@ async def schedule_posts(slack: SlackChannel, approval_id: str) -> None:
         slack.pacer.submit(target, partial(post, slack, approval_id, target))
 
 
-async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: WaitTurn) -> None:
+# After the client's own retries (Retry-After, 5xx, connection errors) a post that still failed for a
+# passing reason is queued again later, a few times; a permanent error (no such channel) is not.
+REPOST_DELAYS_S = (30.0, 120.0, 600.0, 1800.0)
+PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
+                    "token_revoked", "missing_scope", "restricted_action", "msg_too_long", "invalid_blocks"}
+
+
+def repost_later(slack: SlackChannel, approval_id: str, target: str, attempt: int) -> bool:
+    """Queue the post again after a delay; False once the attempts are used up."""
+    if attempt >= len(REPOST_DELAYS_S):
+        return False
+    loop = asyncio.get_running_loop()
+    loop.call_later(REPOST_DELAYS_S[attempt], lambda: slack.pacer.submit(
+        target, partial(post, slack, approval_id, target, attempt=attempt + 1)))
+    return True
+
+
+async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: WaitTurn, attempt: int = 0) -> None:
     """Post one request to one target; re-reads the state first (the queue may have been long)."""
     service = slack.service
     try:
@@ -73,8 +91,10 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
     except (SlackApiError, SlackClientError) as exc:
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
         log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
-        await slack.runtime.redis.delete(claim)  # a later sweep may try again
-        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error))
+        await slack.runtime.redis.delete(claim)  # a later attempt (or the start-up sweep) may try again
+        retrying = error not in PERMANENT_ERRORS and repost_later(slack, approval_id, target, attempt)
+        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error),
+                             attempt=attempt + 1, retrying=retrying)
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)

@@ -95,3 +95,18 @@ async def test_requests_missing_from_slack_are_posted_at_start(redis_server):
         fresh, _ = await slack.submit_and_wait_posted()
         assert await post_missed(slack.slack) == 0
         assert len(slack.emulator.calls_to("chat.postMessage")) == 2
+
+
+async def test_a_post_that_still_fails_after_retries_is_queued_again(redis_server, monkeypatch):
+    import handlers.delivery
+
+    monkeypatch.setattr(handlers.delivery, "REPOST_DELAYS_S", (0.1,))
+    async with slack_harness(redis_server) as slack:
+        # More 429s than the client's own retry handler absorbs: the first attempt gives up.
+        slack.emulator.ratelimit_next("chat.postMessage", retry_after=0, times=8)
+        approval = await slack.submit()
+        await slack.emulator.wait_for("chat.postMessage", seconds=10)
+        events = await slack.running.runtime.audit.for_approval(approval["id"])
+        failed = [e for e in events if e.type == "notify_failed"]
+        assert failed and failed[0].detail["retrying"] is True and failed[0].detail["error"] == "ratelimited"
+        assert list(await slack.slack.messages.all(approval["id"])) == ["C0APPROVALS"]
