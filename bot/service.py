@@ -25,6 +25,7 @@ from bot.policy import Classification, Policy, classify
 from bot.store import Store, StoredApproval, parse_approval
 
 GroupResolver = Callable[[str], Awaitable[set[str]]]
+IdentityResolver = Callable[[str], Awaitable[frozenset[str]]]
 MAX_WAIT_S = 60
 
 
@@ -101,6 +102,9 @@ class ApprovalService:
         self.policy = policy
         self.clock = clock
         self.group_resolver = group_resolver
+        # Other names of one person (a Slack user ID → their email), set by an adapter that can look them
+        # up, so that the requester is recognised whichever channel they decide from.
+        self.identity_resolver: IdentityResolver | None = None
 
     # -- submit ---------------------------------------------------------------------------------
     def classify(self, request: ApprovalCreate, agent: str) -> Classification:
@@ -212,9 +216,13 @@ class ApprovalService:
     async def may_decide(self, stored: StoredApproval, decider: Decider) -> str | None:
         """None if the decider may decide this request, otherwise the reason they may not."""
         route = stored.route
-        requested_by = (stored.approval.requested_by or "").lower()
-        if requested_by and requested_by in decider.all_identities and not route.get("allow_self_approval"):
-            return "you asked for this action, so you cannot approve it yourself"
+        requested_by = stored.approval.requested_by
+        if requested_by and not route.get("allow_self_approval"):
+            theirs = {requested_by.lower()}
+            if self.identity_resolver is not None:
+                theirs |= {i.lower() for i in await self.identity_resolver(requested_by)}
+            if theirs & decider.all_identities:
+                return "you asked for this action, so you cannot approve it yourself"
         if decider.admin:
             return None
         approvers: list[str] = route.get("approvers") or []

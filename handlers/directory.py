@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,6 +66,12 @@ class Directory:
             log.warning("usergroups.users.list failed for @%s: %s", name, exc)
             return set()
         return set(self._keep(f"group:{name}", frozenset(response.get("users", []))))
+
+    async def person(self, identity: str) -> frozenset[str]:
+        """Every name Slack knows for a requester given as a Slack user ID (ID and email); else nothing."""
+        if re.fullmatch(r"[UW][A-Z0-9]{2,20}", identity):
+            return await self.identities(identity)
+        return frozenset()
 
     async def identities(self, user_id: str) -> frozenset[str]:
         """The user's ID and, when Slack shares it, their email (policies may name approvers by email)."""

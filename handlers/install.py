@@ -98,6 +98,7 @@ def install(app: web.Application, runtime: Runtime) -> None:
         directory,
     )
     runtime.service.group_resolver = directory.group_members
+    runtime.service.identity_resolver = directory.person
     runtime.outbox.subscribe(outbox_handler(slack))
     socket_mode = bool(settings.slack_app_token)
     bolt = build_bolt(slack, socket_mode)

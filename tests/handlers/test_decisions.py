@@ -137,3 +137,17 @@ async def test_request_not_sent_to_slack_cannot_be_decided_from_slack(redis_serv
         assert (await slack.approval(approval["id"]))["status"] == "pending"
         events = await slack.running.runtime.audit.for_approval(approval["id"])
         assert [e.actor.id for e in events if e.type == "refused"] == ["U0EVE"]
+
+
+async def test_requester_named_by_slack_id_cannot_approve_from_another_channel(slack):
+    import pytest
+
+    from bot.errors import Forbidden
+    from bot.service import Decider
+
+    approval = await slack.submit(requested_by="U0ADA")
+    ada_on_the_web = Decider("web", "ada@example.com", identities=frozenset({"ada@example.com"}))
+    with pytest.raises(Forbidden, match="cannot approve it yourself"):
+        await slack.running.runtime.service.decide(approval["id"], ada_on_the_web, "approve")
+    bob = Decider("web", "bob@example.com", identities=frozenset({"bob@example.com"}))
+    assert (await slack.running.runtime.service.decide(approval["id"], bob, "approve")).status == "approved"
