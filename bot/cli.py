@@ -57,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                  settings.countersign_data_dir)
     try:
         runtime = build_runtime(settings, url, policy=policy)
+        runtime.sweep_expiry = True  # one `countersign serve` expires requests even without a worker
         app = build_application(runtime)
         host = args.host or settings.host
         port = args.port if args.port is not None else settings.port

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -47,13 +48,22 @@ class Runtime:
     clock: Clock
     agent_keys: dict[str, str] = field(default_factory=dict)
     approver_keys: dict[str, str] = field(default_factory=dict)
+    sweep_expiry: bool = False  # `countersign serve` expires requests itself too (bot/expiry.py)
+    _sweeper: Any = None
 
     async def start(self) -> None:
         await self.feed.start()
         if self.outbox.has_handlers:
             await self.outbox.start(self.feed)
+        if self.sweep_expiry:
+            from bot.expiry import ExpirySweeper
+
+            self._sweeper = ExpirySweeper(self.service, self.feed)
+            await self._sweeper.start()
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            await self._sweeper.stop()
         await self.outbox.stop()
         await self.feed.stop()
         await self.redis.aclose()

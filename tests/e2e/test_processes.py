@@ -188,3 +188,23 @@ def test_bad_listen_settings_exit_2(tmp_path, env, expected):
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(expected), result.stderr
+
+
+async def test_serve_alone_expires_requests_into_their_default(settings, tmp_path):
+    # No worker runs: `countersign serve` itself expires the request at expires_at (on_timeout: reject).
+    env = clean_env(**KEYS, REDIS_URL=settings.redis_url or "",
+                    COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix)
+    proc, url = start_serve(env, tmp_path)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{url}/v1/approvals", json={"action": "deploy", "timeout_s": 1},
+                                 headers=auth()) as resp:
+                approval = await resp.json()
+            started = time.monotonic()
+            async with http.get(f"{url}/v1/approvals/{approval['id']}?wait=10", headers=auth()) as resp:
+                final = await resp.json()
+            assert final["status"] == "expired"
+            assert final["decision"]["outcome"] == "reject" and final["decision"]["by"]["id"] == "timeout"
+            assert time.monotonic() - started < 3
+    finally:
+        stop(proc)

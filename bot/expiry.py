@@ -1,0 +1,69 @@
+"""Expires requests at `expires_at` inside `countersign serve`, so one process is complete without a worker.
+
+The worker's scheduled expiry jobs do the same; whichever runs first wins (the transition is atomic) and
+the other finds nothing to do. The sweeper sleeps until the earliest expiry, and is woken early when a new
+request arrives (it may expire sooner) — it does not poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from bot.clock import to_ms
+from bot.events import ChangeFeed
+from bot.service import ApprovalService
+
+log = logging.getLogger(__name__)
+MAX_SLEEP_S = 60.0
+
+
+class ExpirySweeper:
+    def __init__(self, service: ApprovalService, feed: ChangeFeed) -> None:
+        self.service = service
+        self.feed = feed
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], None] | None = None
+
+    async def start(self) -> None:
+        self._unlisten = self.feed.listen(lambda _id, status: self._wake.set() if status == "pending" else None)
+        self._task = asyncio.create_task(self._run(), name="expiry-sweeper")
+
+    async def stop(self) -> None:
+        if self._unlisten:
+            self._unlisten()
+        if self._task:
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=2)
+
+    async def _next_delay(self) -> float:
+        redis: Any = self.service.store.redis
+        first = await redis.zrange(self.service.store.keys.expiry, 0, 0, withscores=True)
+        if not first:
+            return MAX_SLEEP_S
+        due_ms = float(first[0][1])
+        return min(MAX_SLEEP_S, max(0.05, (due_ms - to_ms(self.service.clock.now())) / 1000 + 0.02))
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                expired = await self.service.expire_due()
+                if expired:
+                    log.info("expired %d request(s) into their on_timeout default", len(expired))
+                delay = await self._next_delay()
+            except (RedisError, OSError) as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from exc
+                log.warning("expiry sweep: %s; retrying", exc)
+                delay = 1.0
+            with suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            self._wake.clear()
