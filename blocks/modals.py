@@ -64,50 +64,39 @@ def _title(text: str) -> str:
     return cut(text, MODAL_TITLE_MAX)
 
 
+def _form_modal(callback_id: str, origin: ModalOrigin, title: str, submit: str, intro: str,
+                inputs: list[InputBlock]) -> dict[str, Any]:
+    """A form about one request: its summary (or question) on top, then the inputs; carries its origin."""
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=origin.dump(),
+        title=_title(title),
+        submit=submit,
+        close="Cancel",
+        blocks=[SectionBlock(text=MarkdownTextObject(text=cut(intro, SECTION_TEXT_MAX))), *inputs],
+    )
+    return view.to_dict()
+
+
+def _text_input(block_id: str, action_id: str, label: str, optional: bool = False) -> InputBlock:
+    return InputBlock(block_id=block_id, label=label, optional=optional,
+                      element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=INPUT_MAX))
+
+
 def reject_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     required = reason_required(approval)
     label = "Reason (required for high and critical risk)" if required else "Reason (optional)"
-    view = View(
-        type="modal",
-        callback_id=REJECT_CALLBACK,
-        private_metadata=origin.dump(),
-        title=_title("Reject request"),
-        submit="Reject",
-        close="Cancel",
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
-            InputBlock(
-                block_id=REASON_BLOCK,
-                label=label,
-                optional=not required,
-                element=PlainTextInputElement(action_id=REASON_INPUT, multiline=True, max_length=3000),
-            ),
-        ],
-    )
-    return view.to_dict()
+    return _form_modal(REJECT_CALLBACK, origin, "Reject request", "Reject", summary_line(approval),
+                       [_text_input(REASON_BLOCK, REASON_INPUT, label, optional=not required)])
 
 
 def answer_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     """A free-text answer to an agent's question (a HumanLayer human contact)."""
     question = str(approval.context.get("why") or approval.action)
-    view = View(
-        type="modal",
-        callback_id=ANSWER_CALLBACK,
-        private_metadata=origin.dump(),
-        title=_title("Answer the agent"),
-        submit="Send answer",
-        close="Cancel",
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=cut(f"*{escape(approval.agent)} asks:*\n{escape(question)}",
-                                                          SECTION_TEXT_MAX))),
-            InputBlock(
-                block_id=ANSWER_BLOCK,
-                label="Your answer",
-                element=PlainTextInputElement(action_id=ANSWER_INPUT, multiline=True, max_length=3000),
-            ),
-        ],
-    )
-    return view.to_dict()
+    return _form_modal(ANSWER_CALLBACK, origin, "Answer the agent", "Send answer",
+                       f"*{escape(approval.agent)} asks:*\n{escape(question)}",
+                       [_text_input(ANSWER_BLOCK, ANSWER_INPUT, "Your answer")])
 
 
 def args_editable(approval: Approval) -> bool:
@@ -118,35 +107,21 @@ def modify_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     hint = "A JSON object."
     if approval.args_schema:
         hint += " It is checked against the request's JSON Schema, field by field."
-    view = View(
-        type="modal",
-        callback_id=MODIFY_CALLBACK,
-        private_metadata=origin.dump(),
-        title=_title("Modify and approve"),
-        submit="Approve changes",
-        close="Cancel",
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
-            InputBlock(
-                block_id=ARGS_BLOCK,
-                label="Arguments",
-                hint=hint,
-                element=PlainTextInputElement(
-                    action_id=ARGS_INPUT,
-                    multiline=True,
-                    max_length=INPUT_MAX,
-                    initial_value=pretty_json(approval.args),
-                ),
-            ),
-            InputBlock(
-                block_id=COMMENT_BLOCK,
-                label="Comment (optional)",
-                optional=True,
-                element=PlainTextInputElement(action_id=COMMENT_INPUT, max_length=3000),
-            ),
-        ],
+    args_input = InputBlock(
+        block_id=ARGS_BLOCK,
+        label="Arguments",
+        hint=hint,
+        element=PlainTextInputElement(action_id=ARGS_INPUT, multiline=True, max_length=INPUT_MAX,
+                                      initial_value=pretty_json(approval.args)),
     )
-    return view.to_dict()
+    comment_input = InputBlock(
+        block_id=COMMENT_BLOCK,
+        label="Comment (optional)",
+        optional=True,
+        element=PlainTextInputElement(action_id=COMMENT_INPUT, max_length=INPUT_MAX),
+    )
+    return _form_modal(MODIFY_CALLBACK, origin, "Modify and approve", "Approve changes", summary_line(approval),
+                       [args_input, comment_input])
 
 
 def full_request_modal(approval: Approval) -> dict[str, Any]:
