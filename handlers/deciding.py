@@ -11,6 +11,7 @@ from blocks.text import person_plain, slack_date
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.models import Approval, Outcome, Status
 from bot.service import Decider
+from bot.store import StoredApproval
 from handlers.channel import SlackChannel
 from handlers.delivery import refresh
 from handlers.membership import channel_refusal
@@ -58,13 +59,19 @@ async def tell(slack: SlackChannel, user_id: str, channel_id: str | None, text: 
         log.warning("could not tell %s: %s", user_id, exc)
 
 
-async def refuse_early(
-    slack: SlackChannel, approval_id: str, decider: Decider, outcome: Outcome, channel_id: str | None
+async def load(slack: SlackChannel, approval_id: str) -> StoredApproval | None:
+    try:
+        return await slack.service.get_stored(approval_id)
+    except NotFound:
+        return None
+
+
+async def check_clicker(
+    slack: SlackChannel, stored: StoredApproval | None, approval_id: str, decider: Decider, outcome: Outcome,
+    channel_id: str | None,
 ) -> Approval | None:
     """Before opening a modal: the approval if this person may act on it; otherwise say why (and audit)."""
-    try:
-        stored = await slack.service.get_stored(approval_id)
-    except NotFound:
+    if stored is None:
         await tell(slack, decider.id, channel_id, "This request no longer exists.")
         return None
     if stored.approval.status != Status.pending:

@@ -21,8 +21,9 @@ from blocks.modals import (
 from blocks.queue import queue_page
 from bot.errors import NotFound
 from bot.models import Approval, Outcome, Status
+from bot.store import StoredApproval
 from handlers.channel import SlackChannel, channel_of
-from handlers.deciding import decide_and_reply, decider_for, refuse_early, tell
+from handlers.deciding import check_clicker, decide_and_reply, decider_for, load, tell
 from handlers.queue import decidable_pending
 
 
@@ -57,51 +58,47 @@ ModalBuilder = Callable[[Approval, ModalOrigin], dict[str, Any]]
 
 
 async def open_checked_modal(slack: SlackChannel, body: dict[str, Any], outcome: Outcome,
-                             build: ModalBuilder) -> None:
+                             build: ModalBuilder, stored: StoredApproval | None) -> None:
     """Open the form with the trigger_id at once (it lives 3 s and works once), then check the clicker.
 
     The checks may call Slack (users.info, user groups, channel members, each possibly rate-limited), so
     they come after the modal is open; a refusal replaces the form with a notice, and submitting a form
     goes through the service's checks again anyway."""
     approval_id, channel_id = clicked_approval(body), clicked_channel(body)
-    try:
-        stored = await slack.service.get_stored(approval_id)
-    except NotFound:
-        stored = None
     opened = None
     if stored is not None and stored.approval.status == Status.pending:
         response = await slack.client.views_open(
             trigger_id=body["trigger_id"], view=build(stored.approval, ModalOrigin(approval_id, channel_id)))
         opened = str(response["view"]["id"])
     decider = await decider_for(slack, body["user"])
-    if await refuse_early(slack, approval_id, decider, outcome, channel_id) is None and opened is not None:
+    allowed = await check_clicker(slack, stored, approval_id, decider, outcome, channel_id)
+    if allowed is None and opened is not None:
         await slack.client.views_update(view_id=opened, view=notice_modal(
             "Not changed", "You cannot decide this request; Countersign has sent you the reason."))
 
 
 async def open_answer(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
-    await open_checked_modal(channel_of(context), body, "approve", answer_modal)
+    slack = channel_of(context)
+    await open_checked_modal(slack, body, "approve", answer_modal, await load(slack, clicked_approval(body)))
 
 
 async def open_reject(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
-    await open_checked_modal(channel_of(context), body, "reject", reject_modal)
+    slack = channel_of(context)
+    await open_checked_modal(slack, body, "reject", reject_modal, await load(slack, clicked_approval(body)))
 
 
 async def open_modify(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
     slack = channel_of(context)
     channel_id = clicked_channel(body)
-    try:
-        editable = args_editable((await slack.service.get_stored(clicked_approval(body))).approval)
-    except NotFound:
-        editable = True  # the checks below say it no longer exists
-    if editable:
-        await open_checked_modal(slack, body, "modify", modify_modal)
+    stored = await load(slack, clicked_approval(body))
+    if stored is None or args_editable(stored.approval):  # (a missing request is reported by the checks)
+        await open_checked_modal(slack, body, "modify", modify_modal, stored)
         return
     decider = await decider_for(slack, body["user"])
-    if await refuse_early(slack, clicked_approval(body), decider, "modify", channel_id) is not None:
+    if await check_clicker(slack, stored, clicked_approval(body), decider, "modify", channel_id) is not None:
         await tell(slack, decider.id, channel_id,
                    "These arguments are too long to edit in Slack (3,000 characters); use the dashboard.")
 
