@@ -8,7 +8,7 @@ from bot.api.auth import KeyRing
 from bot.api.errors import read_model
 from bot.errors import InvalidInput, NotFound
 from bot.models import ApprovalCreate, DecisionCreate, Status
-from bot.service import MAX_WAIT_S, ApprovalService, Decider
+from bot.service import MAX_WAIT_S, ApprovalService
 
 SERVICE = web.AppKey("service", ApprovalService)
 KEYRING = web.AppKey("keyring", KeyRing)
@@ -90,7 +90,7 @@ async def decide_approval(request: web.Request) -> web.Response:
     body = await read_model(request, DecisionCreate)
     if body.outcome == "modify" and body.args is None:
         raise InvalidInput("modify needs args", {"args": "required for modify"})
-    decider = Decider(channel="api", id=caller.name, name=caller.name, admin=True)
+    decider = caller.decider
     approval = await request.app[SERVICE].decide(request.match_info["id"], decider, body.outcome,
                                                  body.comment, body.args)
     return _json(approval)

@@ -21,7 +21,6 @@ from bot.errors import Conflict, CountersignError, NotFound
 from bot.humanlayer import mapping, wire
 from bot.models import Actor, Approval
 from bot.runtime import Runtime
-from bot.service import Decider
 
 log = logging.getLogger(__name__)
 PREFIX = "/humanlayer/v1"
@@ -98,7 +97,7 @@ async def respond_function_call(request: web.Request) -> web.Response:
     caller = request.app[KEYRING].approver(request)
     status = await read_model(request, wire.FunctionCallStatus)
     approval = await _find(request, FUNCTION_CALL, caller)
-    decider = Decider(channel="api", id=caller.name, name=caller.name, admin=True)
+    decider = caller.decider
     decided = await request.app[RUNTIME].service.decide(
         approval.id, decider, "approve" if status.approved else "reject", status.comment)
     return _json(mapping.function_call_view(decided))
@@ -121,7 +120,7 @@ async def respond_contact(request: web.Request) -> web.Response:
     caller = request.app[KEYRING].approver(request)
     answer = await read_model(request, wire.HumanContactStatus)
     approval = await _find(request, HUMAN_CONTACT, caller)
-    decider = Decider(channel="api", id=caller.name, name=caller.name, admin=True)
+    decider = caller.decider
     decided = await request.app[RUNTIME].service.decide(approval.id, decider, "approve", answer.response)
     return _json(mapping.contact_view(decided))
 
