@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.support.loopback import start_on_loopback
+
 
 @dataclass
 class Recorded:
@@ -67,12 +69,7 @@ async def running_recorder() -> AsyncIterator[HttpRecorder]:
     recorder = HttpRecorder()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", recorder.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    recorder.url = f"http://127.0.0.1:{port}"
+    runner, recorder.url = await start_on_loopback(app)
     try:
         yield recorder
     finally:

@@ -25,6 +25,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from tests.support.loopback import start_on_loopback
+
 BOT_TOKEN = "xoxb-test-0000-countersign"
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM_ID = "T0TEST"
@@ -122,12 +124,7 @@ class SlackEmulator:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response_url)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await start_on_loopback(app)
 
     async def stop(self) -> None:
         if self._runner:

@@ -15,6 +15,8 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from tests.support.loopback import start_on_loopback
+
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-test-auth-token-0123456789"
 FROM_NUMBER = "+15550009999"
@@ -101,12 +103,7 @@ async def running_twilio() -> AsyncIterator[TwilioEmulator]:
     emulator = TwilioEmulator()
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", emulator.messages)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    emulator.url = f"http://127.0.0.1:{port}"
+    runner, emulator.url = await start_on_loopback(app, shutdown_timeout=0.5)
     try:
         yield emulator
     finally:
