@@ -87,7 +87,7 @@ class ChangeFeed:
                 backoff = 0.1
                 while True:
                     message = await pubsub.get_message(timeout=None)
-                    _raise_if_cancelling(None)
+                    raise_if_cancelling(None)
                     if message is None or message.get("type") != "message":
                         continue
                     data = message["data"]
@@ -99,7 +99,7 @@ class ChangeFeed:
                     await pubsub.aclose()
                 raise
             except (RedisError, OSError) as exc:
-                _raise_if_cancelling(exc)
+                raise_if_cancelling(exc)
                 log.warning("change feed lost its subscription (%s); reconnecting", exc)
                 with suppress(Exception):
                     await pubsub.aclose()
@@ -181,7 +181,7 @@ class OutboxDispatcher:
         backoff = 0.1
         while True:
             # A library call (redis-py) may absorb our cancellation; never loop on after stop() asked.
-            _raise_if_cancelling(None)
+            raise_if_cancelling(None)
             woken = False
             # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that races a wake-up.
             with suppress(TimeoutError):
@@ -193,14 +193,14 @@ class OutboxDispatcher:
                 await self._drain(claim=not woken)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
-                _raise_if_cancelling(exc)
+                raise_if_cancelling(exc)
                 log.warning("outbox dispatcher: %s; retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
                 self._wake.set()
 
 
-def _raise_if_cancelling(exc: BaseException | None) -> None:
+def raise_if_cancelling(exc: BaseException | None) -> None:
     # redis-py turns a cancellation during a read into a ConnectionError: do not swallow our own stop.
     task = asyncio.current_task()
     if task is not None and task.cancelling():

@@ -16,7 +16,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from bot.clock import to_ms
-from bot.events import ChangeFeed
+from bot.events import ChangeFeed, raise_if_cancelling
 from bot.service import ApprovalService
 
 log = logging.getLogger(__name__)
@@ -58,9 +58,7 @@ class ExpirySweeper:
                     log.info("expired %d request(s) into their on_timeout default", len(expired))
                 delay = await self._next_delay()
             except (RedisError, OSError) as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise asyncio.CancelledError from exc
+                raise_if_cancelling(exc)
                 log.warning("expiry sweep: %s; retrying", exc)
                 delay = 1.0
             with suppress(TimeoutError):
