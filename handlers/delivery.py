@@ -83,7 +83,7 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
     if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
         return
     await wait_turn()
-    message = approval_message(approval, request_link(slack, approval_id))
+    message = approval_message(await service.for_humans(approval), request_link(slack, approval_id))
     try:
         response = await slack.client.chat_postMessage(
             channel=target, blocks=message.blocks, text=message.text, unfurl_links=False
@@ -115,7 +115,7 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
         approval = await slack.service.get(approval_id)
     except NotFound:
         return
-    message = approval_message(approval, request_link(slack, approval_id))
+    message = approval_message(await slack.service.for_humans(approval), request_link(slack, approval_id))
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
