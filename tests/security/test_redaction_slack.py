@@ -11,9 +11,9 @@ import pytest
 
 from blocks.approval import APPROVE, MODIFY, VIEW
 from blocks.modals import ARGS_BLOCK, ARGS_INPUT
+from bot.embedded import EmbeddedRedis
 from bot.redaction import MASK_PREFIX
 from tests.security.redaction_support import SECRET_ARGS, leaked
-from bot.embedded import EmbeddedRedis
 from tests.support.slack_app import SlackHarness, slack_harness
 
 
@@ -26,7 +26,8 @@ async def slack(redis_server: EmbeddedRedis) -> AsyncIterator[SlackHarness]:
 async def _modify_form(slack: SlackHarness, approval_id: str, message: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Open the Modify modal as U0ADA: (the view, the arguments it is prefilled with)."""
     await slack.player.click("U0ADA", MODIFY, approval_id, message=message)
-    [call] = await slack.emulator.wait_for("views.open", where=lambda c: c.args["view"].get("callback_id") == "modify_modal")
+    [call] = await slack.emulator.wait_for(
+        "views.open", where=lambda c: c.args["view"].get("callback_id") == "modify_modal")
     view = call.args["view"]
     [field] = [b for b in view["blocks"] if b.get("block_id") == ARGS_BLOCK]
     return view, json.loads(field["element"]["initial_value"])
