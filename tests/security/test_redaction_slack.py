@@ -82,3 +82,15 @@ async def test_modify_replacing_a_masked_value_stores_the_new_value(slack: Slack
     await slack.emulator.wait_for("chat.update")
     sent = [call.args for call in slack.emulator.calls]
     assert "rotated-NEWPASS" not in json.dumps(sent) and leaked(sent) == []
+
+
+async def test_modify_keeping_a_mask_passes_a_schema_the_mask_itself_would_fail(slack: SlackHarness) -> None:
+    schema = {"type": "object", "properties": {"headers": {"type": "object", "properties": {
+        "Authorization": {"type": "string", "pattern": "^Bearer ", "maxLength": 40}}}}}
+    approval, message = await slack.submit_and_wait_posted(action="call_api", args=SECRET_ARGS, args_schema=schema)
+    view, prefilled = await _modify_form(slack, approval["id"], message)
+    status, body = await slack.player.submit_view("U0ADA", view, {
+        ARGS_BLOCK: {ARGS_INPUT: json.dumps({**prefilled, "amount": 7})}})
+    assert (status, body) == (200, "")
+    decided = await slack.approval(approval["id"], wait=5)
+    assert decided["decision"]["args"] == {**SECRET_ARGS, "amount": 7}
