@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from bot.clock import iso
 from bot.keys import Keys
 from bot.models import Actor, AuditEvent
+from bot.redaction import Redactor
 from bot.store import Entry
 
 
@@ -91,7 +92,9 @@ class AuditLog:
             start = "(" + _text(rows[-1][0])
 
     async def export(self, out: io.TextIOBase | Any, fmt: str = "jsonl", since_ms: int | None = None,
-                     until_ms: int | None = None) -> int:
+                     until_ms: int | None = None, redactor: Redactor | None = None) -> int:
+        """Write entries as CSV or JSONL. Entries are masked when written (bot/service.py); `redactor` also
+        masks older entries that were stored with raw secret values."""
         count = 0
         writer = None
         if fmt == "csv":
@@ -100,6 +103,8 @@ class AuditLog:
                              "detail", "hash"])
         async for entry_id, fields in self.raw_entries(since_ms, until_ms):
             body = json.loads(fields["body"])
+            if redactor is not None and body.get("detail"):
+                body["detail"] = redactor.audit_detail(body["detail"])
             if writer is not None:
                 actor = body.get("actor") or {}
                 writer.writerow([entry_id, body["at"], body["type"], body.get("approval_id") or "",

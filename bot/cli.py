@@ -180,11 +180,25 @@ async def _with_audit(fn: Callable[[Any], Any]) -> Any:
         await redis.aclose()
 
 
+async def _redactor_for(log_: Any) -> Any:
+    """The policy's `redact:` rules with the server's masking key, for exports."""
+    from bot.policy import load_policy
+    from bot.redaction import RedactionRules, Redactor
+    from bot.runtime import mask_key
+
+    settings = load_settings()
+    return Redactor(RedactionRules.parse(load_policy(settings.countersign_policy).redact),
+                    await mask_key(settings, log_.redis, log_.keys))
+
+
 def cmd_audit_export(args: argparse.Namespace) -> int:
     since, until = _parse_time(args.since), _parse_time(args.until)
     out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
-        count = asyncio.run(_with_audit(lambda log_: log_.export(out, args.format, since, until)))
+        async def export(log_: Any) -> int:
+            return int(await log_.export(out, args.format, since, until, await _redactor_for(log_)))
+
+        count = asyncio.run(_with_audit(export))
     finally:
         if args.output:
             out.close()

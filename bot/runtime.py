@@ -17,6 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.events import ChangeFeed, OutboxDispatcher
 from bot.keys import Keys
 from bot.policy import Policy, load_policy
+from bot.secrets import derive, signing_key
 from bot.service import ApprovalService
 from bot.settings import Settings
 from bot.store import Store
@@ -69,6 +70,11 @@ class Runtime:
         await self.redis.aclose()
 
 
+async def mask_key(settings: Settings, redis: Redis, keys: Keys) -> bytes:
+    """The key secret argument values are masked under (bot/redaction.py)."""
+    return derive(await signing_key(settings, redis, keys), "redact")
+
+
 def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None,
                   policy: Policy | None = None) -> Runtime:
     clock = clock or SystemClock()
@@ -79,5 +85,6 @@ def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None
     feed = ChangeFeed(redis, keys)
     policy = policy or load_policy(settings.countersign_policy)
     service = ApprovalService(store, audit_log, feed, policy, clock)
+    service.mask_key = lambda: mask_key(settings, redis, keys)
     return Runtime(settings, redis, keys, store, audit_log, feed, OutboxDispatcher(redis, keys), service,
                    policy, clock, settings.agent_keys, settings.approver_keys)

@@ -22,11 +22,13 @@ from bot.events import ChangeFeed
 from bot.jsonutil import canonical
 from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
 from bot.policy import Classification, Policy, classify
+from bot.redaction import RedactionRules, Redactor
 from bot.store import Store, StoredApproval, parse_approval
 
 GroupResolver = Callable[[str], Awaitable[set[str]]]
 IdentityResolver = Callable[[str], Awaitable[frozenset[str]]]
 MAX_WAIT_S = 60
+MaskKey = Callable[[], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ class ApprovalService:
         # Other names of one person (a Slack user ID → their email), set by an adapter that can look them
         # up, so that the requester is recognised whichever channel they decide from.
         self.identity_resolver: IdentityResolver | None = None
+        # The key secret values are masked under (derived from the server's secret key; see bot/redaction.py).
+        self.mask_key: MaskKey | None = None
+        self._redactor: Redactor | None = None
+        self._redactor_policy: Policy | None = None
 
     # -- submit ---------------------------------------------------------------------------------
     def classify(self, request: ApprovalCreate, agent: str) -> Classification:
@@ -123,6 +129,7 @@ class ApprovalService:
             result = await asyncio.to_thread(self.classify, request, agent)  # long SQL: keep the loop free
         else:
             result = self.classify(request, agent)
+        redactor = await self.redactor()
         now = self.clock.now()
         expires = now + result.timeout
         approval_id = new_id("apr")
@@ -143,10 +150,11 @@ class ApprovalService:
             decision = Decision(outcome="approve" if approved else "reject", by=actor, at=now,
                                 comment=result.auto_comment, args=request.args if approved else None)
             decided_entry = audit.entry("decision", now, approval_id, actor, outcome=decision.outcome,
-                                        status=status.value, comment=decision.comment, args=decision.args)
+                                        status=status.value, comment=decision.comment,
+                                        args=redactor.args(decision.args))
         created_entry = audit.entry(
             "created", now, approval_id, Actor(channel="api", id=agent, name=agent),
-            action=request.action, args=request.args, risk_level=result.level.value,
+            action=request.action, args=redactor.args(request.args), risk_level=result.level.value,
             risk_reasons=result.reasons, rules=result.rules, run_id=request.run_id,
             requested_by=request.requested_by, expires_at=iso(expires),
         )
@@ -210,7 +218,30 @@ class ApprovalService:
 
     async def events(self, approval_id: str) -> list[AuditEvent]:
         await self.get_stored(approval_id)
-        return await self.audit.for_approval(approval_id)
+        redactor = await self.redactor()  # entries are masked when written; this covers older ones
+        return [redactor.event(event) for event in await self.audit.for_approval(approval_id)]
+
+    # -- what people see ------------------------------------------------------------------------
+    async def redactor(self) -> Redactor:
+        """The policy's `redact:` rules with the masking key (fetched once)."""
+        if self._redactor is None or self._redactor_policy is not self.policy:
+            key = await self.mask_key() if self.mask_key is not None else b""
+            self._redactor = Redactor(RedactionRules.parse(self.policy.redact), key)
+            self._redactor_policy = self.policy
+        return self._redactor
+
+    async def for_humans(self, approval: Approval) -> Approval:
+        """The copy of a request every human channel renders: secret argument values masked."""
+        return (await self.redactor()).approval(approval)
+
+    async def reveal(self, approval_id: str, decider: Decider) -> Approval:
+        """The request with its secret values, for an admin who asked to see them; audited either way."""
+        approval = await self.get(approval_id)
+        if not decider.admin:
+            await self.record("refused", approval_id, decider.actor, reason="not_admin", detail="reveal")
+            raise Forbidden("only an admin may reveal secret values")
+        await self.record("revealed", approval_id, decider.actor)
+        return approval
 
     # -- decide ---------------------------------------------------------------------------------
     async def may_decide(self, stored: StoredApproval, decider: Decider) -> str | None:
@@ -256,10 +287,12 @@ class ApprovalService:
                 "refused", now, approval_id, decider.actor, reason="not_authorised", outcome=outcome,
                 detail=refusal), approval_id)
             raise Forbidden(refusal)
+        redactor = await self.redactor()
         if outcome == "modify":
             if args is None:
                 raise InvalidInput("modify needs args", {"args": "required for modify"})
-            args = await self.check_args(args, approval.args_schema)
+            # An approver saw masks for secret values: a mask left unchanged keeps the stored value.
+            args = await self.check_args(redactor.restore(args, approval.args), approval.args_schema)
         quorum = int(stored.route.get("quorum", 1))
         # Under a quorum, a modify that changes the arguments clears earlier approvals: they endorsed other
         # arguments, so the people who want the change must gather the quorum for it.
@@ -277,13 +310,13 @@ class ApprovalService:
         result = await self.store.transition(
             approval_id, mode="vote", voter=f"{decider.channel}:{decider.id}".lower(), vote=vote,
             vote_entry=audit.entry("vote", now, approval_id, decider.actor, outcome=outcome, comment=comment,
-                                   args=final_args, reset_earlier_votes=reset_votes or None),
+                                   args=redactor.args(final_args), reset_earlier_votes=reset_votes or None),
             decisive=outcome == "reject" or quorum <= 1,
             quorum=quorum, new_status=new_status, decision=decision,
             now_ms=to_ms(now), identities=decider.all_identities, reset_votes=reset_votes,
             final_entry=audit.entry("decision", now, approval_id, decider.actor, outcome=decision.outcome,
-                                    status=new_status.value, comment=comment, args=decision.args,
-                                    original_args=approval.args if outcome == "modify" else None),
+                                    status=new_status.value, comment=comment, args=redactor.args(decision.args),
+                                    original_args=redactor.args(approval.args) if outcome == "modify" else None),
             refused_entry=audit.entry("refused", now, approval_id, decider.actor, reason="stale",
                                       outcome=outcome),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from functools import partial
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -12,9 +12,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from blocks.approval import approval_message
 from bot.errors import NotFound
 from bot.events import OutboxHandler
-from bot.models import Actor, Status
+from bot.models import Actor, Approval, Status
 from handlers.channel import SlackChannel
-from handlers.pacing import WaitTurn
+from handlers.pacing import PostRunner, QueuedPost, WaitTurn
 
 log = logging.getLogger(__name__)
 CLAIM_TTL_S = 600
@@ -48,7 +48,20 @@ async def schedule_posts(slack: SlackChannel, approval_id: str) -> None:
     except NotFound:
         return
     for target in slack_targets(stored.route):
-        slack.pacer.submit(target, partial(post, slack, approval_id, target))
+        slack.pacer.submit(target, queued_post(stored.approval))
+
+
+def queued_post(approval: Approval) -> QueuedPost:
+    """A post's place in its channel's queue comes from the request's level and agent (handlers/pacing.py)."""
+    return QueuedPost(approval.id, approval.risk_level, approval.agent)
+
+
+def poster(slack: SlackChannel) -> PostRunner:
+    """What the channel queue runs for each post it takes."""
+    async def run(target: str, queued: QueuedPost, wait_turn: WaitTurn) -> None:
+        await post(slack, queued, target, wait_turn)
+
+    return run
 
 
 # After the client's own retries (Retry-After, 5xx, connection errors) a post that still failed for a
@@ -58,19 +71,20 @@ PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "inval
                     "token_revoked", "missing_scope", "restricted_action", "msg_too_long", "invalid_blocks"}
 
 
-def repost_later(slack: SlackChannel, approval_id: str, target: str, attempt: int) -> bool:
+def repost_later(slack: SlackChannel, queued: QueuedPost, target: str) -> bool:
     """Queue the post again after a delay; False once the attempts are used up."""
-    if attempt >= len(REPOST_DELAYS_S):
+    if queued.attempt >= len(REPOST_DELAYS_S):
         return False
     loop = asyncio.get_running_loop()
-    loop.call_later(REPOST_DELAYS_S[attempt], lambda: slack.pacer.submit(
-        target, partial(post, slack, approval_id, target, attempt=attempt + 1)))
+    again = replace(queued, attempt=queued.attempt + 1)
+    loop.call_later(REPOST_DELAYS_S[queued.attempt], lambda: slack.pacer.submit(target, again))
     return True
 
 
-async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: WaitTurn, attempt: int = 0) -> None:
+async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: WaitTurn) -> None:
     """Post one request to one target; re-reads the state first (the queue may have been long)."""
     service = slack.service
+    approval_id, attempt = queued.approval_id, queued.attempt
     try:
         approval = await service.get(approval_id)
     except NotFound:
@@ -83,7 +97,7 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
     if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
         return
     await wait_turn()
-    message = approval_message(approval, request_link(slack, approval_id))
+    message = approval_message(await service.for_humans(approval), request_link(slack, approval_id))
     try:
         response = await slack.client.chat_postMessage(
             channel=target, blocks=message.blocks, text=message.text, unfurl_links=False
@@ -92,7 +106,7 @@ async def post(slack: SlackChannel, approval_id: str, target: str, wait_turn: Wa
         error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
         log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
         await slack.runtime.redis.delete(claim)  # a later attempt (or the start-up sweep) may try again
-        retrying = error not in PERMANENT_ERRORS and repost_later(slack, approval_id, target, attempt)
+        retrying = error not in PERMANENT_ERRORS and repost_later(slack, queued, target)
         await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error),
                              attempt=attempt + 1, retrying=retrying)
         return
@@ -115,7 +129,7 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
         approval = await slack.service.get(approval_id)
     except NotFound:
         return
-    message = approval_message(approval, request_link(slack, approval_id))
+    message = approval_message(await slack.service.for_humans(approval), request_link(slack, approval_id))
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
@@ -133,7 +147,7 @@ async def post_missed(slack: SlackChannel) -> int:
         targets = slack_targets(stored.route)
         if targets and not await slack.messages.all(stored.approval.id):
             for target in targets:
-                slack.pacer.submit(target, partial(post, slack, stored.approval.id, target))
+                slack.pacer.submit(target, queued_post(stored.approval))
             queued += 1
     if queued:
         log.info("queued %d pending request(s) that had no Slack message yet", queued)

@@ -24,7 +24,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers import register_listeners
 from handlers.channel import CONTEXT_KEY, SlackChannel
-from handlers.delivery import outbox_handler, post_missed
+from handlers.delivery import outbox_handler, post_missed, poster
 from handlers.directory import Directory
 from handlers.messages import MessageLocations
 from handlers.pacing import ChannelPacer
@@ -97,6 +97,7 @@ def install(app: web.Application, runtime: Runtime) -> None:
         ChannelPacer(runtime.redis, runtime.keys),
         directory,
     )
+    slack.pacer.runner = poster(slack)
     runtime.service.group_resolver = directory.group_members
     runtime.service.identity_resolver = directory.person
     runtime.outbox.subscribe(outbox_handler(slack))

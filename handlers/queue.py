@@ -30,7 +30,7 @@ async def decidable_pending(slack: SlackChannel, decider: Decider, limit: int = 
                 await service.may_decide(stored, decider) is None
                 and await channel_refusal(slack, stored, decider.id) is None
             ):
-                found.append(stored.approval)
+                found.append(await service.for_humans(stored.approval))
         if cursor is None or not page:
             break
     return found[:limit]
@@ -39,7 +39,8 @@ async def decidable_pending(slack: SlackChannel, decider: Decider, limit: int = 
 async def recent_decisions(slack: SlackChannel, limit: int = 10) -> list[Approval]:
     store = slack.runtime.store
     page, _ = await store.page(store.keys.all, limit * 5, None, None)
-    return [s.approval for s in page if s.approval.status != Status.pending][:limit]
+    return [await slack.service.for_humans(s.approval)
+            for s in page if s.approval.status != Status.pending][:limit]
 
 
 async def today_stats(slack: SlackChannel) -> tuple[int, int, timedelta | None]:

@@ -104,7 +104,7 @@ async def send_once(runtime: Runtime, approval_id: str, targets: list[ChannelTar
 async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarget,
                   reminder: bool) -> dict[str, Any]:
     settings = runtime.settings
-    approval = stored.approval
+    approval = await runtime.service.for_humans(stored.approval)
     review = f"{settings.countersign_public_url}/requests/{approval.id}"
     if target.kind == "email":
         if not settings.smtp_url:

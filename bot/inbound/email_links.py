@@ -54,6 +54,7 @@ async def confirm_page(request: web.Request) -> web.Response:
     if approval.status != Status.pending:
         return message_page("Already decided", f"This request is already {approval.status.value}.", 409)
     verb = "Approve" if claim.outcome == "approve" else "Reject"
+    approval = await runtime.service.for_humans(approval)
     return page("confirm.html.j2", approval=approval, context=context_fields(approval), verb=verb,
                 outcome=claim.outcome, recipient=claim.recipient,
                 review_url=f"{runtime.settings.countersign_public_url}/requests/{approval.id}")

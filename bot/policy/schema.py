@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -184,10 +184,16 @@ class Rule(Strict):
         return self
 
 
+# A key-name glob (`*token*`) or a dotted argument path (`headers.Authorization`).
+RedactEntry = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^.\s]+(\.[^.\s]+)*$")]
+
+
 class Policy(Strict):
     default_level: RiskLevel = RiskLevel.medium
     levels: dict[RiskLevel, LevelPolicy] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
+    # Argument paths and key-name globs whose values are masked for people (bot/redaction.py); None: defaults.
+    redact: list[RedactEntry] | None = Field(default=None, max_length=200)
 
     @model_validator(mode="before")
     @classmethod

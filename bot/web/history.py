@@ -29,7 +29,7 @@ async def history(request: web.Request) -> web.StreamResponse:
     result = await state.queries.page(runtime.keys.all, filters, runtime.clock.now(),
                                       status=filters.status or "decided", limit=PAGE_SIZE,
                                       cursor=request.query.get("cursor") or None)
-    rows = [(s.approval, time_to_decision(s.approval)) for s in result.items]
+    rows = [(await runtime.service.for_humans(s.approval), time_to_decision(s.approval)) for s in result.items]
     return await render(request, "history.html", {
         "filters": filters, "rows": rows, "matched": result.matched, "truncated": result.truncated,
         "next_cursor": result.next_cursor, "statuses": HISTORY_STATUSES,
@@ -50,7 +50,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     if since is not None and until is not None and since > until:
         raise InvalidInput("the start date is after the end date", {"since": "after until"})
     buffer = io.StringIO()
-    count = await runtime.audit.export(buffer, fmt, since, until)
+    count = await runtime.audit.export(buffer, fmt, since, until, await runtime.service.redactor())
     name = f"countersign-audit-{filters.since or 'start'}-to-{filters.until or 'now'}.{fmt}"
     return web.Response(
         text=buffer.getvalue(), content_type="text/csv" if fmt == "csv" else "application/x-ndjson",

@@ -48,7 +48,8 @@ async def queue(request: web.Request) -> web.StreamResponse:
     now = runtime.clock.now()
     result = await state.queries.page(runtime.keys.pending, filters, now, status="", limit=PAGE_SIZE,
                                       cursor=request.query.get("cursor") or None)
-    items = [s.approval for s in result.items if s.approval.status == Status.pending]
+    items = [await runtime.service.for_humans(s.approval) for s in result.items
+             if s.approval.status == Status.pending]
     context: dict[str, Any] = {
         "filters": filters, "items": items, "matched": result.matched, "truncated": result.truncated,
         "next_cursor": result.next_cursor, "now": now, "upto": to_ms(now), "ages": AGE_LABELS,
@@ -93,13 +94,25 @@ async def request_page(request: web.Request) -> web.StreamResponse:
     return await _request_view(request)
 
 
+@routes.post("/requests/{id}/reveal")
+@page()
+async def reveal(request: web.Request) -> web.StreamResponse:
+    """An admin's explicit, audited request to see the secret values the page masks."""
+    runtime = request.app[WEB].runtime
+    session = require_session(request)
+    approval = await runtime.service.reveal(check_id(request.match_info["id"]), decider_for(session))
+    return await _request_view(request, revealed=approval)
+
+
 async def _request_view(request: web.Request, error: InvalidInput | None = None, args_text: str | None = None,
-                        status: int = 200) -> web.Response:
+                        status: int = 200, revealed: Approval | None = None) -> web.Response:
     runtime = request.app[WEB].runtime
     session = require_session(request)
     approval_id = check_id(request.match_info["id"])
     stored = await runtime.service.get_stored(approval_id)
-    approval = stored.approval
+    # Secret values stay masked (and the editor holds their masks) unless an admin revealed them.
+    approval = revealed or await runtime.service.for_humans(stored.approval)
+    masked = approval != stored.approval
     refusal = None
     if approval.status == Status.pending:
         refusal = await runtime.service.may_decide(stored, decider_for(session))
@@ -112,6 +125,7 @@ async def _request_view(request: web.Request, error: InvalidInput | None = None,
                                                                          ensure_ascii=False),
         "context_items": [_context_item(key, value) for key, value in approval.context.items()],
         "error": error, "now": runtime.clock.now(), "summary": summary,
+        "can_reveal": session.admin and masked,
     }
     return await render(request, "request.html", context, status)
 

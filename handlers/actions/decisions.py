@@ -68,7 +68,8 @@ async def open_checked_modal(slack: SlackChannel, body: dict[str, Any], outcome:
     opened = None
     if stored is not None and stored.approval.status == Status.pending:
         response = await slack.client.views_open(
-            trigger_id=body["trigger_id"], view=build(stored.approval, ModalOrigin(approval_id, channel_id)))
+            trigger_id=body["trigger_id"],
+            view=build(await slack.service.for_humans(stored.approval), ModalOrigin(approval_id, channel_id)))
         opened = str(response["view"]["id"])
     decider = await decider_for(slack, body["user"])
     allowed = await check_clicker(slack, stored, approval_id, decider, outcome, channel_id)
@@ -111,4 +112,5 @@ async def open_full_request(ack: AsyncAck, body: dict[str, Any], context: AsyncB
     except NotFound:
         await tell(slack, body["user"]["id"], clicked_channel(body), "This request no longer exists.")
         return
-    await slack.client.views_open(trigger_id=body["trigger_id"], view=full_request_modal(approval))
+    await slack.client.views_open(trigger_id=body["trigger_id"], view=full_request_modal(
+        await slack.service.for_humans(approval)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -19,14 +20,16 @@ from handlers.views.reject import input_value
 ERROR_MAX = 1000
 
 
-def parse_args(raw: str, schema: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
-    """(args, None) or (None, the error to show under the field)."""
+def parse_args(raw: str, schema: dict[str, Any] | None,
+               unmask: Callable[[Any], Any] = lambda args: args) -> tuple[dict[str, Any] | None, str | None]:
+    """(args, None) or (None, the error to show under the field). `unmask` puts back the secret values
+    whose masks the approver left as they were, before the schema sees them."""
     try:
         args = json.loads(raw)
     except json.JSONDecodeError as exc:
         return None, f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
     try:
-        return validate_args(args, schema), None
+        return validate_args(unmask(args), schema), None
     except InvalidInput as exc:
         problems = "; ".join(f"{field}: {message}" for field, message in exc.fields.items())
         return None, cut(f"{exc.message}: {problems}" if exc.fields else exc.message, ERROR_MAX)
@@ -41,7 +44,9 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
         await ack()
         await tell(slack, body["user"]["id"], origin.channel, "This request no longer exists.")
         return
-    args, error = parse_args(input_value(view, ARGS_BLOCK, ARGS_INPUT), approval.args_schema)
+    redactor = await slack.service.redactor()
+    args, error = parse_args(input_value(view, ARGS_BLOCK, ARGS_INPUT), approval.args_schema,
+                             lambda edited: redactor.restore(edited, approval.args))
     if error is not None or args is None:
         await ack(response_action="errors", errors={ARGS_BLOCK: error or "Enter a JSON object."})
         return
