@@ -153,13 +153,13 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
 
 
 # -- audit -------------------------------------------------------------------------------------------
-def _parse_time(value: str | None) -> int | None:
+def _parse_time(value: str | None, option: str = "--since/--until") -> int | None:
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"--since/--until: {value!r} is not an ISO 8601 date or time") from None
+        raise ConfigError(f"{option}: {value!r} is not an ISO 8601 date or time") from None
     if moment.tzinfo is None:
         from datetime import UTC
 
@@ -167,15 +167,21 @@ def _parse_time(value: str | None) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
-async def _with_audit(fn: Callable[[Any], Any]) -> Any:
+async def _with_audit(fn: Callable[[Any, Any], Any]) -> Any:
+    """Runs fn(audit log, runtime parts) against the configured Redis, with the same key the server uses."""
     from bot.audit import AuditLog
     from bot.keys import Keys
     from bot.runtime import redis_client
+    from bot.secrets import audit_key
+    from bot.store import Store
 
     settings = load_settings()
     redis = redis_client(resolve_redis_url(settings))
+    keys = Keys(settings.countersign_redis_prefix)
     try:
-        return await fn(AuditLog(redis, Keys(settings.countersign_redis_prefix)))
+        key = await audit_key(settings, redis, keys)
+        store = Store(redis, keys, settings.retention_seconds, lambda: _ready(key))
+        return await fn(AuditLog(redis, keys), (store, key))
     finally:
         await redis.aclose()
 
@@ -191,11 +197,15 @@ async def _redactor_for(log_: Any) -> Any:
                     await mask_key(settings, log_.redis, log_.keys))
 
 
+async def _ready(value: Any) -> Any:
+    return value
+
+
 def cmd_audit_export(args: argparse.Namespace) -> int:
     since, until = _parse_time(args.since), _parse_time(args.until)
     out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
-        async def export(log_: Any) -> int:
+        async def export(log_: Any, _: Any) -> int:
             return int(await log_.export(out, args.format, since, until, await _redactor_for(log_)))
 
         count = asyncio.run(_with_audit(export))
@@ -206,14 +216,72 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return f"{counts['keyed']} keyed with HMAC-SHA256, {counts['plain']} plain from before keying"
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    result = asyncio.run(_with_audit(lambda log_: log_.verify()))
+    from bot.audit_chain import KeyNeeded
+
+    if args.file:
+        return _verify_file(Path(args.file))
+    try:
+        result = asyncio.run(_with_audit(lambda log_, parts: log_.verify(parts[1])))
+    except KeyNeeded:  # pragma: no cover - online verification always has a key
+        raise ConfigError("audit verify: keyed entries need the secret key") from None
     if result.ok:
-        print(f"audit chain OK: {result.checked} entries")
+        print(f"audit chain OK: {result.checked} entries ({_counts(result.counts)})")
         return 0
     print(f"audit chain BROKEN at entry {result.entry_id}: {result.problem} "
           f"({result.checked} entries verified before it)")
     return 1
+
+
+def _verify_file(path: Path) -> int:
+    from bot.audit_chain import KeyNeeded, verify_lines
+    from bot.secrets import AuditKey, existing_key
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        lines = [(number, json.loads(line)) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if not all(isinstance(line, dict) for _, line in lines):
+            raise ValueError("a line is not a JSON object")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc).splitlines()[0]
+        raise ConfigError(f"audit verify --file: {path}: not a readable JSONL audit export ({reason})") from None
+    master = existing_key(load_settings())
+    try:
+        result = verify_lines(lines, AuditKey.from_master(master) if master else None)
+    except KeyNeeded:
+        raise ConfigError(f"audit verify --file: {path} holds HMAC-keyed entries: set COUNTERSIGN_SECRET_KEY (or "
+                          "COUNTERSIGN_DATA_DIR to where the key file is) to verify them") from None
+    if result.ok:
+        print(f"{path}: audit chain OK: {result.checked} entries ({_counts(result.counts)})")
+        return 0
+    print(f"{path}: audit chain BROKEN at {result.where}: {result.problem} "
+          f"({result.checked} entries verified before it)")
+    return 1
+
+
+def cmd_audit_archive(args: argparse.Namespace) -> int:
+    from bot.audit_archive import ArchiveRefused, archive
+    from bot.clock import SystemClock
+
+    before = _parse_time(args.before, "--before")
+    assert before is not None  # argparse requires it
+    try:
+        result = asyncio.run(_with_audit(lambda log_, parts: archive(
+            log_, parts[0], parts[1], before, Path(args.output), SystemClock())))
+    except ArchiveRefused as exc:
+        where = f" at entry {exc.entry_id}" if exc.entry_id else ""
+        print(f"countersign: audit archive refused{where}: {exc.message}", file=sys.stderr)
+        return 1
+    if not result.entries:
+        print(f"no audit entries before {args.before}: nothing archived", file=sys.stderr)
+        return 0
+    print(f"archived {result.entries} entries (through {result.last_id}) to {args.output} and trimmed them "
+          "from Redis", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,7 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o")
     export.set_defaults(func=cmd_audit_export)
     verify = audit.add_parser("verify", help="check the hash chain; exit 1 naming the first broken entry")
+    verify.add_argument("--file", help="verify a JSONL export or archive offline instead of the chain in Redis")
     verify.set_defaults(func=cmd_audit_verify)
+    archive = audit.add_parser("archive", help="write the entries before a date to a file, then trim them from "
+                                               "Redis")
+    archive.add_argument("--before", required=True, help="ISO 8601 date or time (UTC unless it says otherwise)")
+    archive.add_argument("--output", "-o", required=True, help="the JSONL file to create (never overwritten)")
+    archive.set_defaults(func=cmd_audit_archive)
     for extend in EXTENSIONS:
         extend(sub)
     return parser

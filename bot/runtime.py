@@ -17,7 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.events import ChangeFeed, OutboxDispatcher
 from bot.keys import Keys
 from bot.policy import Policy, load_policy
-from bot.secrets import derive, signing_key
+from bot.secrets import audit_key, derive, signing_key
 from bot.service import ApprovalService
 from bot.settings import Settings
 from bot.store import Store
@@ -80,7 +80,7 @@ def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None
     clock = clock or SystemClock()
     redis = redis_client(redis_url)
     keys = Keys(settings.countersign_redis_prefix)
-    store = Store(redis, keys, settings.retention_seconds)
+    store = Store(redis, keys, settings.retention_seconds, lambda: audit_key(settings, redis, keys))
     audit_log = AuditLog(redis, keys)
     feed = ChangeFeed(redis, keys)
     policy = policy or load_policy(settings.countersign_policy)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -15,6 +16,7 @@ from bot.jsonutil import canonical, sha256_hex
 from bot.keys import Keys
 from bot.models import Approval, Decision, Status, Vote
 from bot.policy.schema import LevelPolicy
+from bot.secrets import AuditKey
 
 OUTBOX_MAXLEN = 100_000
 _DEFAULT_ROUTE = {**LevelPolicy().model_dump(mode="json"), "rules": []}
@@ -94,13 +96,23 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 
 class Store:
-    def __init__(self, redis: Redis, keys: Keys, retention_s: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention_s: int,
+                 audit_key: Callable[[], Awaitable[AuditKey]] | None = None) -> None:
         self.redis = redis
         self.keys = keys
         self.retention_s = retention_s
+        self._load_audit_key = audit_key
+        self._audit_arg: str | None = None
         self._create = redis.register_script(_script("create.lua"))
         self._transition = redis.register_script(_script("transition.lua"))
         self._append = redis.register_script(_script("append.lua"))
+
+    async def chain_arg(self) -> str:
+        """The last ARGV of every script that may append to the audit stream (see audit.lua): the chain key,
+        loaded once. Always passed, '' when unkeyed, so no caller-supplied value is ever last."""
+        if self._audit_arg is None:
+            self._audit_arg = (await self._load_audit_key()).script_arg if self._load_audit_key else ""
+        return self._audit_arg
 
     async def create(
         self,
@@ -124,7 +136,7 @@ class Store:
             args=[approval_id, canonical(document), status.value,
                   decision.model_dump_json() if decision else "", created_ms, expires_ms,
                   document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
-                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN],
+                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN, await self.chain_arg()],
         )
         created, found_id = result
         return bool(created), found_id.decode() if isinstance(found_id, bytes) else found_id
@@ -159,7 +171,8 @@ class Store:
                   vote_entry.body, vote_entry.sha, final_entry.body, final_entry.sha,
                   refused.body, refused.sha, k.changes_channel, approval_id, OUTBOX_MAXLEN,
                   "" if not_before_ms is None else not_before_ms,
-                  "\n".join(sorted(i.replace("\n", " ") for i in identities)), "1" if reset_votes else "0"],
+                  "\n".join(sorted(i.replace("\n", " ") for i in identities)), "1" if reset_votes else "0",
+                  await self.chain_arg()],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None
@@ -168,7 +181,8 @@ class Store:
     async def append_audit(self, entry: Entry, approval_id: str | None = None) -> str:
         k = self.keys
         approval_key = k.approval(approval_id) if approval_id else ""
-        entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key], args=[entry.body, entry.sha])
+        entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key],
+                                      args=[entry.body, entry.sha, await self.chain_arg()])
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:

@@ -47,3 +47,23 @@ local function sha256_hex(msg)
   for i = 1, 8 do out[i] = tohex(H[i], 8) end
   return table.concat(out)
 end
+
+-- HMAC-SHA256 (RFC 2104) with a key of at most 64 bytes: H((K xor opad) .. H((K xor ipad) .. msg)).
+local function hmac_pads(key)
+  key = key .. string.rep("\0", 64 - #key)
+  local inner, outer = {}, {}
+  for i = 1, 64 do
+    local b = string.byte(key, i)
+    inner[i] = string.char(bxor(b, 0x36) % 256)
+    outer[i] = string.char(bxor(b, 0x5c) % 256)
+  end
+  return table.concat(inner), table.concat(outer)
+end
+
+local function hex_to_bytes(hex)
+  return (string.gsub(hex, "..", function(pair) return string.char(tonumber(pair, 16)) end))
+end
+
+local function hmac_sha256_hex(inner_pad, outer_pad, msg)
+  return sha256_hex(outer_pad .. hex_to_bytes(sha256_hex(inner_pad .. msg)))
+end

@@ -143,14 +143,16 @@ async def test_audit_verify_and_export_catch_tampering(app, settings, tmp_path):
         created = await (await app.client.post("/v1/approvals", json={"action": "deploy"}, headers=auth())).json()
     await app.client.post(f"/v1/approvals/{created['id']}/decision", json={"outcome": "approve"},
                           headers=auth(APPROVER_KEY))
-    env = clean_env(REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix)
+    # The CLI verifies the HMAC-keyed chain with the same secret key as the server that wrote it.
+    env = clean_env(REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
+                    COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "")
 
     def cli(*args):
         return subprocess.run(countersign_cmd("audit", *args), env=env, cwd=tmp_path, capture_output=True,
                               text=True, timeout=30)
 
     ok = cli("verify")
-    assert ok.returncode == 0 and "audit chain OK: 5 entries" in ok.stdout
+    assert ok.returncode == 0 and "audit chain OK: 5 entries (5 keyed" in ok.stdout
     exported = cli("export", "--format", "jsonl")
     lines = exported.stdout.strip().splitlines()
     assert len(lines) == 5 and '"type": "decision"' in lines[-1]

@@ -23,6 +23,8 @@ AGENT_KEY = "agent-secret-0123456789abcdef"
 OTHER_AGENT_KEY = "other-agent-secret-0123456789"
 APPROVER_KEY = "approver-secret-0123456789abcdef"
 APPROVER2_KEY = "approver2-secret-0123456789abcd"
+# The master key every test app and CLI subprocess shares (the audit chain's HMAC is derived from it).
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 _prefixes = itertools.count(1)
 EXAMPLE_POLICY = (Path(__file__).resolve().parents[2] / "docs" / "policy.example.yaml").read_text()
 
@@ -46,6 +48,7 @@ def make_settings(redis_url: str, prefix: str | None = None, **overrides: Any) -
         "countersign_approver_keys": f"ada:{APPROVER_KEY},grace:{APPROVER2_KEY}",
         "slack_bot_token": None, "slack_signing_secret": None, "slack_app_token": None,
         "smtp_url": None, "twilio_account_sid": None, "twilio_auth_token": None,
+        "countersign_secret_key": SECRET_KEY,
         "_env_file": None,
     }
     values.update(overrides)

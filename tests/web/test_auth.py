@@ -147,8 +147,9 @@ async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
 async def test_cli_web_login_prints_a_working_link(redis_server):
     settings = make_settings(redis_server.url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "REDIS_"))}
+    # The key is no longer shared through Redis: the CLI and the server share COUNTERSIGN_SECRET_KEY.
     env.update(REDIS_URL=redis_server.url, COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
-               PYTHONPATH=ROOT)
+               COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "", PYTHONPATH=ROOT)
     code, out, _ = await _cli("web-login", "Root@Example.com", "--admin", env=env)
     assert code == 0
     link = out.strip()
