@@ -37,13 +37,11 @@ def resolve_redis_url(settings: Settings) -> str:
 
 # -- serve -------------------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from bot.embedded import EmbeddedRedis
     from bot.logs import configure
     from bot.policy import load_policy
     from bot.runtime import build_runtime
-    from bot.server import build_application
+    from bot.server import build_application, run
 
     settings = load_settings()
     configure(settings.countersign_log_level)
@@ -63,8 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port = args.port if args.port is not None else settings.port
         log.info("Countersign listening on http://%s:%s", host, port)
         try:
-            web.run_app(app, host=host, port=port, print=None, handle_signals=True, access_log=None,
-                        loop=new_event_loop())
+            run(app, settings, host, port, new_event_loop())
         except OSError as exc:  # address in use, unknown host, no permission
             raise ConfigError(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
 
 from aiohttp import web
 
 from bot.api import create_app
+from bot.connections import GuardedRunner
 from bot.runtime import Runtime
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +43,41 @@ def build_application(runtime: Runtime) -> web.Application:
     for path in INSTALLERS:
         _load(path)(app, runtime)
     return app
+
+
+def guarded_runner(app: web.Application, settings: Settings, **options: Any) -> GuardedRunner:
+    """The runner `countersign serve` uses: header deadline, connection cap and keep-alive from settings."""
+    return GuardedRunner(app, header_timeout=settings.countersign_header_timeout_s,
+                         max_connections=settings.countersign_max_connections,
+                         keepalive_timeout=settings.countersign_keepalive_timeout_s, access_log=None, **options)
+
+
+async def serve(app: web.Application, settings: Settings, host: str, port: int) -> None:
+    """Serve until cancelled (or until a signal raises GracefulExit), then shut down cleanly."""
+    runner = guarded_runner(app, settings, handle_signals=True)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def run(app: web.Application, settings: Settings, host: str, port: int, loop: asyncio.AbstractEventLoop) -> None:
+    """What `web.run_app` does, with our runner: SIGINT/SIGTERM end `serve`, and its clean-up runs."""
+    asyncio.set_event_loop(loop)
+    main = loop.create_task(serve(app, settings, host, port))
+    try:
+        loop.run_until_complete(main)
+    except (web.GracefulExit, KeyboardInterrupt):
+        pass
+    finally:
+        main.cancel()
+        with suppress(asyncio.CancelledError, web.GracefulExit):
+            loop.run_until_complete(main)
+        leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in leftover:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()

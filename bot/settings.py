@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 
 from pydantic import Field, ValidationError, field_validator
@@ -31,6 +32,18 @@ def parse_key_pairs(raw: str, variable: str) -> dict[str, str]:
     return pairs
 
 
+def parse_networks(raw: str) -> list[IPv4Network | IPv6Network]:
+    """`10.0.0.0/8, 127.0.0.1` → networks; a bad entry raises ValueError naming it."""
+    networks = []
+    for chunk in raw.split(","):
+        if chunk := chunk.strip():
+            try:
+                networks.append(ip_network(chunk, strict=False))
+            except ValueError:
+                raise ValueError(f"{chunk!r} is not an IP address or CIDR range") from None
+    return networks
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
@@ -47,6 +60,25 @@ class Settings(BaseSettings):
     countersign_secret_key: str | None = None
     countersign_web_users: str = ""
     countersign_log_level: str = "INFO"
+
+    # The edge: who may reach the server how often, and how long a connection may dawdle.
+    countersign_metrics_token: str | None = None
+    countersign_trusted_proxies: str = ""
+    countersign_login_per_minute: int = Field(default=10, ge=1, le=100_000)
+    countersign_auth_failures_per_minute: int = Field(default=20, ge=1, le=100_000)
+    countersign_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    countersign_keepalive_timeout_s: float = Field(default=75.0, gt=0, le=86400)
+    countersign_max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+
+    @field_validator("countersign_trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxies(self) -> list[IPv4Network | IPv6Network]:
+        return parse_networks(self.countersign_trusted_proxies)
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None

@@ -10,9 +10,11 @@ from redis.exceptions import RedisError
 
 from bot import metrics
 from bot.api.approvals import KEYRING, SERVICE, routes
-from bot.api.auth import KeyRing
-from bot.api.errors import error_middleware
+from bot.api.auth import KeyRing, bearer_matches
+from bot.api.errors import error_middleware, error_response
+from bot.api.guard import auth_failure_limit, install_guard
 from bot.api.openapi import build_openapi
+from bot.ratelimit import WindowLimit
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,10 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_view(request: web.Request) -> web.Response:
+    token = request.app[RUNTIME].settings.countersign_metrics_token
+    if token and not bearer_matches(request, token):
+        return error_response(401, "unauthenticated", "send Authorization: Bearer <COUNTERSIGN_METRICS_TOKEN>",
+                              headers={"WWW-Authenticate": "Bearer"})
     pending = await request.app[RUNTIME].store.pending_by_level()
     return web.Response(body=metrics.render(pending), content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
@@ -44,8 +50,12 @@ async def openapi_view(request: web.Request) -> web.Response:
 
 
 def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    # The failed-authentication limit sits outside the error mapping, so it sees every 401 as a response.
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[auth_failure_limit, error_middleware])
     app[RUNTIME] = runtime
+    settings = runtime.settings
+    install_guard(app, WindowLimit(runtime.redis, runtime.keys, "auth-failures",
+                                   settings.countersign_auth_failures_per_minute, 60), settings.trusted_proxies)
     app[SERVICE] = runtime.service
     app[KEYRING] = KeyRing(runtime.agent_keys, runtime.approver_keys)
     app[OPENAPI] = build_openapi()

@@ -1,7 +1,9 @@
-"""Bearer-key authentication: agent keys file requests, approver keys may also decide."""
+"""Bearer-key authentication: agent keys file requests, approver keys may also decide.
+Repeated failures from one address are refused by `bot.api.guard.auth_failure_limit`."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -9,6 +11,20 @@ from aiohttp import web
 
 from bot.errors import Forbidden, Unauthenticated
 from bot.service import Decider
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8", "replace")).digest()
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Constant time, length included: both sides are hashed before the comparison."""
+    return hmac.compare_digest(_digest(expected), _digest(given))
+
+
+def bearer_matches(request: web.Request, token: str) -> bool:
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and same_secret(token, given.strip())
 
 
 @dataclass(frozen=True)
@@ -24,12 +40,13 @@ class Caller:
 
 class KeyRing:
     def __init__(self, agent_keys: dict[str, str], approver_keys: dict[str, str]) -> None:
-        self._keys = [(secret.encode(), Caller(name, False)) for secret, name in agent_keys.items()]
-        self._keys += [(secret.encode(), Caller(name, True)) for secret, name in approver_keys.items()]
+        # Digests, not the keys: equal lengths, so the comparison does not even reveal a key's length.
+        self._keys = [(_digest(secret), Caller(name, False)) for secret, name in agent_keys.items()]
+        self._keys += [(_digest(secret), Caller(name, True)) for secret, name in approver_keys.items()]
 
     def identify(self, secret: str) -> Caller | None:
         # Compare against every key in constant time; never stop at the first match.
-        given = secret.encode("utf-8", "replace")
+        given = _digest(secret)
         found = None
         for known, caller in self._keys:
             if hmac.compare_digest(known, given):

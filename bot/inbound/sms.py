@@ -10,7 +10,8 @@ from twilio.request_validator import RequestValidator
 
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.models import Actor
-from bot.notify.sms import REPLY, approval_for_code, twilio_configured
+from bot.notify.sms import REPLY, approval_for_code, reply_code, twilio_configured
+from bot.ratelimit import WindowLimit
 from bot.runtime import Runtime
 from bot.service import Decider
 
@@ -19,6 +20,18 @@ RUNTIME = web.AppKey("sms_runtime", Runtime)
 VALIDATOR = web.AppKey("sms_validator", RequestValidator)
 PATH = "/sms/inbound"
 REPLAY_WINDOW_S = 7 * 86400
+WRONG_CODES_ALLOWED = 5
+WRONG_CODES_WINDOW_S = 15 * 60
+
+
+def wrong_codes(runtime: Runtime) -> WindowLimit:
+    """Codes that match no request this number may answer: at most 5 per number per 15 minutes."""
+    return WindowLimit(runtime.redis, runtime.keys, "sms-wrong-code", WRONG_CODES_ALLOWED, WRONG_CODES_WINDOW_S)
+
+
+def no_match(code: str) -> str:
+    # One answer for "no such code" and "not your request": the reply must not tell a guesser a code exists.
+    return f"Countersign: no request with code {code} awaits a reply from this number."
 
 
 def twiml(text: str) -> web.Response:
@@ -48,22 +61,31 @@ async def inbound(request: web.Request) -> web.Response:
     if not found:
         await runtime.service.record("sms_refused", None, actor, reason="unreadable")
         return twiml("Countersign: reply YES <code> or NO <code> <reason>.")
-    word, code, reason = found.group(1).lower(), found.group(2), found.group(3).strip() or None
+    word, code, reason = found.group(1).lower(), reply_code(found.group(2)), found.group(3).strip() or None
+    guesses = wrong_codes(runtime)
+    if (retry_after := await guesses.refused(sender)) is not None:
+        # Refused before the code is looked at: a right guess now would look no different from a wrong one.
+        await runtime.service.record("sms_refused", None, actor, reason="too_many_wrong_codes", code=code)
+        return twiml(f"Countersign: too many wrong codes from this number; try again in "
+                     f"{-(-retry_after // 60)} min.")
     approval_id = await approval_for_code(runtime.redis, runtime.keys, code)
     if approval_id is None:
+        await guesses.hit(sender)
         await runtime.service.record("sms_refused", None, actor, reason="unknown_code", code=code)
-        return twiml(f"Countersign: no request has code {code}.")
+        return twiml(no_match(code))
     try:
         stored = await runtime.service.get_stored(approval_id)
     except NotFound:
-        return twiml(f"Countersign: no request has code {code}.")
+        await guesses.hit(sender)
+        return twiml(no_match(code))
     texted = {
         (n.decode() if isinstance(n, bytes) else str(n))
         for n in await runtime.redis.smembers(runtime.keys.named(f"sms:to:{approval_id}"))
     }
     if sender not in texted and sender not in (stored.route.get("approvers") or []):
+        await guesses.hit(sender)
         await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
-        return twiml("Countersign: this number may not decide that request.")
+        return twiml(no_match(code))
     outcome = "approve" if word in ("yes", "y", "approve") else "reject"
     decider = Decider(channel="sms", id=sender, name=sender, identities=frozenset({sender}))
     try:

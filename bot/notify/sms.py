@@ -15,7 +15,13 @@ from bot.notify import DeliveryError
 from bot.settings import Settings
 
 MAX_SMS = 320
-REPLY = re.compile(r"^\s*(yes|y|approve|no|n|reject)\s+(\d{4,6})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# Reply codes: 6 characters with nothing a person could misread or mistype on a phone (no 0/O/Q, 1/I/L,
+# 2/Z, 5/S, 6/G, 8/B, U/V): 21 ** 6 ≈ 86 million codes, guessed at most 5 times per number per 15 minutes.
+CODE_ALPHABET = "ACDEFHJKMNPRTWXY34679"
+CODE_LENGTH = 6
+# Any letters and digits are read (and upper-cased), so an old all-digit code still answers and a wrong
+# one is counted as a wrong code rather than called unreadable.
+REPLY = re.compile(r"^\s*(yes|y|approve|no|n|reject)\s+([a-z0-9]{4,12})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
 
 def basic_auth(user: str, password: str) -> str:
@@ -26,15 +32,23 @@ def twilio_configured(settings: Settings) -> bool:
     return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from)
 
 
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def reply_code(text: str) -> str:
+    """A code as typed (`k7m3wx`) → as stored (`K7M3WX`)."""
+    return text.strip().upper()
+
+
 async def code_for(redis: Redis, keys: Keys, approval_id: str, ttl_s: int) -> str:
-    """The request's reply code (4 digits, 6 if 4-digit codes are crowded), allocated once."""
+    """The request's reply code (see CODE_ALPHABET), allocated once."""
     mine = keys.named(f"sms:code-of:{approval_id}")
     existing = await redis.get(mine)
     if existing:
         return existing.decode() if isinstance(existing, bytes) else str(existing)
-    for attempt in range(40):
-        digits = 4 if attempt < 20 else 6
-        code = f"{secrets.randbelow(10 ** digits):0{digits}d}"
+    for _attempt in range(40):
+        code = new_code()
         if await redis.set(keys.named(f"sms:code:{code}"), approval_id, nx=True, ex=ttl_s):
             if await redis.set(mine, code, nx=True, ex=ttl_s):
                 return code

@@ -8,10 +8,13 @@ import secrets
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
+from bot.api.guard import client_address
 from bot.errors import ConfigError
 from bot.models import Actor
 from bot.notify import DeliveryError
+from bot.ratelimit import WindowLimit
 from bot.web.auth import PRE_COOKIE, SESSION_COOKIE, SESSION_TTL, LinkError, allowed_emails, normalise_email
 from bot.web.mail import send_login_link
 from bot.web.state import WEB, WebState, message_page, page, render, session_of
@@ -60,6 +63,13 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 async def login_request(request: web.Request) -> web.StreamResponse:
     state = request.app[WEB]
     runtime = state.runtime
+    limit = WindowLimit(runtime.redis, runtime.keys, "login", runtime.settings.countersign_login_per_minute, 60)
+    if (retry_after := await limit.hit(client_address(request))) is not None:
+        response = await message_page(request, 429, "Too many sign-in requests",
+                                      f"Too many sign-in requests came from your address. "
+                                      f"Wait {retry_after} seconds, then try again.")
+        response.headers["Retry-After"] = str(retry_after)
+        return response
     form = await request.post()
     raw = form.get("email")
     email = normalise_email(raw) if isinstance(raw, str) and len(raw) <= 320 else None
@@ -67,31 +77,32 @@ async def login_request(request: web.Request) -> web.StreamResponse:
     if email is None:
         return await render(request, "login.html", {"sent": False, "error": "Enter an email address.",
                                                     "next": "/"}, status=400, csrf=token)
-    # The answer is the same whether or not the address may sign in: the page does not reveal who can.
-    if email in allowed_emails(runtime.policy, runtime.settings) and await state.auth.allow_link_mail(email):
-        link = await state.auth.make_link(email, runtime.clock.now())
-        if runtime.settings.smtp_url:
-            # Sent in the background: the answer takes as long for a stranger as for an approver.
-            task = asyncio.create_task(_mail_link(state, email, link))
-            state.tasks.add(task)
-            task.add_done_callback(state.tasks.discard)
-        else:
-            log.warning("SMTP_URL is unset: mail is off, so no sign-in link was sent "
-                        "(use `countersign web-login EMAIL`)")
-    elif email not in allowed_emails(runtime.policy, runtime.settings):
-        log.info("sign-in link asked for an address that is not an approver or web user")
+    # Everything that depends on the address happens after the answer, in the background: the page and its
+    # timing are the same whether or not the address may sign in, so neither reveals who can.
+    task = asyncio.create_task(_send_link(state, email))
+    state.tasks.add(task)
+    task.add_done_callback(state.tasks.discard)
     return await render(request, "login.html", {"sent": True, "next": "/"}, csrf=token)
 
 
-async def _mail_link(state: WebState, email: str, link: str) -> None:
+async def _send_link(state: WebState, email: str) -> None:
     runtime = state.runtime
-    smtp_url = runtime.settings.smtp_url or ""
-    try:
-        await send_login_link(smtp_url, runtime.settings.email_from, email, link)
-    except (OSError, ValueError, ConfigError, DeliveryError) as exc:
-        log.warning("could not mail a sign-in link: %s", getattr(exc, "message", exc))
+    if email not in allowed_emails(runtime.policy, runtime.settings):
+        log.info("sign-in link asked for an address that is not an approver or web user")
         return
-    await runtime.service.record("web_link_sent", None, Actor(channel="web", id=email, name=email))
+    smtp_url = runtime.settings.smtp_url
+    try:
+        if not await state.auth.allow_link_mail(email):
+            return
+        if not smtp_url:
+            log.warning("SMTP_URL is unset: mail is off, so no sign-in link was sent "
+                        "(use `countersign web-login EMAIL`)")
+            return
+        link = await state.auth.make_link(email, runtime.clock.now())
+        await send_login_link(smtp_url, runtime.settings.email_from, email, link)
+        await runtime.service.record("web_link_sent", None, Actor(channel="web", id=email, name=email))
+    except (OSError, ValueError, ConfigError, DeliveryError, RedisError) as exc:
+        log.warning("could not mail a sign-in link: %s", getattr(exc, "message", exc))
 
 
 @routes.get("/login/{token}")

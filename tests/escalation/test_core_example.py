@@ -66,7 +66,7 @@ async def test_unanswered_high_risk_request_escalates_then_sms_approves(
     await run_burst(settings)
     sms = (await twilio.wait_for_accepted(1))[0]
     assert sms.to == "+15551234567"
-    code = re.search(r"Reply YES (\d+)", sms.body).group(1)  # type: ignore[union-attr]
+    code = re.search(r"Reply YES ([A-Z0-9]+)", sms.body).group(1)  # type: ignore[union-attr]
     status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15551234567", f"YES {code}")
     assert status == 200 and "approved" in reply
     await probe.wait("decided", approval_id)

@@ -17,7 +17,7 @@ async def _texted(running: RunningApp, probe: OutboxProbe, twilio: TwilioEmulato
     make_due(running.runtime.settings, step)
     await run_burst(running.runtime.settings)
     sms = (await twilio.wait_for_accepted(1))[0]
-    found = re.search(r"Reply YES (\d{4,6}) or NO \1 reason", sms.body)
+    found = re.search(r"Reply YES ([A-Z0-9]{6}) or NO \1 reason", sms.body)
     assert found, sms.body
     return approval["id"], found.group(1)
 
@@ -44,7 +44,7 @@ async def test_a_replayed_webhook_is_ignored(esc_app: tuple[RunningApp, OutboxPr
     sid = "SM" + "ab" * 16
     status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}",
                                               message_sid=sid)
-    assert status == 200 and "may not decide" in reply
+    assert status == 200 and "no request with code" in reply
     status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}",
                                               message_sid=sid)
     assert status == 200 and reply == ""
@@ -85,10 +85,10 @@ async def test_unknown_number_and_code_are_refused(esc_app: tuple[RunningApp, Ou
     running, probe = esc_app
     approval_id, code = await _texted(running, probe, twilio)
     status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, "+15559990000", f"YES {code}")
-    assert status == 200 and "may not decide" in reply
-    wrong = "0000" if code != "0000" else "1111"
+    assert status == 200 and f"no request with code {code} awaits a reply from this number" in reply
+    wrong = "AAAAAA" if code != "AAAAAA" else "CCCCCC"
     status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, f"YES {wrong}")
-    assert status == 200 and f"no request has code {wrong}" in reply
+    assert status == 200 and f"no request with code {wrong} awaits a reply from this number" in reply
     status, reply = await twilio.send_inbound(running.url, PUBLIC_URL, ALICE_PHONE, "sure, go ahead")
     assert status == 200 and "reply YES <code>" in reply
     assert (await running.runtime.service.get(approval_id)).status == Status.pending
