@@ -72,9 +72,13 @@ def test_deny_rule_rejects(policy):
     assert "DROP is never run by agents" in result.auto_comment
 
 
-def test_select_is_low_and_auto_approved(policy):
-    result = classify(policy, req(sql="SELECT 1"), "a")
+def test_select_is_low_and_auto_approved_only_through_a_rule(policy):
+    result = classify(policy, req(action="db.query", sql="SELECT 1"), "a")
     assert (result.level, result.auto_outcome) == (RiskLevel.low, "approve")
+    assert result.rules == ["plain-reads"]
+    # Without a rule saying so, SQL never lowers the level below default_level.
+    other = classify(policy, req(action="transfer_funds", sql="SELECT 1"), "a")
+    assert (other.level, other.auto_outcome) == (RiskLevel.medium, None)
 
 
 def test_default_level_when_nothing_matches(policy):
@@ -100,7 +104,8 @@ def test_builtin_default_policy():
     assert classify(policy, req(risk={"cost_usd": 101}), "a").level == RiskLevel.high
     assert classify(policy, req(risk={"data_sensitivity": "phi"}), "a").level == RiskLevel.high
     assert classify(policy, req(context={"reversible": False}), "a").level == RiskLevel.high
-    assert classify(policy, req(sql="select 1"), "a").auto_outcome == "approve"
+    assert classify(policy, req(action="db.query", sql="select 1"), "a").auto_outcome == "approve"
+    assert classify(policy, req(sql="select 1"), "a").level == RiskLevel.medium
 
 
 @pytest.mark.parametrize(("text", "expected"), [
