@@ -136,8 +136,8 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"level: {out['level']}")
-    for step in result.explanation:
-        print(f"  {step}")
+    for line in result.explanation:
+        print(f"  {line}")
     for reason in result.reasons:
         print(f"  because {reason}")
     if result.rules:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 # Functions sqlglot does not type (it parses them as `Anonymous`) that only compute a value from their inputs
 # and the catalog. Any other untyped function may write, lock, sleep, read files or call out: never low.
-PURE_FUNCTIONS = frozenset("""
+_PURE_NAMES = """
 abs acos age array_agg array_length array_lower array_position array_positions array_remove array_replace
 array_to_json array_to_string array_upper ascii asin atan atan2 avg bin bit_and bit_count bit_length bit_or
 bit_xor bool_and bool_or btrim cardinality cbrt ceil ceiling char char_length character_length chr
@@ -37,7 +37,8 @@ timestamp timestampadd timestampdiff to_base64 to_char to_date to_days to_hex to
 to_seconds to_timestamp transaction_timestamp translate trim trunc truncate ucase unhex unix_timestamp
 unnest upper utc_date utc_time utc_timestamp var_pop var_samp variance version week weekday weekofyear
 width_bucket year yearweek
-""".split())
+"""
+PURE_FUNCTIONS = frozenset(_PURE_NAMES.split())
 
 # Functions sqlglot does type but which are not pure reads (sequences, file and table readers).
 IMPURE_TYPED = frozenset({"next_value_for", "read_csv", "read_parquet", "read_json", "to_file",
@@ -45,7 +46,7 @@ IMPURE_TYPED = frozenset({"next_value_for", "read_csv", "read_parquet", "read_js
 
 # Known to write, lock, sleep, reach files, programs or other servers, or end sessions. Named in the reason;
 # anything not in PURE_FUNCTIONS is treated the same way, these just get a clearer one.
-SIDE_EFFECT_FUNCTIONS = frozenset("""
+_SIDE_EFFECT_NAMES = """
 benchmark cursor_to_xml dblink dblink_connect dblink_connect_u dblink_exec dblink_open dblink_send_query
 get_lock load_file lo_create lo_export lo_from_bytea lo_import lo_put lo_unlink master_pos_wait nextval
 pg_advisory_lock pg_advisory_lock_shared pg_advisory_unlock pg_advisory_unlock_all pg_advisory_xact_lock
@@ -54,7 +55,8 @@ pg_ls_dir pg_notify pg_read_binary_file pg_read_file pg_reload_conf pg_rotate_lo
 pg_sleep_until pg_stat_file pg_switch_wal pg_terminate_backend pg_try_advisory_lock
 pg_try_advisory_lock_shared pg_try_advisory_xact_lock query_to_xml query_to_xml_and_xmlschema release_lock
 release_all_locks set_config setval sleep sys_eval sys_exec txid_current
-""".split())
+"""
+SIDE_EFFECT_FUNCTIONS = frozenset(_SIDE_EFFECT_NAMES.split())
 
 # Functions whose string argument is itself SQL run elsewhere: that SQL is classified too.
 SQL_ARGUMENT_FUNCTIONS = frozenset({"dblink", "dblink_exec", "dblink_send_query", "query_to_xml",
