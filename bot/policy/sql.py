@@ -161,7 +161,7 @@ def _function_findings(node: exp.Func) -> list[SqlFinding]:
     return findings
 
 
-def _node_findings(node: exp.Expression, text: str) -> list[SqlFinding]:
+def _node_findings(node: exp.Expr, text: str) -> list[SqlFinding]:
     for node_type, kind, level in _KINDS:
         if isinstance(node, node_type):
             if kind in ("DELETE", "UPDATE"):
@@ -186,7 +186,7 @@ def _node_findings(node: exp.Expression, text: str) -> list[SqlFinding]:
     return []
 
 
-def _statement_name(statement: exp.Expression) -> str:
+def _statement_name(statement: exp.Expr) -> str:
     try:
         words = statement.sql().split(None, 1)
     except Exception:  # noqa: BLE001 - a tree sqlglot cannot print back is named by its type
@@ -194,7 +194,7 @@ def _statement_name(statement: exp.Expression) -> str:
     return (words[0] if words else type(statement).__name__).upper()[:40]
 
 
-def _statement_findings(statement: exp.Expression, text: str) -> list[SqlFinding]:
+def _statement_findings(statement: exp.Expr, text: str) -> list[SqlFinding]:
     # Walk the whole tree: a data-modifying CTE, a function call or a lock anywhere inside counts.
     findings = [f for node in statement.walk() for f in _node_findings(node, text)]
     if isinstance(statement, _READS):
