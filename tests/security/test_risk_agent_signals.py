@@ -51,29 +51,36 @@ async def test_risk_level_low_hint_does_not_lower_a_rule(app):
     assert (body["risk_level"], body["status"]) == ("high", "pending")
 
 
-async def test_reversible_true_does_not_lower_the_default_level(app):
-    body = await file_request(app, {"action": "transfer_funds", "context": {"reversible": True},
-                                    "risk": {"reversible": True, "cost_usd": 0, "data_sensitivity": "public"}})
-    assert (body["risk_level"], body["status"]) == ("medium", "pending")
-
-
-async def test_read_rule_needs_every_statement_to_be_a_read(app):
-    read = await file_request(app, {"action": "db.query", "sql": "SELECT count(*) FROM orders"})
-    assert (read["risk_level"], read["status"]) == ("low", "approved")  # the example policy's plain-reads rule
-    mixed = await file_request(app, {"action": "db.query", "sql": "SELECT 1; INSERT INTO audit VALUES (1)"})
-    assert (mixed["risk_level"], mixed["status"]) == ("medium", "pending")
-
-
-async def test_rule_on_cost_hint_cannot_lower_below_default_level(settings):
-    policy = """
+HINT_POLICY = """
 default_level: high
 levels: {low: {auto_approve: true}}
 rules:
   - {name: cheap, match: {cost_usd: {lt: 1}}, level: low}
+  - {name: undoable, match: {reversible: true}, level: low}
+  - {name: public-data, match: {data_sensitivity: public}, level: low}
+  - {name: plain-reads, match: {action: db.query, sql: [SELECT]}, level: low}
 """
-    async with running_app(settings, policy=policy) as app:
-        body = await file_request(app, {"action": "transfer_funds", "risk": {"cost_usd": 0}})
-        assert (body["risk_level"], body["status"]) == ("high", "pending")
+
+
+@pytest.mark.parametrize("claims", [
+    {"risk": {"cost_usd": 0}},
+    {"risk": {"reversible": True}},
+    {"context": {"reversible": True}},
+    {"risk": {"data_sensitivity": "public"}},
+    {"risk": {"level": "low", "cost_usd": 0, "reversible": True, "data_sensitivity": "public"}},
+])
+async def test_rule_on_agent_risk_hints_cannot_lower_below_default_level(settings, claims):
+    async with running_app(settings, policy=HINT_POLICY) as app:
+        body = await file_request(app, {"action": "transfer_funds", **claims})
+        assert (body["risk_level"], body["status"]) == ("high", "pending"), body["risk_reasons"]
+
+
+async def test_read_rule_needs_every_statement_to_be_a_read(settings):
+    async with running_app(settings, policy=HINT_POLICY) as app:
+        read = await file_request(app, {"action": "db.query", "sql": "SELECT count(*) FROM orders"})
+        assert (read["risk_level"], read["status"]) == ("low", "approved")
+        mixed = await file_request(app, {"action": "db.query", "sql": "SELECT 1; INSERT INTO audit VALUES (1)"})
+        assert (mixed["risk_level"], mixed["status"]) == ("high", "pending"), mixed["risk_reasons"]
 
 
 # -- the SQL classifier is not fooled --------------------------------------------------------------------
