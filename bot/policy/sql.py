@@ -44,6 +44,7 @@ _KINDS: list[tuple[type[exp.Expression], str, RiskLevel]] = [
     (exp.Create, "CREATE", RiskLevel.medium),
 ]
 _KIND_TYPES = tuple(node_type for node_type, _, _ in _KINDS)
+_WATCHED = _KIND_TYPES + (exp.Func, exp.Into, exp.Lock, exp.Copy, exp.Command)
 _READS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Describe, exp.Show, exp.Values)
 # Dialects whose lexers disagree on comments and strings (nested /* */, backslash escapes, `#`, `--x`, $$).
 _DIALECTS = (None, "postgres", "mysql")
@@ -52,6 +53,8 @@ _LEXICALLY_AMBIGUOUS = re.compile(r"[\\#$`\"]|/\*|--")
 _EXECUTABLE_COMMENT = re.compile(r"/\*(?:M?!\d*|\+)")
 _PROGRAM = re.compile(r"\bPROGRAM\b", re.IGNORECASE)
 _UNPARSEABLE = "unparseable SQL"
+# Longer SQL is classified off the event loop: up to three parses cost about 15 µs a character.
+INLINE_MAX_CHARS = 500
 # Calls sqlglot did not recognise: judged by name against the allow-list.
 _UNTYPED_FUNCTIONS = (exp.Anonymous, exp.AnonymousAggFunc, exp.CombinedAggFunc, exp.CombinedParameterizedAgg)
 
@@ -128,12 +131,36 @@ def _is_true(node: exp.Expression) -> bool:
     return False
 
 
+def _predicates(node: exp.Expression) -> list[exp.Expression]:
+    """The leaves of a WHERE under AND/OR/NOT and parentheses."""
+    if isinstance(node, exp.And | exp.Or):
+        return _predicates(node.this) + _predicates(node.expression)
+    if isinstance(node, exp.Not | exp.Paren):
+        return _predicates(node.this)
+    return [node]
+
+
 def _matches_every_row(where: exp.Expression) -> bool:
+    if _is_true(where):
+        return True
+    if all(leaf.find(exp.Column) is not None for leaf in _predicates(where)):
+        return False  # every leaf reads a column: nothing for constant folding to decide (fast path)
     try:
         folded = simplify(where.copy())
     except Exception:  # noqa: BLE001 - sqlglot's optimizer on hostile input; fall back to the raw tree
         folded = where
     return _is_true(folded) or _is_true(where)
+
+
+_TYPED_FUNCTIONS: dict[type[exp.Func], tuple[str, bool]] = {}
+
+
+def _typed_function(function: type[exp.Func]) -> tuple[str, bool]:
+    """A function class sqlglot knows: its name, and whether it is pure (not a sequence or file reader)."""
+    if (known := _TYPED_FUNCTIONS.get(function)) is None:
+        names = {n.lower() for n in function.sql_names()} or {function.__name__.lower()}
+        known = _TYPED_FUNCTIONS[function] = (min(names), not (names & (IMPURE_TYPED | SIDE_EFFECT_FUNCTIONS)))
+    return known
 
 
 def _function_findings(node: exp.Func) -> list[SqlFinding]:
@@ -143,9 +170,7 @@ def _function_findings(node: exp.Func) -> list[SqlFinding]:
         schema = qualifier.name.lower() if isinstance(qualifier, exp.Expression) else None
         pure = name in PURE_FUNCTIONS and schema in (None, "pg_catalog")
     else:
-        names = {n.lower() for n in node.sql_names()} or {type(node).__name__.lower()}
-        name = min(names)
-        pure = not (names & (IMPURE_TYPED | SIDE_EFFECT_FUNCTIONS))
+        name, pure = _typed_function(type(node))
     if pure:
         return []
     if name in SIDE_EFFECT_FUNCTIONS or name in IMPURE_TYPED:
@@ -196,7 +221,8 @@ def _statement_name(statement: exp.Expr) -> str:
 
 def _statement_findings(statement: exp.Expr, text: str) -> list[SqlFinding]:
     # Walk the whole tree: a data-modifying CTE, a function call or a lock anywhere inside counts.
-    findings = [f for node in statement.walk() for f in _node_findings(node, text)]
+    findings = [f for node in statement.walk() if isinstance(node, _WATCHED)
+                for f in _node_findings(node, text)]
     if isinstance(statement, _READS):
         return findings or [SqlFinding("SELECT", RiskLevel.low, "sql: SELECT")]
     if not isinstance(statement, _KIND_TYPES + (exp.Command, exp.Copy)):
@@ -240,7 +266,6 @@ def _readings(sql: str) -> list[tuple[str, str | None]]:
     return [(text, dialect) for text in texts for dialect in dialects]
 
 
-@lru_cache(maxsize=4096)
 def _classify(sql: str) -> SqlClassification:
     findings: list[SqlFinding] = []
     if _EXECUTABLE_COMMENT.search(sql):
@@ -253,4 +278,9 @@ def _classify(sql: str) -> SqlClassification:
 
 def classify_sql(sql: str) -> SqlClassification:
     """The highest level among all statements and all readings; SQL that does not parse is at least high."""
-    return _classify(sql)
+    # Only short SQL is cached: 4,096 entries of an agent's 100 KB strings would hold 400 MB.
+    return _cached(sql) if len(sql) <= _CACHED_MAX_CHARS else _classify(sql)
+
+
+_cached = lru_cache(maxsize=4096)(_classify)
+_CACHED_MAX_CHARS = 4000
