@@ -112,6 +112,8 @@ CORPUS = [
     "SELECT 1 /* /* */ ; DELETE FROM users; /* */",
     "SELECT 'a\\'; DELETE FROM users; -- '",
     "SELECT 1 # comment\n; DELETE FROM users",
+    "SELECT 1--1; DELETE FROM users",
+    "SELECT 1 -- x\n; DELETE FROM users",
     "WITH gone AS (DELETE FROM users WHERE id = 1 RETURNING *) SELECT * FROM gone",
     "WITH x AS (SELECT 1) DELETE FROM users",
     "EXPLAIN ANALYZE DELETE FROM users",
