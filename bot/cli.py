@@ -122,7 +122,8 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     result = classify(policy, request, args.agent)
     route = result.route
     out: dict[str, Any] = {
-        "level": result.level.value, "reasons": result.reasons, "rules": result.rules,
+        "level": result.level.value, "explanation": result.explanation, "reasons": result.reasons,
+        "rules": result.rules,
         "decided_by_policy": result.auto_outcome, "comment": result.auto_comment,
         "route": {"channels": [f"{c.kind}:{c.target}" for c in route.channels], "approvers": route.approvers,
                   "quorum": route.quorum, "timeout": str(result.timeout), "on_timeout": route.on_timeout,
@@ -132,6 +133,8 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"level: {out['level']}")
+    for line in result.explanation:
+        print(f"  {line}")
     for reason in result.reasons:
         print(f"  because {reason}")
     if result.rules:

@@ -22,6 +22,7 @@ from bot.events import ChangeFeed
 from bot.jsonutil import canonical
 from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
 from bot.policy import Classification, Policy, classify
+from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
 from bot.store import Store, StoredApproval, parse_approval
 
@@ -125,7 +126,7 @@ class ApprovalService:
                 raise InvalidInput("args_schema is not a valid JSON Schema",
                                    {"args_schema": exc.message}) from None
             await self.check_args(request.args, request.args_schema, schema_only=True)
-        if request.sql and len(request.sql) > 2000:
+        if request.sql and len(request.sql) > INLINE_MAX_CHARS:
             result = await asyncio.to_thread(self.classify, request, agent)  # long SQL: keep the loop free
         else:
             result = self.classify(request, agent)

@@ -26,6 +26,8 @@ class Classification:
     auto_outcome: str | None = None  # "approve" or "reject" when policy decides at once
     auto_comment: str | None = None
     sql_kinds: list[str] = field(default_factory=list)
+    # How the level came about, step by step, for `countersign policy explain`.
+    explanation: list[str] = field(default_factory=list)
 
 
 def _globs(pattern: str | list[str]) -> list[str]:
@@ -121,6 +123,7 @@ def match_rule(match: Match, request: ApprovalCreate, agent: str, sql: SqlClassi
             return None
         reasons.append(f"reversible: {str(reversible).lower()}")
     if match.sql is not None:
+        # Any listed kind is enough to match; `_may_lower` below decides whether the match may set the level.
         hit = sorted(set(match.sql) & set(sql.kinds if sql else ()))
         if not hit:
             return None
@@ -128,46 +131,80 @@ def match_rule(match: Match, request: ApprovalCreate, agent: str, sql: SqlClassi
     return reasons
 
 
+def _raise_only(match: Match, sql: SqlClassification | None) -> str | None:
+    """Why a matching rule may raise the level but not set it (and so not lower it), or None if it may.
+
+    A rule that tests what only the agent claims (cost, sensitivity, reversibility) is raise-only, and so is
+    an `sql` rule unless every statement, and everything inside it, is of a listed kind: `sql: [SELECT]`
+    is no door for "SELECT 1; DELETE FROM users", while `sql: [DROP]` still catches a DROP hidden after it.
+    """
+    if match.cost_usd is not None or match.data_sensitivity is not None or match.reversible is not None:
+        return "tests the agent's risk hints"
+    if match.sql is not None and not (sql and sql.kinds <= set(match.sql)):
+        return "not every statement is of its kinds"
+    return None
+
+
 def _add(reasons: list[str], new: list[str]) -> None:
     reasons.extend(r for r in new if r not in reasons)
 
 
 def classify(policy: Policy, request: ApprovalCreate, agent: str) -> Classification:
+    """The policy's level (highest matching rule, else `default_level`), raised — never lowered — by what
+    the agent says: its SQL, its risk hints and its own `risk.level`."""
     sql = classify_sql(request.sql) if request.sql else None
-    levels: list[RiskLevel] = []
-    reasons: list[str] = []
+    setting: list[tuple[str, RiskLevel, list[str]]] = []  # rules that set the policy's level
+    raise_only: list[tuple[str, RiskLevel, list[str]]] = []
+    denials: list[str] = []
     rules: list[str] = []
-    denial: str | None = None
     for rule in policy.rules:
         rule_reasons = match_rule(rule.match, request, agent, sql)
         if rule_reasons is None:
             continue
         rules.append(rule.name)
         if rule.deny is not None:
-            denial = denial or f"rule {rule.name}: {rule.deny}"
-            _add(reasons, [f"denied by rule {rule.name}"])
-            continue
-        assert rule.level is not None
-        levels.append(rule.level)
-        _add(reasons, rule_reasons)
-    if sql is not None:
-        levels.append(sql.level)
-        _add(reasons, sql.reasons)
-    if not levels:
-        levels.append(policy.default_level)
-        _add(reasons, [f"default_level: {policy.default_level.value}"])
-    level = RiskLevel.highest(levels)
-    hinted = request.risk.level
-    if hinted is not None and hinted.rank > level.rank:
-        level = hinted
-        _add(reasons, [f"agent risk.level: {hinted.value}"])
+            denials.append(f"rule {rule.name}: {rule.deny}")
+        elif why := _raise_only(rule.match, sql):
+            raise_only.append((f"rule {rule.name} ({why})", rule.level or policy.default_level, rule_reasons))
+        else:
+            setting.append((rule.name, rule.level or policy.default_level, rule_reasons))
+    reasons = [f"denied by {denial.split(':', 1)[0]}" for denial in denials]
+    if setting:
+        base = RiskLevel.highest([lvl for _, lvl, _ in setting])
+        explanation = [f"policy: rule {', '.join(n for n, lvl, _ in setting if lvl == base)} → {base.value}"]
+        for _, _, rule_reasons in setting:
+            _add(reasons, rule_reasons)
+    else:
+        base = policy.default_level
+        explanation = [f"policy: default_level {base.value}"]
+    # Each agent signal: (where it comes from, its level, its reasons, whether they show).
+    signals = [(source, lvl, rule_reasons, lvl.rank >= base.rank) for source, lvl, rule_reasons in raise_only]
+    if sql is not None:  # SQL reasons always show: approvers read what the SQL does
+        signals.append(("; ".join(sql.deciding), sql.level, sql.reasons, True))
+    if request.risk.level is not None:
+        hint = f"agent risk.level: {request.risk.level.value}"
+        signals.append((hint, request.risk.level, [hint], request.risk.level.rank > base.rank))
+    level = base
+    for source, raised, signal_reasons, shown in signals:
+        if shown:
+            _add(reasons, signal_reasons)
+        if raised.rank > level.rank:
+            level = raised
+            explanation.append(f"raised by {source} → {raised.value}")
+        else:
+            explanation.append(f"not raised by {source} ({raised.value})")
+    if not setting and level == base:
+        reasons.insert(len(denials), f"default_level: {base.value}")
+    explanation += [f"denied by {denial}" for denial in denials]
+    denial = denials[0] if denials else None
     route = policy.level(level)
     timeout = route.timeout or DEFAULT_TIMEOUT
     # The agent may set its own timeout, except where a timeout approves: there a short timeout_s would let
     # the agent skip the people it is asking.
     if request.timeout_s and route.on_timeout != "approve":
         timeout = timedelta(seconds=request.timeout_s)
-    result = Classification(level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [])
+    result = Classification(level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [],
+                            explanation=explanation)
     if denial is not None:
         result.auto_outcome, result.auto_comment = "reject", denial
     elif route.deny is not None:

@@ -49,7 +49,7 @@ async def test_idempotency_key_returns_the_same_approval(app):
 
 
 async def test_policy_decides_low_risk_in_the_201(app):
-    body = await create(app, {"action": "report", "sql": "SELECT count(*) FROM orders"})
+    body = await create(app, {"action": "db.query", "sql": "SELECT count(*) FROM orders"})
     assert body["status"] == "approved"
     assert body["decision"]["by"] == {"channel": "policy", "id": "policy", "name": "policy"}
     assert body["decision"]["comment"] == "level low: auto_approve"

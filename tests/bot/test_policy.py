@@ -72,9 +72,13 @@ def test_deny_rule_rejects(policy):
     assert "DROP is never run by agents" in result.auto_comment
 
 
-def test_select_is_low_and_auto_approved(policy):
-    result = classify(policy, req(sql="SELECT 1"), "a")
+def test_select_is_low_and_auto_approved_only_through_a_rule(policy):
+    result = classify(policy, req(action="db.query", sql="SELECT 1"), "a")
     assert (result.level, result.auto_outcome) == (RiskLevel.low, "approve")
+    assert result.rules == ["plain-reads"]
+    # Without a rule saying so, SQL never lowers the level below default_level.
+    other = classify(policy, req(action="transfer_funds", sql="SELECT 1"), "a")
+    assert (other.level, other.auto_outcome) == (RiskLevel.medium, None)
 
 
 def test_default_level_when_nothing_matches(policy):
@@ -100,7 +104,8 @@ def test_builtin_default_policy():
     assert classify(policy, req(risk={"cost_usd": 101}), "a").level == RiskLevel.high
     assert classify(policy, req(risk={"data_sensitivity": "phi"}), "a").level == RiskLevel.high
     assert classify(policy, req(context={"reversible": False}), "a").level == RiskLevel.high
-    assert classify(policy, req(sql="select 1"), "a").auto_outcome == "approve"
+    assert classify(policy, req(action="db.query", sql="select 1"), "a").auto_outcome == "approve"
+    assert classify(policy, req(sql="select 1"), "a").level == RiskLevel.medium
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -122,3 +127,31 @@ def test_example_policy_file_is_valid():
     example = Path(__file__).parents[2] / "docs" / "policy.example.yaml"
     policy = load_policy(example)
     assert policy.rules
+
+
+def test_sql_rule_sets_the_level_only_when_every_statement_is_of_its_kinds():
+    policy = parse_policy("""
+default_level: high
+rules:
+  - {name: reads, match: {sql: [SELECT]}, level: low}
+  - {name: inserts-raise, match: {sql: [INSERT]}, level: critical}
+""", "p.yaml")
+    assert classify(policy, req(sql="SELECT 1; SELECT 2"), "a").level == RiskLevel.low
+    mixed = classify(policy, req(sql="SELECT 1; DELETE FROM t WHERE id = 1"), "a")
+    assert mixed.level == RiskLevel.high
+    assert "not raised by rule reads (not every statement is of its kinds) (low)" in mixed.explanation
+    # A partly matching rule still raises: an INSERT after a SELECT is critical here.
+    assert classify(policy, req(sql="SELECT 1; INSERT INTO t VALUES (1)"), "a").level == RiskLevel.critical
+
+
+def test_rule_on_risk_hints_only_raises():
+    policy = parse_policy("""
+default_level: medium
+rules:
+  - {name: cheap, match: {cost_usd: {lt: 1}}, level: low}
+  - {name: pricey, match: {cost_usd: {gt: 100}}, level: high}
+""", "p.yaml")
+    cheap = classify(policy, req(risk={"cost_usd": 0}), "a")
+    assert cheap.level == RiskLevel.medium and cheap.reasons == ["default_level: medium"]
+    pricey = classify(policy, req(risk={"cost_usd": 500}), "a")
+    assert pricey.level == RiskLevel.high and pricey.reasons == ["cost_usd: 500 (gt 100.0)"]

@@ -37,3 +37,38 @@ def test_comment_does_not_hide_a_drop():
 
 def test_empty_sql_is_unparseable():
     assert classify_sql(" ; ").reasons == ["unparseable SQL"]
+
+
+@pytest.mark.parametrize(("sql", "level"), [
+    ("SELECT 1; /*! DROP TABLE users */", RiskLevel.critical),
+    ("SELECT /*+ MAX_EXECUTION_TIME(1) */ * FROM t", RiskLevel.high),
+    ("SELECT * INTO backup FROM users", RiskLevel.medium),
+    ("SELECT * FROM t FOR UPDATE", RiskLevel.medium),
+    ("SELECT pg_sleep(1)", RiskLevel.high),
+    ("SELECT my_udf(1)", RiskLevel.high),
+    ("SELECT schema1.lower(x) FROM t", RiskLevel.high),
+    ("SELECT pg_catalog.lower(x) FROM t", RiskLevel.low),
+    ("COPY t TO PROGRAM 'sh'", RiskLevel.critical),
+    ("DELETE FROM t WHERE 1 = 1", RiskLevel.critical),
+    ("DELETE FROM t WHERE id = 1 AND 1 = 1", RiskLevel.high),
+    ("DELETE FROM t WHERE id = 1--1", RiskLevel.high),
+    ("SET x = 1", RiskLevel.high),
+    ("CHECKPOINT", RiskLevel.high),
+    ("SELECT count(*), lower(name), coalesce(a, b) FROM t WHERE created_at > now() GROUP BY 2", RiskLevel.low),
+])
+def test_levels_of_tricky_sql(sql, level):
+    assert classify_sql(sql).level == level, classify_sql(sql).reasons
+
+
+def test_sql_run_by_dblink_is_classified_too():
+    result = classify_sql("SELECT dblink_exec('dbname=x', 'DROP TABLE users')")
+    assert "DROP" in result.kinds and result.level == RiskLevel.critical
+
+
+def test_deciding_reasons_are_the_highest_findings():
+    result = classify_sql("SELECT 1; DELETE FROM t")
+    assert result.deciding == ["sql: DELETE without WHERE"]
+
+
+def test_huge_or_deeply_nested_sql_is_never_low():
+    assert classify_sql("SELECT " + "(" * 5000 + "1" + ")" * 5000).level != RiskLevel.low
