@@ -34,14 +34,18 @@ async def slow_link_to(redis_url: str) -> AsyncIterator[str]:
     tasks: set[asyncio.Task[None]] = set()
 
     async def accepted(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
-        server_reader, server_writer = await asyncio.open_connection(target.hostname, target.port)
+        if target.scheme == "unix":  # the embedded test server listens on a private socket
+            server_reader, server_writer = await asyncio.open_unix_connection(target.path)
+        else:
+            server_reader, server_writer = await asyncio.open_connection(target.hostname, target.port)
         for task in (relay(client_reader, server_writer, DELAY_S), relay(server_reader, client_writer, 0)):
             tasks.add(asyncio.create_task(task))
 
     server = await asyncio.start_server(accepted, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        yield f"redis://127.0.0.1:{port}{target.path or ''}"
+        database = "" if target.scheme == "unix" else target.path or ""
+        yield f"redis://127.0.0.1:{port}{database}"
     finally:
         server.close()
         for task in tasks:
