@@ -103,6 +103,7 @@ def render_request_email(approval: Approval, links: EmailLinks, reminder: bool) 
         "context_rows": [_html_row(row, CONTEXT_LABELS.get(row.label)) for row in context.rows],
         "context_more": context.more,
         "arg_rows": [_html_row(row) for row in args.rows], "args_more": args.more,
+        "args_matched": any(row.matched for row in args.rows),
         "risk_reasons": [neutral(reason) for reason in approval.risk_reasons],
         "sql": sql, "sql_cut": sql_cut,
     }
