@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+from tests.escalation.conftest import OutboxProbe
 from tests.security.rendering_env import ALICE_EMAIL, ALICE_PHONE, NotifyEnv, notify_env
 from tests.support.rq_worker import make_due, run_burst, scheduled
+from tests.support.slack_app import slack_harness
 
 
 async def _rewrite_action(env: NotifyEnv, approval_id: str, action: str) -> None:
@@ -58,3 +60,19 @@ async def test_one_failing_target_is_audited_retried_and_next_target_notified(re
         assert (await env.email()).recipients == [ALICE_EMAIL]
         assert len(env.twilio.accepted) == 1
         assert {d["channel"] for d in await _audit(env, approval_id, "notified")} == {"email", "sms"}
+
+
+async def test_slack_unreachable_post_is_audited_and_queued_again(redis_server):
+    # Connection errors reach us as aiohttp exceptions, not Slack's own error types; they used to end in
+    # a log line with no audit entry and no second attempt.
+    async with slack_harness(redis_server) as slack:
+        probe = OutboxProbe()  # subscribed after the Slack adapter: once it has the event, the post is queued
+        slack.running.runtime.outbox.subscribe(probe)
+        await slack.emulator.stop()
+        approval = await slack.submit()
+        await probe.wait("created", approval["id"])
+        await slack.slack.pacer.idle()
+        failed = [e.detail for e in await slack.running.runtime.service.events(approval["id"])
+                  if e.type == "notify_failed"]
+        assert failed and failed[0]["channel"] == "slack" and failed[0]["target_kind"] == "channel"
+        assert failed[0]["retrying"] is True and "ClientConnectorError" in str(failed[0]["error"])
