@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,22 +13,23 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     DividerBlock,
     HeaderBlock,
-    MarkdownTextObject,
     SectionBlock,
 )
 
 from blocks.text import (
     FALLBACK_TEXT_MAX,
     FIELD_TEXT_MAX,
-    HEADER_TEXT_MAX,
     SECTION_TEXT_MAX,
+    agent_rows,
     code_block,
+    code_span,
     cut,
-    escape,
+    mrkdwn,
+    pack,
     person,
-    pretty_json,
     slack_date,
 )
+from bot.display import CONTEXT_LABELS, arg_rows, context_rows, reversible_of
 from bot.models import Approval, RiskLevel, Status
 
 APPROVE = "approval_approve"
@@ -62,7 +64,6 @@ OUTCOME_LINE = {
     Status.cancelled: ":heavy_multiplication_x: *Cancelled*",
 }
 _PAST = {"approve": "approved", "reject": "rejected", "modify": "modified"}
-_CONTEXT_LABELS = {"why": "Why", "affected": "Affected", "alternatives": "Alternatives"}
 
 
 @dataclass(frozen=True)
@@ -85,30 +86,49 @@ def decision_buttons(approval_id: str, *, with_modify: bool = True, with_view: b
     return ActionsBlock(block_id=f"decide:{approval_id}", elements=buttons)
 
 
+ARG_VALUE_MAX = 500  # characters of one argument or context value in the message (escaping may grow it 5×)
+ARG_ROWS_MAX = 15
+CONTEXT_ROWS_MAX = 8
+AGENT_HEADER = (":robot_face: *From the agent (unverified)* — everything until the line below is the agent's "
+                "own text, shown as sent")
+
+
 def summary_line(approval: Approval) -> str:
-    return f"{RISK_BADGE[approval.risk_level]} · `{escape(approval.action)}` from *{escape(approval.agent)}*"
+    return f"{RISK_BADGE[approval.risk_level]} · {code_span(approval.action)} from {code_span(approval.agent)}"
+
+
+def context_lines(approval: Approval, value_max: int = ARG_VALUE_MAX, rows_max: int = CONTEXT_ROWS_MAX
+                  ) -> list[str]:
+    """The context: our labels for the fields our API defines, the agent's own keys in code."""
+    rows = context_rows(approval, value_max, rows_max)
+    lines = agent_rows(rows, CONTEXT_LABELS)
+    reversible = reversible_of(approval)
+    if reversible is not None:
+        lines.append("*Reversible:* " + ("yes" if reversible else ":warning: *no*"))
+    if rows.more:
+        lines.append(f"… and {rows.more} more context fields")
+    return lines
 
 
 def context_text(approval: Approval) -> str:
-    lines = []
-    context = dict(approval.context)
-    for key, label in _CONTEXT_LABELS.items():
-        if context.get(key):
-            lines.append(f"*{label}:* {escape(str(context.pop(key)))}")
-        else:
-            context.pop(key, None)
-    reversible = context.pop("reversible", None)
-    if reversible is not None:
-        lines.append("*Reversible:* " + ("yes" if reversible else ":warning: *no*"))
-    for key, value in context.items():
-        shown = value if isinstance(value, str) else pretty_json(value)
-        lines.append(f"*{escape(str(key))}:* {escape(shown)}")
-    return "\n".join(lines)
+    return "\n".join(context_lines(approval))
 
 
-def args_section(approval: Approval) -> tuple[SectionBlock, bool]:
-    text, was_cut = code_block(pretty_json(approval.args), SECTION_TEXT_MAX - 20)
-    return SectionBlock(text=MarkdownTextObject(text="*Arguments*\n" + text)), was_cut
+def args_lines(approval: Approval, link: str | None, value_max: int = ARG_VALUE_MAX,
+               rows_max: int = ARG_ROWS_MAX) -> tuple[list[str], bool]:
+    """The arguments field by field, rule-matched first; returns (lines, anything cut or left out)."""
+    rows = arg_rows(approval, value_max, rows_max)
+    heading = "*Arguments*" + (f" ({len(rows.rows) + rows.more} fields, those a policy rule matched first)"
+                               if any(r.matched for r in rows.rows) else "")
+    lines = [heading, *agent_rows(rows)] if rows.rows else [heading + " none"]
+    if rows.more:
+        where = f"<{link}|open the full request>" if link else "*View full request* shows them"
+        lines.append(f"… and {rows.more} more fields: {where}")
+    return lines, bool(rows.more) or any(r.cut for r in rows.rows)
+
+
+def _json_span(value: Any) -> str:
+    return code_span(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), 200)
 
 
 def args_diff(before: dict[str, Any], after: dict[str, Any]) -> str:
@@ -116,14 +136,11 @@ def args_diff(before: dict[str, Any], after: dict[str, Any]) -> str:
     lines = []
     for key in sorted(set(before) | set(after)):
         if key not in after:
-            lines.append(f"• `{escape(key)}` removed (was `{escape(cut(pretty_json(before[key]), 200))}`)")
+            lines.append(f"• {code_span(key)} removed (was {_json_span(before[key])})")
         elif key not in before:
-            lines.append(f"• `{escape(key)}` added: `{escape(cut(pretty_json(after[key]), 200))}`")
+            lines.append(f"• {code_span(key)} added: {_json_span(after[key])}")
         elif before[key] != after[key]:
-            lines.append(
-                f"• `{escape(key)}`: `{escape(cut(pretty_json(before[key]), 200))}` → "
-                f"`{escape(cut(pretty_json(after[key]), 200))}`"
-            )
+            lines.append(f"• {code_span(key)}: {_json_span(before[key])} → {_json_span(after[key])}")
     return "\n".join(lines) or "no change"
 
 
@@ -141,7 +158,7 @@ def outcome_blocks(approval: Approval) -> list[Block]:
     decision = approval.decision
     line = OUTCOME_LINE.get(approval.status, f"*{approval.status.value}*")
     if decision is None:
-        return [SectionBlock(text=MarkdownTextObject(text=line))]
+        return [SectionBlock(text=mrkdwn(line))]
     if approval.status == Status.approved and decision.outcome == "modify":
         line = ":pencil2: *Approved with changes*"
     if approval.status == Status.expired:
@@ -149,55 +166,70 @@ def outcome_blocks(approval: Approval) -> list[Block]:
     else:
         text = f"{line} by {person(decision.by)} {slack_date(decision.at)}"
     if decision.comment:
-        text += f"\n> {escape(cut(decision.comment, 1500))}"
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX)))]
+        comment, _ = code_block(decision.comment, 1500)
+        text += "\n" + comment
+    blocks: list[Block] = [SectionBlock(text=mrkdwn(cut(text, SECTION_TEXT_MAX)))]
     if decision.outcome == "modify" and decision.args is not None:
         diff = cut("*Changed arguments*\n" + args_diff(approval.args, decision.args), SECTION_TEXT_MAX)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=diff)))
+        blocks.append(SectionBlock(text=mrkdwn(diff)))
     return blocks
 
 
 def footer(approval: Approval, link: str | None) -> ContextBlock:
     text = f"<{link}|Open in the dashboard> · `{approval.id}`" if link else f"`{approval.id}`"
-    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+    return ContextBlock(elements=[mrkdwn(text)])
+
+
+def risk_line(approval: Approval) -> str:
+    """Why the level is what it is; reasons quote agent text (the action, hints), so each is in code."""
+    return cut("Risk: " + "; ".join(code_span(r, 300) for r in approval.risk_reasons), 3000)
+
+
+def agent_blocks(approval: Approval, link: str | None) -> tuple[list[Block], bool]:
+    """Everything the agent wrote, under a header saying so; returns (blocks, anything cut)."""
+    fields = [f"*Action*\n{code_span(approval.action, 500)}", f"*Agent*\n{code_span(approval.agent, 500)}"]
+    if approval.requested_by:
+        fields.append(f"*Requested by*\n{code_span(approval.requested_by, 500)}")
+    if approval.run_id:
+        fields.append(f"*Run*\n{code_span(approval.run_id, 500)}")
+    blocks: list[Block] = [
+        ContextBlock(elements=[mrkdwn(AGENT_HEADER)]),
+        SectionBlock(fields=[mrkdwn(cut(f, FIELD_TEXT_MAX)) for f in fields]),
+    ]
+    blocks.extend(SectionBlock(text=mrkdwn(t)) for t in pack(context_lines(approval)))
+    lines, args_cut = args_lines(approval, link)
+    blocks.extend(SectionBlock(text=mrkdwn(t)) for t in pack(lines))
+    sql_cut = False
+    if approval.sql:
+        sql, sql_cut = code_block(approval.sql, SECTION_TEXT_MAX - 60)
+        if sql_cut:
+            sql += f"\n_(SQL cut: {len(approval.sql):,} characters in all)_"
+        blocks.append(SectionBlock(text=mrkdwn("*SQL*\n" + sql)))
+    return blocks, args_cut or sql_cut
 
 
 def approval_message(approval: Approval, link: str | None = None) -> Message:
     """The whole message for an approval in its current state; fits Block Kit's limits for any input.
-    `link` is the request's page on the dashboard, if there is one."""
+    `link` is the request's page on the dashboard, if there is one. Our own lines (risk, expiry, votes,
+    buttons, outcome) sit above and below the agent's text, which is marked as the agent's."""
+    question = is_question(approval)
+    ours = f"{RISK_BADGE[approval.risk_level]} · expires {slack_date(approval.expires_at)}"
     blocks: list[Block] = [
-        HeaderBlock(text=cut("An agent asks a question" if is_question(approval) else f"Approve {approval.action}?",
-                             HEADER_TEXT_MAX)),
-        SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
+        HeaderBlock(text="An agent asks a question" if question else "Approval needed"),
+        SectionBlock(text=mrkdwn(ours)),
     ]
-    fields = [f"*Agent*\n{escape(cut(approval.agent, 500))}", f"*Expires*\n{slack_date(approval.expires_at)}"]
-    if approval.requested_by:
-        fields.append(f"*Requested by*\n{escape(cut(approval.requested_by, 500))}")
-    if approval.run_id:
-        fields.append(f"*Run*\n`{escape(cut(approval.run_id, 500))}`")
-    blocks.append(SectionBlock(fields=[cut(f, FIELD_TEXT_MAX) for f in fields]))
-    if context := context_text(approval):
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=cut(context, SECTION_TEXT_MAX))))
-    section, args_cut = args_section(approval)
-    blocks.append(section)
-    sql_cut = False
-    if approval.sql:
-        sql, sql_cut = code_block(approval.sql, SECTION_TEXT_MAX - 20)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text="*SQL*\n" + sql)))
-    if args_cut or sql_cut:
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=":scissors: Cut to fit Slack. *View full request* shows everything.")]
-            )
-        )
     if approval.risk_reasons:
-        reasons = "; ".join(escape(r) for r in approval.risk_reasons)
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(f"Risk: {reasons}", 3000))]))
+        blocks.append(ContextBlock(elements=[mrkdwn(risk_line(approval))]))
     if progress := quorum_text(approval):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=cut(progress, 3000))]))
+        blocks.append(ContextBlock(elements=[mrkdwn(cut(progress, 3000))]))
+    agent, was_cut = agent_blocks(approval, link)
+    blocks.extend(agent)
     blocks.append(DividerBlock())
+    if was_cut:
+        blocks.append(ContextBlock(elements=[mrkdwn(
+            ":scissors: Cut to fit Slack. *View full request* shows everything.")]))
     if approval.status == Status.pending:
-        blocks.append(question_buttons(approval.id) if is_question(approval) else decision_buttons(approval.id))
+        blocks.append(question_buttons(approval.id) if question else decision_buttons(approval.id))
     else:
         blocks.extend(outcome_blocks(approval))
     blocks.append(footer(approval, link))
@@ -205,5 +237,7 @@ def approval_message(approval: Approval, link: str | None = None) -> Message:
 
 
 def fallback_text(approval: Approval) -> str:
+    """The notification text (Slack parses it as mrkdwn, with no verbatim switch): agent text in code."""
     state = "needs approval" if approval.status == Status.pending else approval.status.value
-    return cut(f"[{approval.risk_level.value}] {approval.action} from {approval.agent} {state}", FALLBACK_TEXT_MAX)
+    return cut(f"[{approval.risk_level.value}] {code_span(approval.action, 100)} from "
+               f"{code_span(approval.agent, 100)} {state}", FALLBACK_TEXT_MAX)

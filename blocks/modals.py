@@ -11,23 +11,26 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
     SectionBlock,
 )
 from slack_sdk.models.views import View
 
-from blocks.approval import context_text, summary_line
+from blocks.approval import AGENT_HEADER, context_lines, summary_line
 from blocks.text import (
-    HEADER_TEXT_MAX,
     MODAL_TITLE_MAX,
     SECTION_TEXT_MAX,
     VIEW_BLOCKS_MAX,
-    chunks,
+    code_block,
+    code_chunks,
+    code_span,
     cut,
-    escape,
+    mrkdwn,
+    pack,
     pretty_json,
+    row_line,
 )
+from bot.display import arg_rows
 from bot.models import Approval, RiskLevel
 
 REJECT_CALLBACK = "reject_modal"
@@ -74,7 +77,7 @@ def _form_modal(callback_id: str, origin: ModalOrigin, title: str, submit: str, 
         title=_title(title),
         submit=submit,
         close="Cancel",
-        blocks=[SectionBlock(text=MarkdownTextObject(text=cut(intro, SECTION_TEXT_MAX))), *inputs],
+        blocks=[SectionBlock(text=mrkdwn(cut(intro, SECTION_TEXT_MAX))), *inputs],
     )
     return view.to_dict()
 
@@ -95,7 +98,7 @@ def answer_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     """A free-text answer to an agent's question (a HumanLayer human contact)."""
     question = str(approval.context.get("why") or approval.action)
     return _form_modal(ANSWER_CALLBACK, origin, "Answer the agent", "Send answer",
-                       f"*{escape(approval.agent)} asks:*\n{escape(question)}",
+                       f"{code_span(approval.agent)} asks:\n{code_block(question, 2000)[0]}",
                        [_text_input(ANSWER_BLOCK, ANSWER_INPUT, "Your answer")])
 
 
@@ -124,32 +127,41 @@ def modify_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
                        [args_input, comment_input])
 
 
+FULL_VALUE_MAX = 2400
+FULL_ROWS_MAX = 40
+
+
 def full_request_modal(approval: Approval) -> dict[str, Any]:
-    """Everything the agent sent, in as many sections as it takes, within a modal's 100 blocks."""
+    """Everything the agent sent, within a modal's 100 blocks: the fields a policy rule matched first,
+    then the context, then the whole arguments (and SQL, schema) as inert code in as many parts as it takes."""
     blocks: list[Block] = [
-        HeaderBlock(text=cut(approval.action, HEADER_TEXT_MAX)),
-        SectionBlock(text=MarkdownTextObject(text=cut(summary_line(approval), SECTION_TEXT_MAX))),
+        HeaderBlock(text="Full request"),
+        SectionBlock(text=mrkdwn(cut(summary_line(approval), SECTION_TEXT_MAX))),
+        ContextBlock(elements=[mrkdwn(AGENT_HEADER)]),
     ]
-    if context := context_text(approval):
-        for part in chunks(context, SECTION_TEXT_MAX):
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=part)))
+    matched = [row for row in arg_rows(approval, FULL_VALUE_MAX, FULL_ROWS_MAX).rows if row.matched]
+    if matched:
+        lines = ["*Fields a policy rule matched*", *(row_line(row) for row in matched)]
+        blocks.extend(SectionBlock(text=mrkdwn(t)) for t in pack(lines))
+    blocks.extend(SectionBlock(text=mrkdwn(t))
+                  for t in pack(context_lines(approval, FULL_VALUE_MAX, FULL_ROWS_MAX)))
     parts: list[tuple[str, str]] = [("Arguments", pretty_json(approval.args))]
     if approval.sql:
         parts.append(("SQL", approval.sql))
     if approval.args_schema:
         parts.append(("Argument schema", pretty_json(approval.args_schema)))
-    room = SECTION_TEXT_MAX - 40
+    room = SECTION_TEXT_MAX - 60
     for label, text in parts:
-        for index, piece in enumerate(chunks(escape(text), room)):
+        for index, piece in enumerate(code_chunks(text, room)):
             heading = f"*{label}*" + (f" (part {index + 1})" if index else "")
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{heading}\n```\n{piece}\n```")))
+            blocks.append(SectionBlock(text=mrkdwn(f"{heading}\n{piece}")))
     if len(blocks) > VIEW_BLOCKS_MAX:
         blocks = blocks[: VIEW_BLOCKS_MAX - 1]
         blocks.append(
             ContextBlock(
                 elements=[
-                    MarkdownTextObject(
-                        text=":scissors: Too long for Slack; the rest is in the dashboard and "
+                    mrkdwn(
+                        ":scissors: Too long for Slack; the rest is in the dashboard and "
                         f"`GET /v1/approvals/{approval.id}`."
                     )
                 ]
@@ -165,6 +177,6 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
         type="modal",
         title=_title(title),
         close="Close",
-        blocks=[SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX)))],
+        blocks=[SectionBlock(text=mrkdwn(cut(text, SECTION_TEXT_MAX)))],
     )
     return view.to_dict()

@@ -18,8 +18,18 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from blocks.approval import OUTCOME_LINE, RISK_BADGE, decision_buttons
-from blocks.text import MESSAGE_BLOCKS_MAX, SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, cut, escape, person, slack_date
+from blocks.approval import OUTCOME_LINE, decision_buttons, summary_line
+from blocks.text import (
+    MESSAGE_BLOCKS_MAX,
+    SECTION_TEXT_MAX,
+    VIEW_BLOCKS_MAX,
+    code_block,
+    code_span,
+    cut,
+    mrkdwn,
+    person,
+    slack_date,
+)
 from bot.models import Approval
 
 PAGE_SIZE = 15  # three blocks each: 45 + header, nav and context stays under 50
@@ -29,15 +39,12 @@ PAGE_ACTION = "queue_page"
 
 
 def _pending_item(approval: Approval) -> list[Block]:
-    text = (
-        f"{RISK_BADGE[approval.risk_level]} `{escape(cut(approval.action, 200))}` from "
-        f"*{escape(cut(approval.agent, 200))}* · expires {slack_date(approval.expires_at)}"
-    )
+    text = f"{summary_line(approval)} · expires {slack_date(approval.expires_at)}"
     why = approval.context.get("why")
     if why:
-        text += f"\n{escape(cut(str(why), 500))}"
+        text += "\n" + code_block(str(why), 600)[0]
     return [
-        SectionBlock(block_id=f"queue:{approval.id}", text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX))),
+        SectionBlock(block_id=f"queue:{approval.id}", text=mrkdwn(cut(text, SECTION_TEXT_MAX))),
         decision_buttons(approval.id, with_modify=False),
         DividerBlock(),
     ]
@@ -73,10 +80,10 @@ def queue_page(approvals: list[Approval], page: int) -> list[dict[str, Any]]:
 
 def _recent_item(approval: Approval) -> Block:
     line = OUTCOME_LINE.get(approval.status, approval.status.value)
-    text = f"{line} `{escape(cut(approval.action, 200))}` from *{escape(cut(approval.agent, 200))}*"
+    text = f"{line} {code_span(approval.action)} from {code_span(approval.agent)}"
     if approval.decision:
         text += f" by {person(approval.decision.by)} {slack_date(approval.decision.at)}"
-    return SectionBlock(text=MarkdownTextObject(text=cut(text, SECTION_TEXT_MAX)))
+    return SectionBlock(text=mrkdwn(cut(text, SECTION_TEXT_MAX)))
 
 
 def home_view(pending: list[Approval], recent: list[Approval]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from blocks.approval import approval_message
 from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
+from bot.notify import target_kind
 from handlers.channel import SlackChannel
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
 
@@ -29,6 +30,15 @@ def request_link(slack: SlackChannel, approval_id: str) -> str:
 def slack_targets(route: dict[str, Any]) -> list[str]:
     channels: list[Any] = route.get("channels") or []
     return [str(c["target"]) for c in channels if isinstance(c, dict) and c.get("kind") == "slack"]
+
+
+def slack_error(exc: BaseException) -> str:
+    """Slack's error code, or the failure's type and message (never a token: the client's errors hold none)."""
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error"))
+    if isinstance(exc, SlackClientError):
+        return str(exc)[:300]
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def outbox_handler(slack: SlackChannel) -> OutboxHandler:
@@ -97,18 +107,20 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
     if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
         return
     await wait_turn()
-    message = approval_message(await service.for_humans(approval), request_link(slack, approval_id))
     try:
+        message = approval_message(await service.for_humans(approval), request_link(slack, approval_id))
         response = await slack.client.chat_postMessage(
-            channel=target, blocks=message.blocks, text=message.text, unfurl_links=False
+            channel=target, blocks=message.blocks, text=message.text, unfurl_links=False, unfurl_media=False
         )
-    except (SlackApiError, SlackClientError) as exc:
-        error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
+    except Exception as exc:  # noqa: BLE001 — any failure (Slack, the network, a message we cannot build)
+        # is audited and queued again; the pacer goes on with the next post either way.
+        error = slack_error(exc)
         log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
         await slack.runtime.redis.delete(claim)  # a later attempt (or the start-up sweep) may try again
         retrying = error not in PERMANENT_ERRORS and repost_later(slack, queued, target)
-        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target, error=str(error),
-                             attempt=attempt + 1, retrying=retrying)
+        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target,
+                             target_kind=target_kind("slack", target), error=error, attempt=attempt + 1,
+                             retrying=retrying)
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)
@@ -133,8 +145,11 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
-        except (SlackApiError, SlackClientError) as exc:
-            log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id, exc)
+        except Exception as exc:  # noqa: BLE001 — one message that cannot be updated must not stop the others
+            log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id,
+                        slack_error(exc))
+            await slack.service.record("notify_failed", approval_id, BOT, channel="slack", target=channel_id,
+                                       target_kind="message update", error=slack_error(exc), retrying=False)
 
 
 async def post_missed(slack: SlackChannel) -> int:

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import iso
 from bot.models import Actor, Status
-from bot.notify import DeliveryError
+from bot.notify import DeliveryError, target_kind
 from bot.notify.email import EmailLinks, SmtpConfig, build_message, render_request_email, send_email
 from bot.notify.slack import post_reminder
 from bot.notify.sms import code_for, send_sms, sms_text, twilio_configured
@@ -84,13 +84,16 @@ async def send_once(runtime: Runtime, approval_id: str, targets: list[ChannelTar
         stored = await _still_pending(runtime, approval_id)
         if stored is None:
             return "stopped: decided during the step"
-        where = {"channel": target.kind, "target": target.target, **labels}
+        where = {"channel": target.kind, "target": target.target,
+                 "target_kind": target_kind(target.kind, target.target), **labels}
         try:
             detail = await deliver(runtime, stored, target, reminder=reminder)
-        except DeliveryError as exc:
+        except Exception as exc:  # noqa: BLE001 — any failure (a provider, a message it cannot build) is
+            # audited and retried, and must not keep the next target from its message.
             log.warning("notification %s (%s) to %s:%s failed: %s", approval_id, label, target.kind,
-                        target.target, exc)
-            await runtime.service.record("notify_failed", approval_id, ESCALATION, error=str(exc), **where)
+                        target.target, describe_failure(exc))
+            await runtime.service.record("notify_failed", approval_id, ESCALATION, error=describe_failure(exc),
+                                         retrying=True, **where)
             failures.append(f"{target.kind}:{target.target}")
             continue
         # Written as soon as the provider accepted: a retry after a crash skips this target.
@@ -99,6 +102,12 @@ async def send_once(runtime: Runtime, approval_id: str, targets: list[ChannelTar
     if failures:
         raise StepIncomplete(f"not delivered to {', '.join(failures)}")
     return "sent"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The failure for the audit and log: its type (for a DeliveryError, just the provider's message)."""
+    message = str(exc)[:300]
+    return message if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {message}"
 
 
 async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarget,

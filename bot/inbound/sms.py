@@ -8,6 +8,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
+from bot.display import one_line
 from bot.errors import Conflict, Forbidden, NotFound
 from bot.models import Actor
 from bot.notify.sms import REPLY, approval_for_code, reply_code, twilio_configured
@@ -95,7 +96,8 @@ async def inbound(request: web.Request) -> web.Response:
     except Forbidden as exc:
         return twiml(f"Countersign: refused, {exc.message}.")
     await runtime.service.record("sms_reply", approval_id, actor, outcome=outcome, code=code)
-    return twiml(f"Countersign: {approval.action} is {approval.status.value}"
+    # The action is agent text: one line, hidden characters shown (a control character is not valid XML).
+    return twiml(f"Countersign: {one_line(approval.action, 80)} is {approval.status.value}"
                  + (" (vote recorded)." if approval.status.value == "pending" else "."))
 
 

@@ -6,8 +6,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 
+from blocks.text import code_span, mrkdwn
 from bot.keys import Keys
 from bot.models import Approval
 from bot.notify import DeliveryError
@@ -28,9 +30,16 @@ def reminder_text(approval: Approval, route: dict[str, Any], target: str, link: 
     if target[:1] in ("@", "S") and target not in people:
         people.insert(0, target)
     who = " ".join(mention(p, group_ids or {}) for p in people)
+    # The action and agent are the agent's text: inert code, like every Slack surface (blocks/text.py).
     return (f"{who + ' ' if who else ''}:hourglass: Still waiting for a decision on "
-            f"*{approval.action}* from {approval.agent} ({approval.risk_level.value} risk). "
+            f"{code_span(approval.action, 100)} from {code_span(approval.agent, 100)} "
+            f"({approval.risk_level.value} risk). "
             f"Expires {approval.expires_at.strftime('%H:%M UTC')}. <{link}|Review>").strip()
+
+
+def reminder_blocks(text: str) -> list[dict[str, Any]]:
+    """The reminder as one verbatim section: Slack auto-links nothing in it (our mentions still work)."""
+    return [SectionBlock(text=mrkdwn(text)).to_dict()]
 
 
 def fallback_channel(route: dict[str, Any], target: str) -> str | None:
@@ -63,13 +72,15 @@ async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approv
             for raw_channel, raw_ts in threads.items():
                 channel = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
                 ts = raw_ts.decode() if isinstance(raw_ts, bytes) else str(raw_ts)
-                await client.chat_postMessage(channel=channel, thread_ts=ts, text=text, reply_broadcast=False)
+                await client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=reminder_blocks(text),
+                                              reply_broadcast=False, unfurl_links=False)
                 posted.append(f"{channel}/{ts}")
         else:
             fallback = fallback_channel(route, target)
             if fallback is None:
                 raise DeliveryError(f"no Slack thread or channel to remind in for target {target!r}")
-            await client.chat_postMessage(channel=fallback, text=text)
+            await client.chat_postMessage(channel=fallback, text=text, blocks=reminder_blocks(text),
+                                          unfurl_links=False)
             posted.append(fallback)
     except SlackApiError as exc:
         raise DeliveryError(f"Slack: {exc.response.get('error')}") from exc

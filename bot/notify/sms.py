@@ -9,12 +9,14 @@ import secrets
 import aiohttp
 from redis.asyncio import Redis
 
+from bot.display import arg_rows, one_line
 from bot.keys import Keys
 from bot.models import Approval
 from bot.notify import DeliveryError
+from bot.notify.plain import sms_item
 from bot.settings import Settings
 
-MAX_SMS = 320
+MAX_SMS = 319  # under Twilio's two-segment 320
 # Reply codes: 6 characters with nothing a person could misread or mistype on a phone (no 0/O/Q, 1/I/L,
 # 2/Z, 5/S, 6/G, 8/B, U/V): 21 ** 6 ≈ 86 million codes, guessed at most 5 times per number per 15 minutes.
 CODE_ALPHABET = "ACDEFHJKMNPRTWXY34679"
@@ -63,17 +65,37 @@ async def approval_for_code(redis: Redis, keys: Keys, code: str) -> str | None:
     return None if value is None else (value.decode() if isinstance(value, bytes) else str(value))
 
 
+SMS_VALUE_MAX = 40  # characters of one argument value in a text
+
+
 def sms_text(approval: Approval, code: str, link: str) -> str:
-    """The outbound text, always under 320 characters (the call is shortened to fit), e.g.
-    `[HIGH] billing-agent: delete_user_data(user_id=user_123). Reply YES 4821 or NO 4821 reason. <link>`."""
-    head = f"[{approval.risk_level.value.upper()}] {approval.agent}: "
-    tail = f". Reply YES {code} or NO {code} reason. {link}"
-    call_args = ", ".join(f"{name}={value}" for name, value in approval.args.items())
-    call = f"{approval.action}({call_args})"
-    room = MAX_SMS - 1 - len(head) - len(tail)
-    if len(call) > room:
-        call = call[: max(room - 1, 0)] + "…"
-    return (head + call + tail)[: MAX_SMS - 1]
+    """The outbound text, under 320 characters, e.g. `[HIGH] Approval needed. Agent billing-agent asks:
+    «delete_user_data(user_id=user_123)». Reply YES 4821 or NO 4821 reason. Full request: <link>`.
+    Arguments go field by field, those a policy rule matched first, each value cut on its own; when
+    anything is left out the text says so. The agent's part is between « and », on one line."""
+    head = f"[{approval.risk_level.value.upper()}] Approval needed. Agent {one_line(approval.agent, 40)} asks: «"
+    tail = f". Reply YES {code} or NO {code} reason. Full request: {link}"
+    action = one_line(approval.action, 60)
+    rows = arg_rows(approval, SMS_VALUE_MAX, 30)
+    items = [sms_item(row, SMS_VALUE_MAX) for row in rows.rows]
+    shortened = any(row.cut for row in rows.rows)
+
+    def text(shown: int) -> str:
+        left_out = len(items) - shown + rows.more
+        notes = [f"{left_out} fields not shown"] if left_out else []
+        if shortened:
+            notes.append("values cut")
+        note = f" [{', '.join(notes)}]" if notes else ""
+        return f"{head}{action}({', '.join(items[:shown])})»{note}{tail}"
+
+    shown = len(items)
+    while shown > 0 and len(text(shown)) > MAX_SMS:
+        shown -= 1
+    body = text(shown)
+    if len(body) > MAX_SMS:  # a very long link or agent name: our tail stays whole
+        room = max(0, MAX_SMS - len(tail) - 1)
+        body = body[: len(body) - len(tail)][:room] + "…" + tail
+    return body[:MAX_SMS]
 
 
 async def send_sms(settings: Settings, session: aiohttp.ClientSession, to: str, body: str) -> str:

@@ -55,14 +55,15 @@ async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe]
     assert mail.recipients == [ALICE_EMAIL]
     text, html = mail.part("plain"), mail.part("html")
     assert "delete_user_data" in text and "GDPR erasure request" in text and "Reversible: NO" in text
-    assert "user_id = 'user_123'" in text
+    assert "| user_id = user_123" in text  # agent lines are quoted (issue 9 §6)
     assert f"https://countersign.example.com/requests/{approval_id}" in text
     assert text.count("https://countersign.example.com/email/") == 2
     assert "Approve</a>" in html and "Review / modify</a>" in html
     # 60 min: SMS under 320 characters with the reply code.
     sms = (await twilio.wait_for_accepted(1))[0]
     assert sms.to == ALICE_PHONE and len(sms.body) < 320
-    assert sms.body.startswith("[HIGH] billing-agent: delete_user_data(user_id=user_123). Reply YES ")
+    assert sms.body.startswith(
+        "[HIGH] Approval needed. Agent billing-agent asks: «delete_user_data(user_id=user_123)». Reply YES ")
 
     types = await audit_types(running, approval_id)
     notified = [e.detail for e in await running.runtime.service.events(approval_id) if e.type == "notified"]

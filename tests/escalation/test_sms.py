@@ -108,5 +108,7 @@ def test_sms_text_stays_under_320_characters() -> None:
                         expires_at=datetime(2026, 1, 1, tzinfo=UTC))
     text = sms_text(approval, "4821", "https://countersign.example.com/requests/apr_1")
     assert len(text) < 320
-    assert text.startswith("[CRITICAL] billing-agent: bulk_update(ids=[0, 1, 2")
-    assert text.endswith("…. Reply YES 4821 or NO 4821 reason. https://countersign.example.com/requests/apr_1")
+    # Field by field (issue 9 §6): the long list is opened, and the text says how much is not shown.
+    assert text.startswith("[CRITICAL] Approval needed. Agent billing-agent asks: «bulk_update(ids.0=0, ids.1=1")
+    assert "fields not shown]" in text
+    assert text.endswith(". Reply YES 4821 or NO 4821 reason. Full request: https://countersign.example.com/requests/apr_1")
