@@ -26,6 +26,7 @@ from handlers import register_listeners
 from handlers.channel import CONTEXT_KEY, SlackChannel
 from handlers.delivery import outbox_handler, post_missed
 from handlers.directory import Directory
+from handlers.membership import member_resolver
 from handlers.messages import MessageLocations
 from handlers.pacing import ChannelPacer
 
@@ -97,8 +98,10 @@ def install(app: web.Application, runtime: Runtime) -> None:
         ChannelPacer(runtime.redis, runtime.keys),
         directory,
     )
-    runtime.service.group_resolver = directory.group_members
-    runtime.service.identity_resolver = directory.person
+    resolver = runtime.service.resolver
+    resolver.group_resolver = directory.group_members
+    resolver.identity_resolver = directory.person
+    resolver.member_resolver = member_resolver(slack)
     runtime.outbox.subscribe(outbox_handler(slack))
     socket_mode = bool(settings.slack_app_token)
     bolt = build_bolt(slack, socket_mode)

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from bot.errors import Conflict, Forbidden, NotFound
+from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.models import Actor
 from bot.notify.sms import REPLY, approval_for_code, twilio_configured
 from bot.runtime import Runtime
@@ -53,25 +53,21 @@ async def inbound(request: web.Request) -> web.Response:
     if approval_id is None:
         await runtime.service.record("sms_refused", None, actor, reason="unknown_code", code=code)
         return twiml(f"Countersign: no request has code {code}.")
-    try:
-        stored = await runtime.service.get_stored(approval_id)
-    except NotFound:
-        return twiml(f"Countersign: no request has code {code}.")
-    texted = {
-        (n.decode() if isinstance(n, bytes) else str(n))
-        for n in await runtime.redis.smembers(runtime.keys.named(f"sms:to:{approval_id}"))
-    }
-    if sender not in texted and sender not in (stored.route.get("approvers") or []):
-        await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
-        return twiml("Countersign: this number may not decide that request.")
     outcome = "approve" if word in ("yes", "y", "approve") else "reject"
+    # Who may decide (and whether a reason is required) is the service's rule, the same as on every channel.
     decider = Decider(channel="sms", id=sender, name=sender, identities=frozenset({sender}))
     try:
         approval = await runtime.service.decide(approval_id, decider, outcome, comment=reason)  # type: ignore[arg-type]
+    except NotFound:
+        return twiml(f"Countersign: no request has code {code}.")
     except Conflict as exc:
         return twiml(f"Countersign: nothing changed, {exc.message}.")
     except Forbidden as exc:
-        return twiml(f"Countersign: refused, {exc.message}.")
+        await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
+        return twiml(f"Countersign: this number may not decide that request ({exc.message}).")
+    except InvalidInput:
+        return twiml(f"Countersign: nothing changed, a reason is required to reject this request. "
+                     f"Reply NO {code} <reason>.")
     await runtime.service.record("sms_reply", approval_id, actor, outcome=outcome, code=code)
     return twiml(f"Countersign: {approval.action} is {approval.status.value}"
                  + (" (vote recorded)." if approval.status.value == "pending" else "."))
