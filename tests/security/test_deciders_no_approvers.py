@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.embedded import EmbeddedRedis
 from bot.models import Status
 from tests.security.deciders_support import (
     BOB,
@@ -17,6 +18,7 @@ from tests.security.deciders_support import (
     twilio,
 )
 from tests.support.servers import APPROVER_KEY, RunningApp, auth
+from tests.support.slack_app import slack_harness
 from tests.support.smtp_server import SmtpServer
 from tests.support.twilio_emulator import TwilioEmulator
 from tests.support.web import sign_in
@@ -75,3 +77,30 @@ async def test_only_the_people_a_request_was_sent_to_decide_it_by_mail_sms_or_da
     decided = await running.client.post(f"/v1/approvals/{keyed}/decision", json={"outcome": "approve"},
                                         headers=auth(APPROVER_KEY))
     assert decided.status == 200 and (await decided.json())["status"] == "approved"
+
+
+MEMBERS_POLICY = """
+people:
+  - {name: Bob, slack: U0BOB, email: bob@example.com}
+levels:
+  medium: {channels: [{slack: "#approvals"}], timeout: 1h}
+"""
+
+
+async def test_dashboard_user_outside_the_slack_channel_decides_a_level_without_approvers(
+        redis_server: EmbeddedRedis) -> None:
+    async with slack_harness(redis_server, MEMBERS_POLICY) as slack:
+        running = slack.running
+        approval, _ = await slack.submit_and_wait_posted()
+        csrf = await sign_in(running, "eve@example.com")  # in no channel, in no directory entry
+        refused = await running.client.post(f"/requests/{approval['id']}/decide",
+                                            data={"csrf": csrf, "outcome": "approve"})
+        assert refused.status == 403 and "only members of #approvals" in await refused.text()
+        assert (await slack.approval(approval["id"]))["status"] == "pending"
+        # Bob is in #approvals on Slack; the directory says bob@example.com is him.
+        running.client.session.cookie_jar.clear()
+        csrf = await sign_in(running, BOB)
+        done = await running.client.post(f"/requests/{approval['id']}/decide",
+                                         data={"csrf": csrf, "outcome": "approve"}, allow_redirects=False)
+        assert done.status == 303
+        assert (await slack.approval(approval["id"]))["status"] == "approved"

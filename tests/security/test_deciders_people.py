@@ -87,3 +87,19 @@ async def test_approvers_named_by_person_decide_with_any_of_their_identities(
     assert "is approved" in answer
     approval = await running.runtime.service.get(approval_id)
     assert approval.status == Status.approved and approval.decision and approval.decision.by.id == ADA_PHONE
+
+
+def test_a_policy_giving_one_identity_to_two_people_does_not_load() -> None:
+    import pytest
+
+    from bot.errors import ConfigError
+    from bot.policy import parse_policy
+
+    twice = "people:\n  - {name: Ada, email: ada@example.com}\n  - {name: Eve, email: ADA@example.com}\n"
+    with pytest.raises(ConfigError, match="belongs to two persons"):
+        parse_policy(twice, "policy.yaml")
+    unknown = "levels:\n  high: {approvers: [Mallory]}\n"
+    with pytest.raises(ConfigError, match="no identity and no person's name"):
+        parse_policy(unknown, "policy.yaml")
+    with pytest.raises(ConfigError, match="at least one of"):
+        parse_policy("people:\n  - {name: Nobody}\n", "policy.yaml")
