@@ -31,7 +31,7 @@ from blocks.text import (
     row_line,
 )
 from bot.display import arg_rows
-from bot.models import Approval, RiskLevel
+from bot.models import Approval
 
 REJECT_CALLBACK = "reject_modal"
 MODIFY_CALLBACK = "modify_modal"
@@ -41,10 +41,6 @@ COMMENT_BLOCK, COMMENT_INPUT = "comment", "comment_input"
 ANSWER_CALLBACK = "answer_modal"
 ANSWER_BLOCK, ANSWER_INPUT = "answer", "answer_input"
 INPUT_MAX = 3000  # plain_text_input holds at most 3,000 characters
-
-
-def reason_required(approval: Approval) -> bool:
-    return approval.risk_level in (RiskLevel.high, RiskLevel.critical)
 
 
 @dataclass(frozen=True)
@@ -87,9 +83,9 @@ def _text_input(block_id: str, action_id: str, label: str, optional: bool = Fals
                       element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=INPUT_MAX))
 
 
-def reject_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
-    required = reason_required(approval)
-    label = "Reason (required for high and critical risk)" if required else "Reason (optional)"
+def reject_modal(approval: Approval, origin: ModalOrigin, required: bool) -> dict[str, Any]:
+    """`required`: the service's rule (policy `require_reason`) says a reject needs a reason here."""
+    label = "Reason (required)" if required else "Reason (optional)"
     return _form_modal(REJECT_CALLBACK, origin, "Reject request", "Reject", summary_line(approval),
                        [_text_input(REASON_BLOCK, REASON_INPUT, label, optional=not required)])
 

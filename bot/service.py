@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -17,38 +17,19 @@ from jsonschema.exceptions import SchemaError
 from bot import audit, metrics
 from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
+from bot.deciders import Decider, GroupResolver, Individual, People, Resolver, slack_channels
 from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.events import ChangeFeed
 from bot.jsonutil import canonical
 from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
 from bot.policy import Classification, Policy, classify
+from bot.policy.schema import reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
-from bot.store import Store, StoredApproval, parse_approval
+from bot.store import Ballot, Entry, Store, StoredApproval, parse_approval
 
-GroupResolver = Callable[[str], Awaitable[set[str]]]
-IdentityResolver = Callable[[str], Awaitable[frozenset[str]]]
 MAX_WAIT_S = 60
 MaskKey = Callable[[], Awaitable[bytes]]
-
-
-@dataclass(frozen=True)
-class Decider:
-    """Who is deciding, as the channel adapter established it."""
-
-    channel: str
-    id: str
-    name: str | None = None
-    identities: frozenset[str] = field(default_factory=frozenset)  # Slack ID, email, phone…
-    admin: bool = False  # an approver API key: may decide any request
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(channel=self.channel, id=self.id, name=self.name)  # type: ignore[arg-type]
-
-    @property
-    def all_identities(self) -> set[str]:
-        return {i.lower() for i in self.identities | {self.id}}
 
 
 PATTERN_TIMEOUT_S = 0.5
@@ -104,14 +85,21 @@ class ApprovalService:
         self.feed = feed
         self.policy = policy
         self.clock = clock
-        self.group_resolver = group_resolver
-        # Other names of one person (a Slack user ID → their email), set by an adapter that can look them
-        # up, so that the requester is recognised whichever channel they decide from.
-        self.identity_resolver: IdentityResolver | None = None
+        # Who is who: the policy's `people:` plus the look-ups an adapter plugs in (Slack: profile emails,
+        # user-group and channel members).
+        self._resolver = Resolver(People(policy.people))
+        self._resolver.group_resolver = group_resolver
+        self._people_of = policy
         # The key secret values are masked under (derived from the server's secret key; see bot/redaction.py).
         self.mask_key: MaskKey | None = None
         self._redactor: Redactor | None = None
         self._redactor_policy: Policy | None = None
+
+    @property
+    def resolver(self) -> Resolver:
+        if self._people_of is not self.policy:  # the policy was replaced: so was its directory
+            self._resolver.people, self._people_of = People(self.policy.people), self.policy
+        return self._resolver
 
     # -- submit ---------------------------------------------------------------------------------
     def classify(self, request: ApprovalCreate, agent: str) -> Classification:
@@ -245,32 +233,48 @@ class ApprovalService:
         return approval
 
     # -- decide ---------------------------------------------------------------------------------
+    async def individual(self, decider: Decider) -> Individual:
+        """The person behind a decider, with every identity the directory and the adapters know for them."""
+        return await self.resolver.individual(decider.all_identities, f"{decider.channel}:{decider.id}")
+
     async def may_decide(self, stored: StoredApproval, decider: Decider) -> str | None:
-        """None if the decider may decide this request, otherwise the reason they may not."""
+        """None if the decider may decide this request, otherwise the reason they may not.
+
+        The one rule for every channel: never the requester (whatever identity they come with); admins
+        always; else the level's named approvers, or, when it names none, the people it was sent to."""
+        return await self._refusal(stored, decider, await self.individual(decider))
+
+    async def _refusal(self, stored: StoredApproval, decider: Decider, person: Individual) -> str | None:
         route = stored.route
         requested_by = stored.approval.requested_by
         if requested_by and not route.get("allow_self_approval"):
-            theirs = {requested_by.lower()}
-            if self.identity_resolver is not None:
-                theirs |= {i.lower() for i in await self.identity_resolver(requested_by)}
-            if theirs & decider.all_identities:
+            requester = await self.resolver.individual([requested_by], requested_by)
+            if requester.identities & person.identities:
                 return "you asked for this action, so you cannot approve it yourself"
         if decider.admin:
             return None
+        level = stored.approval.risk_level.value
         approvers: list[str] = route.get("approvers") or []
-        if not approvers:
-            return None
-        mine = decider.all_identities
-        if any(a.lower() in mine for a in approvers if not a.startswith("@")):
-            return None
-        for handle in (a for a in approvers if a.startswith("@")):
-            if handle.lower() in mine:
-                return None
-            if self.group_resolver is not None:
-                members = await self.group_resolver(handle)
-                if mine & {m.lower() for m in members}:
+        if approvers:
+            for approver in approvers:
+                if await self.resolver.named(approver, person):
                     return None
-        return f"only the {stored.approval.risk_level.value}-risk approvers may decide this request"
+            return f"only the {level}-risk approvers may decide this request"
+        sent_to_them, unknown = await self.resolver.targeted(route, person)
+        if sent_to_them:
+            return None
+        if unknown:
+            return (f"nobody could tell whether you are in {', '.join(unknown)} (Slack would not say who is "
+                    "in it), so you cannot decide this request")
+        channels = ", ".join(slack_channels(route))
+        return (f"this {level}-risk request names no approvers: only "
+                + (f"members of {channels}, " if channels else "") + "the people it was sent to and admins may "
+                "decide it")
+
+    @staticmethod
+    def reason_required(stored: StoredApproval, outcome: Outcome) -> bool:
+        """Whether this decision needs a comment (policy `require_reason`; reject at high and critical)."""
+        return outcome in reasons_for(stored.approval.risk_level, stored.route.get("require_reason"))
 
     async def decide(self, approval_id: str, decider: Decider, outcome: Outcome,
                      comment: str | None = None, args: Any = None) -> Approval:
@@ -282,7 +286,8 @@ class ApprovalService:
                 "refused", now, approval_id, decider.actor, reason="stale", outcome=outcome,
                 status=approval.status.value), approval_id)
             raise Conflict(f"approval is already {approval.status.value}", approval)
-        refusal = await self.may_decide(stored, decider)
+        person = await self.individual(decider)
+        refusal = await self._refusal(stored, decider, person)
         if refusal is not None:
             await self.store.append_audit(audit.entry(
                 "refused", now, approval_id, decider.actor, reason="not_authorised", outcome=outcome,
@@ -294,30 +299,54 @@ class ApprovalService:
                 raise InvalidInput("modify needs args", {"args": "required for modify"})
             # An approver saw masks for secret values: a mask left unchanged keeps the stored value.
             args = await self.check_args(redactor.restore(args, approval.args), approval.args_schema)
-        quorum = int(stored.route.get("quorum", 1))
-        # Under a quorum, a modify that changes the arguments clears earlier approvals: they endorsed other
-        # arguments, so the people who want the change must gather the quorum for it.
-        reset_votes = outcome == "modify" and quorum > 1 and bool(approval.approvals) and args != (
-            [v.args for v in approval.approvals if v.outcome == "modify"] or [approval.args])[-1]
-        final_args = None if outcome == "reject" else (args if outcome == "modify" else approval.args)
-        vote = Vote(outcome=outcome, by=decider.actor, at=now, comment=comment, args=final_args)
-        decision = Decision(**vote.model_dump())
-        if outcome == "approve" and approval.approvals and not reset_votes:
-            # With a quorum, the arguments agreed by an earlier modify vote stand.
-            modified = [v for v in approval.approvals if v.outcome == "modify"]
-            if modified:
-                decision = decision.model_copy(update={"args": modified[-1].args, "outcome": "modify"})
+        comment = comment.strip() if comment and comment.strip() else None
+        if comment is None and self.reason_required(stored, outcome):
+            level = approval.risk_level.value
+            raise InvalidInput(f"say why: a reason is required to {outcome} a {level}-risk request",
+                               {"comment": f"a reason is required to {outcome} a {level}-risk request"})
+        return await self._cast(stored, decider, person, outcome, comment, args)
+
+    async def _cast(self, stored: StoredApproval, decider: Decider, person: Individual, outcome: Outcome,
+                    comment: str | None, args: Any) -> Approval:
+        """Hand the vote to the transition script, which decides from the stored state what it does: clear
+        earlier votes (a modify of the agreed arguments), refuse it (an approve of arguments no longer agreed),
+        or end the request (quorum met); every variant it may need is prepared here."""
+        approval, approval_id, now = stored.approval, stored.approval.id, self.clock.now()
+        redactor = await self.redactor()  # audit entries keep secret values masked
+        # The arguments this vote endorses: a modify's own; an approve's those agreed when the decider looked.
+        if outcome == "modify":
+            endorsed, endorsed_text = args, canonical(args)
+        elif outcome == "approve":
+            endorsed_text = stored.agreed or canonical(approval.args)
+            endorsed = json.loads(endorsed_text)
+        else:
+            endorsed, endorsed_text = None, ""
         new_status = Status.rejected if outcome == "reject" else Status.approved
+
+        def final(named: Outcome) -> tuple[Decision, Entry]:
+            decision = Decision(outcome=named, by=decider.actor, at=now, comment=comment, args=endorsed)
+            return decision, audit.entry(
+                "decision", now, approval_id, decider.actor, outcome=named, status=new_status.value,
+                comment=comment, args=redactor.args(endorsed),
+                original_args=redactor.args(approval.args) if named == "modify" else None)
+
+        def vote_entry(reset: bool) -> Entry:
+            return audit.entry("vote", now, approval_id, decider.actor, outcome=outcome, comment=comment,
+                               args=redactor.args(endorsed), reset_earlier_votes=reset or None)
+
+        decision, final_entry = final(outcome)
+        ballot = Ballot(
+            voter=person.key, markers=person.markers, kind=outcome, endorsed=endorsed_text,
+            original=canonical(approval.args), quorum=int(stored.route.get("quorum", 1)),
+            vote=Vote(outcome=outcome, by=decider.actor, at=now, comment=comment, args=endorsed),
+            entry=vote_entry(False), reset_entry=vote_entry(True),
+            changed_entry=audit.entry("refused", now, approval_id, decider.actor, reason="args_changed",
+                                      outcome=outcome),
+            modified=final("modify") if outcome == "approve" else None,
+        )
         result = await self.store.transition(
-            approval_id, mode="vote", voter=f"{decider.channel}:{decider.id}".lower(), vote=vote,
-            vote_entry=audit.entry("vote", now, approval_id, decider.actor, outcome=outcome, comment=comment,
-                                   args=redactor.args(final_args), reset_earlier_votes=reset_votes or None),
-            decisive=outcome == "reject" or quorum <= 1,
-            quorum=quorum, new_status=new_status, decision=decision,
-            now_ms=to_ms(now), identities=decider.all_identities, reset_votes=reset_votes,
-            final_entry=audit.entry("decision", now, approval_id, decider.actor, outcome=decision.outcome,
-                                    status=new_status.value, comment=comment, args=redactor.args(decision.args),
-                                    original_args=redactor.args(approval.args) if outcome == "modify" else None),
+            approval_id, mode="vote", new_status=new_status, decision=decision, now_ms=to_ms(now),
+            final_entry=final_entry, ballot=ballot,
             refused_entry=audit.entry("refused", now, approval_id, decider.actor, reason="stale",
                                       outcome=outcome),
         )
@@ -331,6 +360,9 @@ class ApprovalService:
             raise Conflict(f"approval is already {stored.approval.status.value}", stored.approval)
         if outcome == "duplicate":
             raise Conflict("you have already voted on this request", stored.approval)
+        if outcome == "changed":
+            raise Conflict("the arguments were changed while you decided; look at them again and decide anew",
+                           stored.approval)
         if outcome == "final":
             metrics.observe_final(stored.approval)
         return stored.approval

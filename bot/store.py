@@ -49,11 +49,44 @@ class StoredApproval:
 
     approval: Approval
     route: dict[str, Any]
+    agreed: str | None = None  # canonical JSON of the arguments a modify vote set, which the quorum now endorses
+
+
+@dataclass
+class Ballot:
+    """A vote for the transition script, with every variant it may need: the script picks from the stored
+    state (never from a snapshot read before it) whether the vote clears earlier ones, counts, or is refused."""
+
+    voter: str  # the person's key: one vote per person
+    markers: set[str]  # every identity of that person; none of them may vote again
+    kind: str  # approve | modify | reject
+    endorsed: str  # canonical JSON of the arguments this vote endorses ('' for a reject)
+    original: str  # canonical JSON of the request's own arguments
+    quorum: int
+    vote: Vote
+    entry: Entry
+    reset_entry: Entry  # the vote's entry when it clears earlier votes (a modify of the agreed arguments)
+    changed_entry: Entry  # the refusal when an approve endorses arguments that are no longer agreed
+    modified: tuple[Decision, Entry] | None = None  # an approve's decision once a modify set the arguments
+
+    def script_fields(self) -> dict[str, Any]:
+        return {
+            "voter": self.voter, "identities": sorted(self.markers), "kind": self.kind,
+            "args": self.endorsed, "original": self.original, "quorum": self.quorum,
+            "vote": self.vote.model_dump_json(), "vote_entry": _fields(self.entry),
+            "reset_entry": _fields(self.reset_entry), "changed_entry": _fields(self.changed_entry),
+            "modified": {"decision": self.modified[0].model_dump_json(), "entry": _fields(self.modified[1])}
+            if self.modified else "",
+        }
+
+
+def _fields(entry: Entry | None) -> dict[str, str] | str:
+    return {"body": entry.body, "sha": entry.sha} if entry else ""
 
 
 @dataclass
 class TransitionResult:
-    outcome: str  # final | voted | conflict | duplicate | missing | early
+    outcome: str  # final | voted | conflict | duplicate | changed | missing | early
     stored: StoredApproval | None
 
 
@@ -77,7 +110,7 @@ def parse_approval(fields: dict[str, str]) -> StoredApproval:
     document["decision"] = Decision.model_validate_json(fields["dec"]) if fields.get("dec") else None
     document["approvals"] = votes
     document["updated_at"] = from_ms(int(fields.get("upd") or fields["cms"]))
-    return StoredApproval(Approval.model_validate(document), route)
+    return StoredApproval(Approval.model_validate(document), route, fields.get("agreed"))
 
 
 def _pairs_to_dict(flat: list[Any]) -> dict[str, str]:
@@ -151,28 +184,23 @@ class Store:
         now_ms: int,
         final_entry: Entry,
         refused_entry: Entry | None = None,
-        voter: str = "",
-        vote: Vote | None = None,
-        vote_entry: Entry | None = None,
-        decisive: bool = True,
-        quorum: int = 1,
         not_before_ms: int | None = None,
-        identities: frozenset[str] | set[str] = frozenset(),
-        reset_votes: bool = False,
+        ballot: Ballot | None = None,
     ) -> TransitionResult:
+        """A final transition (mode `final`), or a vote (mode `vote`, with its ballot) that may end it."""
         k = self.keys
-        vote_entry = vote_entry or _NO_ENTRY
-        refused = refused_entry or _NO_ENTRY
+        fields: dict[str, Any] = {
+            "mode": mode, "id": approval_id, "new_status": new_status.value,
+            "decision": decision.model_dump_json(), "now_ms": str(now_ms), "retention_s": str(self.retention_s),
+            "final_entry": _fields(final_entry), "refused_entry": _fields(refused_entry),
+            "channel": k.changes_channel, "maxlen_outbox": str(OUTBOX_MAXLEN),
+            "not_before_ms": "" if not_before_ms is None else str(not_before_ms),
+            **(ballot.script_fields() if ballot else {}),
+        }
         outcome, _status, flat = await self._transition(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail, k.outbox,
                   k.pending_by_level],
-            args=[mode, voter, vote.model_dump_json() if vote else "", "1" if decisive else "0", quorum,
-                  new_status.value, decision.model_dump_json(), now_ms, self.retention_s,
-                  vote_entry.body, vote_entry.sha, final_entry.body, final_entry.sha,
-                  refused.body, refused.sha, k.changes_channel, approval_id, OUTBOX_MAXLEN,
-                  "" if not_before_ms is None else not_before_ms,
-                  "\n".join(sorted(i.replace("\n", " ") for i in identities)), "1" if reset_votes else "0",
-                  await self.chain_arg()],
+            args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None

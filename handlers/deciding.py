@@ -14,7 +14,6 @@ from bot.service import Decider
 from bot.store import StoredApproval
 from handlers.channel import SlackChannel
 from handlers.delivery import refresh
-from handlers.membership import channel_refusal
 
 log = logging.getLogger(__name__)
 _PAST = {
@@ -78,7 +77,7 @@ async def check_clicker(
         await tell(slack, decider.id, channel_id, stale_text(stored.approval))
         await refresh(slack, approval_id)
         return None
-    reason = await slack.service.may_decide(stored, decider) or await channel_refusal(slack, stored, decider.id)
+    reason = await slack.service.may_decide(stored, decider)
     if reason is not None:
         await refuse(slack, approval_id, decider, outcome, channel_id, reason)
         return None
@@ -105,16 +104,6 @@ async def decide_and_reply(
     args: dict[str, Any] | None = None,
 ) -> Approval | None:
     """Decide through the service; every refusal becomes an ephemeral note and changes nothing."""
-    try:
-        stored = await slack.service.get_stored(approval_id)
-    except NotFound:
-        await tell(slack, decider.id, channel_id, "This request no longer exists.")
-        return None
-    if stored.approval.status == Status.pending:
-        reason = await channel_refusal(slack, stored, decider.id)
-        if reason is not None:
-            await refuse(slack, approval_id, decider, outcome, channel_id, reason)
-            return None
     try:
         approval = await slack.service.decide(approval_id, decider, outcome, comment, args)
     except Forbidden as exc:

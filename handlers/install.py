@@ -27,6 +27,7 @@ from handlers import register_listeners
 from handlers.channel import CONTEXT_KEY, SlackChannel
 from handlers.delivery import outbox_handler, post_missed, poster
 from handlers.directory import Directory
+from handlers.membership import member_resolver
 from handlers.messages import MessageLocations
 from handlers.pacing import ChannelPacer
 from handlers.signature import signature_ok
@@ -101,8 +102,10 @@ def install(app: web.Application, runtime: Runtime) -> None:
         directory,
     )
     slack.pacer.runner = poster(slack)
-    runtime.service.group_resolver = directory.group_members
-    runtime.service.identity_resolver = directory.person
+    resolver = runtime.service.resolver
+    resolver.group_resolver = directory.group_members
+    resolver.identity_resolver = directory.person
+    resolver.member_resolver = member_resolver(slack)
     runtime.outbox.subscribe(outbox_handler(slack))
     socket_mode = bool(settings.slack_app_token)
     bolt = build_bolt(slack)

@@ -10,7 +10,6 @@ from bot.clock import to_ms
 from bot.models import Approval, Status
 from bot.service import Decider, time_to_decision
 from handlers.channel import SlackChannel
-from handlers.membership import channel_refusal
 
 MAX_SCAN = 1000
 STATS_MAX = 5000
@@ -26,10 +25,7 @@ async def decidable_pending(slack: SlackChannel, decider: Decider, limit: int = 
         page, cursor = await store.page(store.keys.pending, 100, cursor, Status.pending)
         scanned += len(page)
         for stored in page:
-            if (
-                await service.may_decide(stored, decider) is None
-                and await channel_refusal(slack, stored, decider.id) is None
-            ):
+            if await service.may_decide(stored, decider) is None:
                 found.append(await service.for_humans(stored.approval))
         if cursor is None or not page:
             break

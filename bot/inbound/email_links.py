@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from bot.errors import Conflict, Forbidden, NotFound
+from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.inbound.pages import message_page, page
 from bot.models import Actor, Status
 from bot.notify.email import SmtpConfig, context_fields
@@ -47,16 +47,23 @@ async def confirm_page(request: web.Request) -> web.Response:
         return await _refuse(runtime, claim.reason, claim.claim, "GET")
     if await request.app[TOKENS].is_used(claim):
         return await _refuse(runtime, "used", claim, "GET")
+    return await _confirm(runtime, claim)
+
+
+async def _confirm(runtime: Runtime, claim: LinkClaim, error: str | None = None) -> web.Response:
+    """The page that asks to confirm (and, where the policy requires one, for the reason)."""
     try:
-        approval = await runtime.service.get(claim.approval_id)
+        stored = await runtime.service.get_stored(claim.approval_id)
     except NotFound:
         return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
+    approval = stored.approval
     if approval.status != Status.pending:
         return message_page("Already decided", f"This request is already {approval.status.value}.", 409)
     verb = "Approve" if claim.outcome == "approve" else "Reject"
     approval = await runtime.service.for_humans(approval)
-    return page("confirm.html.j2", approval=approval, context=context_fields(approval), verb=verb,
-                outcome=claim.outcome, recipient=claim.recipient,
+    return page("confirm.html.j2", 400 if error else 200, approval=approval, context=context_fields(approval),
+                verb=verb, outcome=claim.outcome, recipient=claim.recipient, error=error,
+                reason_required=runtime.service.reason_required(stored, claim.outcome),  # type: ignore[arg-type]
                 review_url=f"{runtime.settings.countersign_public_url}/requests/{approval.id}")
 
 
@@ -67,6 +74,13 @@ async def decide(request: web.Request) -> web.Response:
         return await _refuse(runtime, claim.reason, claim.claim, "POST")
     form = await request.post()
     comment = str(form.get("comment") or "").strip()[:4000] or None
+    try:
+        stored = await runtime.service.get_stored(claim.approval_id)
+    except NotFound:
+        return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
+    if comment is None and runtime.service.reason_required(stored, claim.outcome):  # type: ignore[arg-type]
+        # Asked before the link is used up, so the approver can give the reason and use it again.
+        return await _confirm(runtime, claim, "A reason is required to reject this request: write it below.")
     try:
         await request.app[TOKENS].consume(claim, runtime.clock.now())
     except BadToken as exc:
@@ -80,6 +94,8 @@ async def decide(request: web.Request) -> web.Response:
         return message_page("Already decided", f"Nothing changed: {exc.message}.", 409)
     except Forbidden as exc:
         return message_page("Not allowed", f"Nothing changed: {exc.message}.", 403)
+    except InvalidInput as exc:
+        return message_page("Not accepted", f"Nothing changed: {exc.message}.", 400)
     except NotFound:
         return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
     if approval.status == Status.pending:

@@ -9,7 +9,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from bot.display import one_line
-from bot.errors import Conflict, Forbidden, NotFound
+from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
 from bot.models import Actor
 from bot.notify.sms import REPLY, approval_for_code, reply_code, twilio_configured
 from bot.ratelimit import WindowLimit
@@ -74,27 +74,25 @@ async def inbound(request: web.Request) -> web.Response:
         await guesses.hit(sender)
         await runtime.service.record("sms_refused", None, actor, reason="unknown_code", code=code)
         return twiml(no_match(code))
-    try:
-        stored = await runtime.service.get_stored(approval_id)
-    except NotFound:
-        await guesses.hit(sender)
-        return twiml(no_match(code))
-    texted = {
-        (n.decode() if isinstance(n, bytes) else str(n))
-        for n in await runtime.redis.smembers(runtime.keys.named(f"sms:to:{approval_id}"))
-    }
-    if sender not in texted and sender not in (stored.route.get("approvers") or []):
-        await guesses.hit(sender)
-        await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
-        return twiml(no_match(code))
     outcome = "approve" if word in ("yes", "y", "approve") else "reject"
+    # Who may decide (and whether a reason is required) is the service's rule, the same as on every channel.
     decider = Decider(channel="sms", id=sender, name=sender, identities=frozenset({sender}))
     try:
         approval = await runtime.service.decide(approval_id, decider, outcome, comment=reason)  # type: ignore[arg-type]
+    except NotFound:
+        await guesses.hit(sender)
+        return twiml(no_match(code))
     except Conflict as exc:
         return twiml(f"Countersign: nothing changed, {exc.message}.")
-    except Forbidden as exc:
-        return twiml(f"Countersign: refused, {exc.message}.")
+    except Forbidden:
+        # Who may decide is the service's rule; the reply is the same as for a code that does not exist, and
+        # the attempt counts as a wrong code, so a number that may not decide learns nothing by guessing.
+        await guesses.hit(sender)
+        await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
+        return twiml(no_match(code))
+    except InvalidInput:
+        return twiml(f"Countersign: nothing changed, a reason is required to reject this request. "
+                     f"Reply NO {code} <reason>.")
     await runtime.service.record("sms_reply", approval_id, actor, outcome=outcome, code=code)
     # The action is agent text: one line, hidden characters shown (a control character is not valid XML).
     return twiml(f"Countersign: {one_line(approval.action, 80)} is {approval.status.value}"

@@ -78,6 +78,10 @@ class EscalationStep(Strict):
         return rest
 
 
+_IDENTITY_FORM = re.compile(r"^(@[\w.-]+|[UW][A-Z0-9]{2,20}|[^@\s]+@[^@\s]+|\+[1-9]\d{6,14})$")
+_PERSON_NAME = re.compile(r"^\w[\w .'-]{0,99}$")
+
+
 class LevelPolicy(Strict):
     auto_approve: bool = False
     deny: str | None = Field(default=None, min_length=1, max_length=500)
@@ -88,17 +92,54 @@ class LevelPolicy(Strict):
     on_timeout: Literal["reject", "approve"] = "reject"
     escalate: list[EscalationStep] = Field(default_factory=list)
     allow_self_approval: bool = False
+    # Decisions that need a comment; None: the default, `[reject]` for high and critical (see reasons_for).
+    require_reason: list[Literal["reject", "modify"]] | None = None
 
     @field_validator("approvers")
     @classmethod
     def _approver_form(cls, value: list[str]) -> list[str]:
         for approver in value:
-            if not re.match(r"^(@[\w.-]+|[UW][A-Z0-9]{2,20}|[^@\s]+@[^@\s]+|\+[1-9]\d{6,14})$", approver):
+            if not (_IDENTITY_FORM.match(approver) or _PERSON_NAME.match(approver)):
                 raise ValueError(
                     f"approver {approver!r} must be a Slack user ID, an @user-group handle, "
-                    "an email address or an E.164 phone number"
+                    "an email address, an E.164 phone number or the name of a person in `people`"
                 )
         return value
+
+
+DEFAULT_REQUIRE_REASON = {RiskLevel.high: ["reject"], RiskLevel.critical: ["reject"]}
+
+
+def reasons_for(level: RiskLevel, require_reason: list[str] | None) -> list[str]:
+    """The outcomes that need a reason at this level: as the policy says, else the level's default."""
+    return list(DEFAULT_REQUIRE_REASON.get(level, []) if require_reason is None else require_reason)
+
+
+class Person(Strict):
+    """One person in the `people:` directory: every identity they decide with, on any channel."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    slack: str | None = Field(default=None, pattern=r"^[UW][A-Z0-9]{2,20}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    phone: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+
+    @model_validator(mode="after")
+    def _some_identity(self) -> Person:
+        if not (self.slack or self.email or self.phone):
+            raise ValueError("a person needs at least one of `slack`, `email` or `phone`")
+        return self
+
+    @property
+    def identities(self) -> list[str]:
+        return [i for i in (self.slack, self.email, self.phone) if i]
+
+
+def _people_list(value: Any) -> Any:
+    # Written as a list of persons, or as a mapping from a person's name to the rest.
+    if isinstance(value, dict):
+        return [{"name": name, **(person or {})} if isinstance(person, dict | None) else person
+                for name, person in value.items()]
+    return value
 
 
 class Condition(Strict):
@@ -194,6 +235,32 @@ class Policy(Strict):
     rules: list[Rule] = Field(default_factory=list)
     # Argument paths and key-name globs whose values are masked for people (bot/redaction.py); None: defaults.
     redact: list[RedactEntry] | None = Field(default=None, max_length=200)
+    people: list[Person] = Field(default_factory=list)
+
+    @field_validator("people", mode="before")
+    @classmethod
+    def _people_forms(cls, value: Any) -> Any:
+        return _people_list(value)
+
+    @model_validator(mode="after")
+    def _people_unique(self) -> Policy:
+        # One identity names one person, or votes could not be counted per person.
+        seen: dict[str, int] = {}
+        names: set[str] = set()
+        for n, person in enumerate(self.people):
+            if person.name is not None:
+                if person.name.lower() in names:
+                    raise ValueError(f"people: the name {person.name!r} is used twice")
+                names.add(person.name.lower())
+            for identity in person.identities:
+                if seen.setdefault(identity.lower(), n) != n:
+                    raise ValueError(f"people: {identity!r} belongs to two persons")
+        for level, settings in self.levels.items():
+            for approver in settings.approvers:
+                if not _IDENTITY_FORM.match(approver) and approver.lower() not in names:
+                    raise ValueError(f"levels.{level.value}.approvers: {approver!r} is no identity and no "
+                                     "person's name in `people`")
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -36,8 +36,12 @@ def normalise_email(value: str) -> str | None:
 
 
 def allowed_emails(policy: Policy, settings: Settings) -> set[str]:
-    """Approvers named in the policy by email, plus COUNTERSIGN_WEB_USERS."""
-    emails = {a.lower() for level in policy.levels.values() for a in level.approvers if "@" in a[1:]}
+    """Approvers named in the policy by email (or as a person with an email), plus COUNTERSIGN_WEB_USERS."""
+    named = {a.lower() for level in policy.levels.values() for a in level.approvers}
+    emails = {a for a in named if "@" in a[1:]}
+    # Approvers named by person (`people:`): their email, and an approver named by another identity of theirs.
+    emails |= {p.email.lower() for p in policy.people if p.email and {i.lower() for i in
+               (*p.identities, p.name or "")} & named}
     emails |= {e.strip().lower() for e in settings.countersign_web_users.split(",") if e.strip()}
     return emails
 

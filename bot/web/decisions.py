@@ -22,7 +22,7 @@ def read_outcome(raw: object, allowed: tuple[str, ...] = ("approve", "reject", "
     return raw  # type: ignore[return-value]
 
 
-def read_comment(raw: object, outcome: str) -> str | None:
+def read_comment(raw: object) -> str | None:
     comment = raw.strip() if isinstance(raw, str) else ""
     if len(comment) > MAX_COMMENT:
         raise InvalidInput(f"the comment is longer than {MAX_COMMENT} characters", {"comment": "too long"})
@@ -30,9 +30,7 @@ def read_comment(raw: object, outcome: str) -> str | None:
         comment.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput("the comment is not valid text", {"comment": "invalid text"}) from None
-    if outcome == "reject" and not comment:
-        raise InvalidInput("say why you reject it", {"comment": "a reason is required to reject"})
-    return comment or None
+    return comment or None  # whether a reason is required is the service's rule (policy `require_reason`)
 
 
 def read_args(raw: object) -> dict[str, Any]:
@@ -75,7 +73,7 @@ async def decide_batch(service: ApprovalService, decider: Decider, ids: list[str
                 approval = await service.decide(approval_id, decider, outcome, comment)
             except Forbidden as exc:
                 result.skipped.append((approval_id, exc.message))
-            except Conflict as exc:
+            except (Conflict, InvalidInput) as exc:  # InvalidInput: this one needs a reason to reject
                 result.skipped.append((approval_id, exc.message))
             except NotFound:
                 result.skipped.append((approval_id, "no such request"))

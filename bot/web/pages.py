@@ -68,7 +68,7 @@ async def batch(request: web.Request) -> web.StreamResponse:
     session = require_session(request)
     form = await request.post()
     outcome = read_outcome(form.get("outcome"), ("approve", "reject"))
-    comment = read_comment(form.get("comment"), outcome)
+    comment = read_comment(form.get("comment"))
     if form.get("scope") == "all":
         filters = parse_filters(form)
         try:
@@ -140,7 +140,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
     args_text = form.get("args") if isinstance(form.get("args"), str) else None
     try:
         outcome = read_outcome(form.get("outcome"))
-        comment = read_comment(form.get("comment"), outcome)
+        comment = read_comment(form.get("comment"))
         args = read_args(args_text) if outcome == "modify" else None
         await runtime.service.decide(approval_id, decider_for(session), outcome, comment, args)
     except InvalidInput as exc:

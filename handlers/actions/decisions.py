@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -87,7 +88,9 @@ async def open_answer(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCon
 async def open_reject(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     await ack()
     slack = channel_of(context)
-    await open_checked_modal(slack, body, "reject", reject_modal, await load(slack, clicked_approval(body)))
+    stored = await load(slack, clicked_approval(body))
+    required = stored is not None and slack.service.reason_required(stored, "reject")
+    await open_checked_modal(slack, body, "reject", partial(reject_modal, required=required), stored)
 
 
 async def open_modify(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -1,4 +1,4 @@
-"""The reject modal's submission: a reason is required for high and critical risk."""
+"""The reject modal's submission: the service says when a reason is required (policy `require_reason`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from blocks.modals import REASON_BLOCK, REASON_INPUT, ModalOrigin, reason_required
+from blocks.modals import REASON_BLOCK, REASON_INPUT, ModalOrigin
 from bot.errors import NotFound
 from handlers.channel import channel_of
 from handlers.deciding import decide_and_reply, decider_for, tell
@@ -23,16 +23,15 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
     origin = ModalOrigin.load(view.get("private_metadata", ""))
     reason = input_value(view, REASON_BLOCK, REASON_INPUT)
     try:
-        approval = await slack.service.get(origin.approval_id)
+        stored = await slack.service.get_stored(origin.approval_id)
     except NotFound:
         await ack()
         await tell(slack, body["user"]["id"], origin.channel, "This request no longer exists.")
         return
-    if not reason and reason_required(approval):
-        await ack(
-            response_action="errors",
-            errors={REASON_BLOCK: f"A reason is required to reject a {approval.risk_level.value}-risk request."},
-        )
+    if not reason and slack.service.reason_required(stored, "reject"):
+        level = stored.approval.risk_level.value
+        await ack(response_action="errors",
+                  errors={REASON_BLOCK: f"A reason is required to reject a {level}-risk request."})
         return
     await ack()
     decider = await decider_for(slack, body["user"])

@@ -66,16 +66,16 @@ def test_decided_message_has_no_buttons_and_shows_changes():
 
 def test_modals_fit():
     big = approval()
-    for view in (reject_modal(big, ModalOrigin(big.id, "C1")), modify_modal(big, ModalOrigin(big.id, "C1")),
+    for view in (reject_modal(big, ModalOrigin(big.id, "C1"), True), modify_modal(big, ModalOrigin(big.id, "C1")),
                  full_request_modal(big)):
         assert len(view["title"]["text"]) <= 24
         assert len(view["blocks"]) <= 100
         assert len(view.get("private_metadata", "")) <= 3000
         check_sections(view["blocks"])
         View(**view).validate_json()
-    reject = reject_modal(big, ModalOrigin(big.id))
-    assert reject["blocks"][1]["optional"] is False  # reason required for critical
-    medium = reject_modal(approval(risk_level=RiskLevel.medium), ModalOrigin("apr_1"))
+    reject = reject_modal(big, ModalOrigin(big.id), required=True)  # the service's rule decides
+    assert reject["blocks"][1]["optional"] is False
+    medium = reject_modal(approval(risk_level=RiskLevel.medium), ModalOrigin("apr_1"), required=False)
     assert medium["blocks"][1]["optional"] is True
 
 

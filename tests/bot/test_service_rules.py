@@ -16,6 +16,7 @@ levels:
     approvers: ["U0ADA", "ops@corp.com", "@leads"]
     timeout: 10m
   high:
+    channels: [{slack: U0ADA}]  # no approvers named: the people it is sent to decide
     timeout: 5m
     on_timeout: approve
     allow_self_approval: true
@@ -49,7 +50,7 @@ async def test_group_members_resolved(svc):
     async def resolver(handle):
         return {"U0CAROL"} if handle == "@leads" else set()
 
-    service.group_resolver = resolver
+    service.resolver.group_resolver = resolver
     approval, _ = await service.submit(ApprovalCreate(action="x"), "agent")
     decided = await service.decide(approval.id, Decider("slack", "U0CAROL", "Carol"), "reject", "no")
     assert decided.status == "rejected"
@@ -89,7 +90,7 @@ async def test_expiry_records_on_timeout_as_policy_decision(svc):
 
 QUORUM_POLICY = """
 levels:
-  medium: {quorum: 2, timeout: 1h}
+  medium: {quorum: 2, timeout: 1h, approvers: [U0ADA, ada@corp.com, bob@corp.com]}
   high: {timeout: 4h, on_timeout: approve}
 rules:
   - {name: big, match: {cost_usd: {gt: 100}}, level: high}

@@ -12,7 +12,7 @@ POLICY = f"""
 default_level: medium
 levels:
   low: {{auto_approve: true}}
-  medium: {{channels: [{{web: queue}}], approvers: [{ADA}, {GRACE}], timeout: 1h}}
+  medium: {{channels: [{{web: queue}}], approvers: [{ADA}, {GRACE}], timeout: 1h, require_reason: [reject]}}
   high: {{channels: [{{web: queue}}], approvers: [{GRACE}], timeout: 1h}}
   critical: {{channels: [{{web: queue}}], approvers: [{ADA}, {GRACE}], quorum: 2, timeout: 30m}}
 rules:
