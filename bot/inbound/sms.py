@@ -84,11 +84,15 @@ async def inbound(request: web.Request) -> web.Response:
         return twiml(no_match(code))
     except Conflict as exc:
         return twiml(f"Countersign: nothing changed, {exc.message}.")
-    except Forbidden:
-        # Who may decide is the service's rule; the reply is the same as for a code that does not exist, and
-        # the attempt counts as a wrong code, so a number that may not decide learns nothing by guessing.
-        await guesses.hit(sender)
+    except Forbidden as exc:
+        # Who may decide is the service's rule. A number the code was texted to is told why (it knows the code
+        # anyway); any other number gets the answer for a code that does not exist, and the attempt counts as a
+        # wrong code, so guessing teaches nothing.
+        if await runtime.redis.sismember(runtime.keys.named(f"sms:to:{approval_id}"), sender):
+            await runtime.service.record("sms_refused", approval_id, actor, reason="not_authorised", code=code)
+            return twiml(f"Countersign: refused, {exc.message}.")
         await runtime.service.record("sms_refused", approval_id, actor, reason="unknown_number", code=code)
+        await guesses.hit(sender)
         return twiml(no_match(code))
     except InvalidInput:
         return twiml(f"Countersign: nothing changed, a reason is required to reject this request. "
