@@ -74,7 +74,7 @@ def legacy_ipv4(host: str) -> IPv4Address | None:
     """A host that ends in a number is an IPv4 address in inet_aton's spellings (`2130706433`, `0x7f.1`,
     `0177.0.0.1`, `127.1`, `0`), which the system resolver would accept; None for a name.
     Raises Refused for a numeric host no resolver reads the same way."""
-    labels = host.split(".")
+    labels = host.lower().split(".")
     if not _NUMBER.match(labels[-1]):
         return None
     if len(labels) > 4 or not all(_NUMBER.match(label) for label in labels):
@@ -136,18 +136,15 @@ def parse_target(url: str) -> Target:
 
 def _entry(raw: str) -> IPNetwork | str:
     entry = raw.strip().lower()
-    if not entry:
-        raise ValueError("empty entry")
-    if any(c.isdigit() for c in entry) and re.fullmatch(r"[0-9a-f:.]+(/\d{1,3})?", entry):
-        try:
-            return ip_network(entry.strip("[]"), strict=False)
+    bare = entry.strip("[]").removesuffix(".")
+    if ":" in bare or "/" in bare or _NUMBER.match(bare.rsplit(".", 1)[-1]):
+        try:  # an address or CIDR, in its plain spelling only
+            return ip_network(bare, strict=False)
         except ValueError:
-            pass
-    if ":" in entry or "/" in entry:
-        raise ValueError(f"{raw.strip()!r} is not a CIDR")
-    if not re.fullmatch(r"[a-z0-9_*?.-]+", entry.rstrip(".")):
+            raise ValueError(f"{raw.strip()!r} is not an address or CIDR") from None
+    if not re.fullmatch(r"[a-z0-9_*?-]+(?:\.[a-z0-9_*?-]+)*", bare):
         raise ValueError(f"{raw.strip()!r} is not a host name or glob")
-    return entry.rstrip(".")
+    return bare
 
 
 @dataclass(frozen=True)

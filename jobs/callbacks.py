@@ -78,4 +78,5 @@ async def _post(allow: CallbackAllow, url: str, body: bytes, headers: dict[str, 
                 allow_redirects=False) as response:
             return response.status, None
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:300]
+        cause = getattr(exc, "os_error", None) or exc  # aiohttp wraps the resolver's refusal
+        return None, f"{type(cause).__name__}: {cause}"[:300]
