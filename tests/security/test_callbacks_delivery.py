@@ -11,14 +11,18 @@ from aiohttp import web
 
 from bot.netpolicy import CallbackAllow, check_callback_url
 from bot.notify.callbacks import DestinationRefused, checked_session
-from tests.escalation.conftest import (  # noqa: F401 (fixtures)
-    OutboxProbe, esc_app, esc_settings, recorder, smtp, submit, twilio)
+from tests.escalation import conftest as escalation
+from tests.escalation.conftest import OutboxProbe, submit
 from tests.support.http_recorder import HttpRecorder
 from tests.support.loopback import start_on_loopback
 from tests.support.rq_worker import run_burst
 from tests.support.servers import AGENT_KEY, APPROVER_KEY, RunningApp, auth
 
 SAFE_CALLBACK_DETAIL = {"attempt", "result", "url", "next_attempt_in_s"}
+
+# The escalation fixtures: a Twilio emulator, an SMTP server, an HTTP recorder and an app using them.
+esc_app, esc_settings, recorder = escalation.esc_app, escalation.esc_settings, escalation.recorder
+smtp, twilio = escalation.smtp, escalation.twilio
 
 
 async def _decide(running: RunningApp, probe: OutboxProbe, approval_id: str) -> None:
@@ -64,9 +68,9 @@ async def test_dns_rebinding_after_the_intake_check_is_refused_at_connect(record
             assert isinstance(exc.os_error, DestinationRefused)
     assert recorder.requests == []
     # The connection goes to the address that was checked: allowed, the same name reaches the receiver.
-    async with checked_session(CallbackAllow.parse("127.0.0.1"), resolve=rebinding) as session:
-        async with session.post(url, data=b"{}", allow_redirects=False) as response:
-            assert response.status == 200
+    async with checked_session(CallbackAllow.parse("127.0.0.1"), resolve=rebinding) as session, \
+            session.post(url, data=b"{}", allow_redirects=False) as response:
+        assert response.status == 200
     assert [r.path for r in recorder.requests] == ["/hooks/countersign"]
 
 

@@ -18,8 +18,9 @@ def test_every_inet_aton_spelling_of_loopback_is_read_as_loopback(host: str) -> 
     assert legacy_ipv4(host) == LOOPBACK
 
 
-@pytest.mark.parametrize(("host", "address"), [("0", "0.0.0.0"), ("0x", "0.0.0.0"), ("10.1", "10.0.0.1"),
-                                               ("3232235777", "192.168.1.1"), ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254")])
+@pytest.mark.parametrize(("host", "address"), [
+    ("0", "0.0.0.0"), ("0x", "0.0.0.0"), ("10.1", "10.0.0.1"), ("3232235777", "192.168.1.1"),
+    ("0xa9.0xfe.0xa9.0xfe", "169.254.169.254")])
 def test_short_and_numeric_forms(host: str, address: str) -> None:
     assert legacy_ipv4(host) == ip_address(address)
 
