@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import os
 import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable
@@ -172,13 +173,21 @@ class CallbackAllow:
         return any(a in network for a in candidates for network in self.networks if a.version == network.version)
 
 
-_DNS_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback-dns")
+_dns_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Made per process: a worker forks its work horses, and a pool's threads do not survive a fork."""
+    global _dns_pool
+    if _dns_pool is None or _dns_pool[0] != os.getpid():
+        _dns_pool = (os.getpid(), ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback-dns"))
+    return _dns_pool[1]
 
 
 async def lookup(host: str, port: int) -> list[IPAddress]:
     """Every address getaddrinfo gives for host (the same answer aiohttp's default resolver would get)."""
     loop = asyncio.get_running_loop()
-    infos = await loop.run_in_executor(_DNS_POOL, partial(socket.getaddrinfo, host, port,
+    infos = await loop.run_in_executor(_pool(), partial(socket.getaddrinfo, host, port,
                                                           type=socket.SOCK_STREAM))
     return list(dict.fromkeys(ip_address(str(info[4][0]).partition("%")[0]) for info in infos))
 
