@@ -86,5 +86,6 @@ def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None
     policy = policy or load_policy(settings.countersign_policy)
     service = ApprovalService(store, audit_log, feed, policy, clock)
     service.mask_key = lambda: mask_key(settings, redis, keys)
+    service.callback_allow = settings.callback_allow
     return Runtime(settings, redis, keys, store, audit_log, feed, OutboxDispatcher(redis, keys), service,
                    policy, clock, settings.agent_keys, settings.approver_keys)

@@ -14,7 +14,7 @@ import jsonschema.validators
 import regex
 from jsonschema.exceptions import SchemaError
 
-from bot import audit, metrics
+from bot import audit, metrics, netpolicy
 from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
 from bot.deciders import Decider, GroupResolver, Individual, People, Resolver, slack_channels
@@ -94,6 +94,7 @@ class ApprovalService:
         self.mask_key: MaskKey | None = None
         self._redactor: Redactor | None = None
         self._redactor_policy: Policy | None = None
+        self.callback_allow = netpolicy.CallbackAllow()  # COUNTERSIGN_CALLBACK_ALLOW; set by the runtime
 
     @property
     def resolver(self) -> Resolver:
@@ -107,6 +108,7 @@ class ApprovalService:
 
     async def submit(self, request: ApprovalCreate, agent: str) -> tuple[Approval, bool]:
         """File a request; returns (approval, created). Policy may decide it at once."""
+        await self.check_callback_url(request.callback_url)
         if request.args_schema is not None:
             try:
                 jsonschema.Draft202012Validator.check_schema(request.args_schema)
@@ -155,6 +157,14 @@ class ApprovalService:
                                    "dec": decision.model_dump_json() if decision else ""}).approval
         metrics.observe_created(approval)
         return approval, True
+
+    async def check_callback_url(self, url: str | None) -> None:
+        """An agent's callback_url must lead only where the operator allows (docs/security.md, section 4)."""
+        if url is not None:
+            try:
+                await netpolicy.check_callback_url(url, self.callback_allow)
+            except netpolicy.Refused as exc:
+                raise InvalidInput(f"callback_url {exc}", {"callback_url": str(exc)}) from None
 
     async def check_args(self, args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
         """Validate args against a schema; patterns run with a time limit (they come from agents).

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.netpolicy import CallbackAllow
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     countersign_secret_key: str | None = None
     countersign_web_users: str = ""
     countersign_log_level: str = "INFO"
+    countersign_callback_allow: str = ""
 
     # The edge: who may reach the server how often, and how long a connection may dawdle.
     countersign_metrics_token: str | None = None
@@ -107,6 +109,12 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
 
+    @field_validator("countersign_callback_allow")
+    @classmethod
+    def _callback_allow(cls, value: str) -> str:
+        CallbackAllow.parse(value)  # raises ValueError naming the bad entry
+        return value
+
     @field_validator("countersign_public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
@@ -128,6 +136,10 @@ class Settings(BaseSettings):
     @property
     def approver_keys(self) -> dict[str, str]:
         return parse_key_pairs(self.countersign_approver_keys, "COUNTERSIGN_APPROVER_KEYS")
+
+    @property
+    def callback_allow(self) -> CallbackAllow:
+        return CallbackAllow.parse(self.countersign_callback_allow)
 
     @property
     def retention_seconds(self) -> int:

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import aiohttp
 
+from bot.agent_view import agent_approval
 from bot.keys import Keys
 from bot.models import Actor, Status
-from bot.notify.callbacks import HEADER, secret_for_agent, signature_header
+from bot.netpolicy import CallbackAllow
+from bot.notify.callbacks import HEADER, check_delivery_target, checked_session, secret_for_agent, signature_header
 from bot.runtime import Runtime
 from jobs import context
 from jobs.scheduling import callback_job_id
@@ -48,24 +50,33 @@ async def post_callback(runtime: Runtime, approval_id: str, attempt: int) -> tup
                                      result="no_key", detail=f"no API key for agent {approval.agent!r}")
         return "no key", None
     now = runtime.clock.now()
-    body = approval.model_dump_json().encode()
+    # The agent gets the approval as its own API shows it: approvers by name, never their addresses.
+    body = agent_approval(approval).model_dump_json().encode()
     headers = {"Content-Type": "application/json", "User-Agent": "Countersign",
                HEADER: signature_header(secret, body, int(now.timestamp()))}
-    retryable, status, error = False, None, None
-    try:
-        async with aiohttp.ClientSession() as session, session.post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-                allow_redirects=False) as response:
-            status = response.status
-            retryable = status >= 500
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        retryable, error = True, f"{type(exc).__name__}: {exc}"
+    status, error = await _post(runtime.settings.callback_allow, url, body, headers)
+    # Every failure is retried alike (a 4xx, a 5xx, a refused connection, a refused address), so the
+    # agent cannot tell them apart from the pattern of attempts either.
+    retryable = status is None or not 200 <= status < 300
     decided_at = approval.decision.at if approval.decision else approval.updated_at or now
     wait = backoff(attempt)
     give_up = retryable and now + wait - decided_at > GIVE_UP_AFTER
-    result = "delivered" if status is not None and status < 300 else (
-        "retrying" if retryable and not give_up else "failed")
+    result = "delivered" if not retryable else "retrying" if not give_up else "failed"
     next_in = int(wait.total_seconds()) if result == "retrying" else None
     await runtime.service.record("callback", approval_id, CALLBACK, url=url, attempt=attempt, result=result,
                                  http_status=status, error=error, next_attempt_in_s=next_in)
+    log.info("callback %s attempt %d to %r: %s (status %s, %r)", approval_id, attempt, url, result, status, error)
     return result, (wait if result == "retrying" else None)
+
+
+async def _post(allow: CallbackAllow, url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:
+    """One POST, to an allowed address only and without following redirects: (status, error)."""
+    try:
+        check_delivery_target(url, allow)
+        async with checked_session(allow) as session, session.post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
+                allow_redirects=False) as response:
+            return response.status, None
+    except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+        cause = getattr(exc, "os_error", None) or exc  # aiohttp wraps the resolver's refusal
+        return None, f"{type(cause).__name__}: {cause}"[:300]

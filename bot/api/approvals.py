@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.api.auth import KeyRing
+from bot.agent_view import agent_approval, agent_event
+from bot.api.auth import Caller, KeyRing
 from bot.api.errors import read_model
-from bot.errors import InvalidInput, NotFound
-from bot.models import ApprovalCreate, DecisionCreate, Status
+from bot.errors import Conflict, InvalidInput, NotFound
+from bot.models import Approval, ApprovalCreate, DecisionCreate, Status
 from bot.service import MAX_WAIT_S, ApprovalService
 
 SERVICE = web.AppKey("service", ApprovalService)
@@ -33,13 +34,19 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
     return value
 
 
-async def _own(request: web.Request, approval_id: str) -> None:
+def _seen_by(caller: Caller, approval: Approval) -> Approval:
+    """Approver keys see the full record; an agent sees approvers by name and channel only."""
+    return approval if caller.approver else agent_approval(approval)
+
+
+async def _own(request: web.Request, approval_id: str) -> Caller:
     """Agents see only their own requests; approver keys see all."""
     caller = request.app[KEYRING].caller(request)
     if not caller.approver:
         approval = await request.app[SERVICE].get(approval_id)
         if approval.agent != caller.name:
             raise NotFound(f"no approval {approval_id!r}")
+    return caller
 
 
 @routes.post("/v1/approvals")
@@ -47,7 +54,7 @@ async def create_approval(request: web.Request) -> web.Response:
     caller = request.app[KEYRING].caller(request)
     body = await read_model(request, ApprovalCreate)
     approval, created = await request.app[SERVICE].submit(body, caller.name)
-    return _json(approval, 201 if created else 200)
+    return _json(_seen_by(caller, approval), 201 if created else 200)
 
 
 @routes.get("/v1/approvals")
@@ -65,6 +72,8 @@ async def list_approvals(request: web.Request) -> web.Response:
                                                limit=limit, cursor=cursor)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this server issued", {"cursor": "invalid"}) from None
+    if not caller.approver:
+        page = page.model_copy(update={"items": [agent_approval(item) for item in page.items]})
     return _json(page)
 
 
@@ -72,8 +81,8 @@ async def list_approvals(request: web.Request) -> web.Response:
 async def get_approval(request: web.Request) -> web.Response:
     approval_id = request.match_info["id"]
     wait = _int_param(request, "wait", 0, 0, MAX_WAIT_S)
-    await _own(request, approval_id)
-    return _json(await request.app[SERVICE].wait(approval_id, wait))
+    caller = await _own(request, approval_id)
+    return _json(_seen_by(caller, await request.app[SERVICE].wait(approval_id, wait)))
 
 
 @routes.post("/v1/approvals/{id}/cancel")
@@ -81,7 +90,12 @@ async def cancel_approval(request: web.Request) -> web.Response:
     caller = request.app[KEYRING].caller(request)
     approval_id = request.match_info["id"]
     service = request.app[SERVICE]
-    return _json(await service.cancel(approval_id, None if caller.approver else caller.name))
+    try:
+        return _json(_seen_by(caller, await service.cancel(approval_id, None if caller.approver else caller.name)))
+    except Conflict as exc:  # carries the decided approval
+        if isinstance(exc.approval, Approval):
+            exc.approval = _seen_by(caller, exc.approval)
+        raise
 
 
 @routes.post("/v1/approvals/{id}/decision")
@@ -99,7 +113,9 @@ async def decide_approval(request: web.Request) -> web.Response:
 @routes.get("/v1/approvals/{id}/events")
 async def approval_events(request: web.Request) -> web.Response:
     approval_id = request.match_info["id"]
-    await _own(request, approval_id)
+    caller = await _own(request, approval_id)
     events = await request.app[SERVICE].events(approval_id)
+    if not caller.approver:
+        events = [agent_event(event) for event in events]
     return web.Response(text="[" + ",".join(e.model_dump_json() for e in events) + "]",
                         content_type="application/json")

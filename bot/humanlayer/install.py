@@ -2,14 +2,17 @@
 
 Every call ends in ApprovalService; this module only translates. Lookup by call_id: an agent finds its
 own calls through the idempotency key it filed them with; approvers, who answer for every agent, through
-an index `humanlayer:<kind>:<sha256(call_id)>` written when the call is filed."""
+an index `humanlayer:<kind>:ids:<sha256(call_id)>` (the set of requests filed with that call_id).
+
+A call_id another agent already used is filed like any other (same answer: no oracle for another agent's
+ids); an approver's answer by a call_id that names several requests is refused as ambiguous, so nobody can
+draw an answer meant for another agent's call onto a request of their own."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Any
 
 from aiohttp import web
@@ -17,7 +20,7 @@ from aiohttp import web
 from bot.api.approvals import KEYRING
 from bot.api.auth import Caller
 from bot.api.errors import read_model
-from bot.errors import Conflict, CountersignError, NotFound
+from bot.errors import Conflict, NotFound
 from bot.humanlayer import mapping, wire
 from bot.models import Actor, Approval
 from bot.runtime import Runtime
@@ -32,51 +35,72 @@ def _json(body: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(body, status=status)
 
 
+def _digest(call_id: str) -> str:
+    return hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:32]
+
+
 def _index_key(runtime: Runtime, kind: str, call_id: str) -> str:
-    digest = hashlib.sha256(call_id.encode("utf-8")).hexdigest()[:32]
-    return runtime.keys.named(f"humanlayer:{kind}:{digest}")
+    return runtime.keys.named(f"humanlayer:{kind}:ids:{_digest(call_id)}")
+
+
+def _legacy_index_key(runtime: Runtime, kind: str, call_id: str) -> str:
+    """Before the set: one request id per call_id (still read, until it expires with its request)."""
+    return runtime.keys.named(f"humanlayer:{kind}:{_digest(call_id)}")
 
 
 def _idempotency(kind: str, call_id: str) -> str:
     return call_id if kind == FUNCTION_CALL else mapping.CONTACT_KEY_PREFIX + call_id
 
 
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+async def _holders(runtime: Runtime, kind: str, call_id: str) -> list[Approval]:
+    """Every live request filed with this call_id, by any agent."""
+    index = _index_key(runtime, kind, call_id)
+    ids = {_text(raw) for raw in await runtime.redis.smembers(index)}
+    if (legacy := await runtime.redis.get(_legacy_index_key(runtime, kind, call_id))) is not None:
+        ids.add(_text(legacy))
+    holders = []
+    for approval_id in sorted(ids):
+        try:
+            holders.append(await runtime.service.get(approval_id))
+        except NotFound:
+            await runtime.redis.srem(index, approval_id)  # past retention
+    return holders
+
+
 async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
     runtime = request.app[RUNTIME]
     call_id = request.match_info["call_id"]
-    key = (_index_key(runtime, kind, call_id) if caller.approver
-           else runtime.keys.idempotency(caller.name, _idempotency(kind, call_id)))
-    raw = await runtime.redis.get(key)
-    if raw is None:
-        raise NotFound(f"no {'function call' if kind == FUNCTION_CALL else 'human contact'} {call_id!r}")
-    approval = await runtime.service.get(raw.decode() if isinstance(raw, bytes) else str(raw))
-    if not caller.approver and approval.agent != caller.name:
-        raise NotFound(f"no call {call_id!r}")
-    return approval
+    missing = NotFound(f"no {'function call' if kind == FUNCTION_CALL else 'human contact'} {call_id!r}")
+    if not caller.approver:
+        raw = await runtime.redis.get(runtime.keys.idempotency(caller.name, _idempotency(kind, call_id)))
+        if raw is None:
+            raise missing
+        approval = await runtime.service.get(_text(raw))
+        if approval.agent != caller.name:
+            raise missing
+        return approval
+    holders = await _holders(runtime, kind, call_id)
+    if not holders:
+        raise missing
+    if len(holders) > 1:
+        listed = ", ".join(f"{h.id} ({h.agent})" for h in holders)
+        raise Conflict(f"call_id {call_id!r} names requests of several agents: {listed}; "
+                       "decide the intended one by its id (POST /v1/approvals/{id}/decision)")
+    return holders[0]
 
 
 async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: Any) -> Approval:
     runtime = request.app[RUNTIME]
-    index = _index_key(runtime, kind, call_id)
-    # The approver-side index (call_id → request) is shared by all agents: a call_id another agent already
-    # holds is refused, so nobody can redirect an approver's answer to a request of their own.
-    holder = await runtime.redis.get(index)
-    if holder is not None:
-        try:
-            existing = await runtime.service.get(holder.decode() if isinstance(holder, bytes) else str(holder))
-        except NotFound:
-            await runtime.redis.delete(index)  # its request is past retention: the call_id is free again
-        else:
-            if existing.agent != caller.name:
-                raise Conflict(f"call_id {call_id!r} is already used by another agent")
     approval, _created = await runtime.service.submit(body, caller.name)
-    if not await runtime.redis.set(index, approval.id, ex=runtime.settings.retention_seconds, nx=True):
-        raw = await runtime.redis.get(index)
-        if (raw.decode() if isinstance(raw, bytes) else str(raw)) != approval.id:
-            # Another agent took the call_id between our check and our write: withdraw ours.
-            with suppress(CountersignError):
-                await runtime.service.cancel(approval.id, caller.name, "call_id taken by another agent")
-            raise Conflict(f"call_id {call_id!r} is already used by another agent")
+    index = _index_key(runtime, kind, call_id)
+    async with runtime.redis.pipeline(transaction=True) as pipe:
+        pipe.sadd(index, approval.id)
+        pipe.expire(index, runtime.settings.retention_seconds)
+        await pipe.execute()
     return approval
 
 

@@ -2,7 +2,9 @@
 
 import asyncio
 
-from tests.support.servers import AGENT_KEY, APPROVER2_KEY, APPROVER_KEY, OTHER_AGENT_KEY, auth
+import pytest
+
+from tests.support.servers import AGENT_KEY, APPROVER2_KEY, APPROVER_KEY, OTHER_AGENT_KEY, auth, make_settings
 
 FULL_REQUEST = {
     "action": "delete_user_data",
@@ -18,6 +20,12 @@ FULL_REQUEST = {
     "timeout_s": 3600,
     "callback_url": "https://agent.internal/hooks/approvals",
 }
+
+
+@pytest.fixture
+def settings(redis_server):
+    # agent.internal does not resolve here: the operator trusts it by name (COUNTERSIGN_CALLBACK_ALLOW).
+    return make_settings(redis_server.url, countersign_callback_allow="agent.internal")
 
 
 async def create(app, body=None, key=AGENT_KEY, status=201):

@@ -19,7 +19,8 @@ async def test_approve_from_slack_releases_the_waiting_agent(slack):
     assert status == 200
     decided = await asyncio.wait_for(waiting, 10)
     assert decided["status"] == "approved"
-    assert decided["decision"]["by"] == {"channel": "slack", "id": "U0ADA", "name": "ada"}
+    # The agent sees its approver by channel and name, not by Slack user ID (docs/security.md).
+    assert decided["decision"]["by"] == {"channel": "slack", "id": "ada", "name": "ada"}
     assert decided["decision"]["args"] == {"service": "billing"}
 
 
@@ -31,7 +32,9 @@ async def test_reject_with_reason_from_slack(slack):
     await slack.player.submit_view("U0GRACE", call.args["view"], {REASON_BLOCK: {REASON_INPUT: "too risky"}})
     decided = await asyncio.wait_for(waiting, 10)
     assert decided["status"] == "rejected"
-    assert decided["decision"]["by"]["id"] == "U0GRACE" and decided["decision"]["comment"] == "too risky"
+    assert decided["decision"]["comment"] == "too risky"
+    full = await slack.approval(approval["id"], key=APPROVER_KEY)
+    assert full["decision"]["by"]["id"] == "U0GRACE"
 
 
 async def test_modify_from_slack_returns_new_args(slack):
@@ -72,7 +75,7 @@ async def test_twenty_concurrent_clicks_make_one_decision(slack):
     results = await asyncio.gather(*[slack.player.click(u, APPROVE, approval["id"], message=message)
                                      for u in clickers])
     assert {status for status, _ in results} == {200}
-    decided = await slack.approval(approval["id"], wait=5)
+    decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
     assert decided["status"] == "approved" and decided["decision"]["by"]["id"] in clickers
     # Everyone else is told who was first.
     await slack.emulator.wait_for("chat.postEphemeral", count=19, seconds=10)

@@ -88,6 +88,8 @@ def esc_settings(redis_server: EmbeddedRedis, smtp: SmtpServer, twilio: TwilioEm
         twilio_api_url=twilio.url, countersign_public_url=PUBLIC_URL,
         slack_bot_token="xoxb-test", slack_api_url=recorder.url + "/api/",
         countersign_secret_key="escalation-test-secret-key-0123456789",
+        # The agent's callback receiver runs on loopback: the operator allows it (refused by default).
+        countersign_callback_allow="127.0.0.1",
     )
 
 

@@ -20,7 +20,7 @@ async def test_approve_click_decides_and_updates_the_message(slack):
     approval, message = await slack.submit_and_wait_posted()
     status, body = await slack.player.click("U0ADA", APPROVE, approval["id"], message=message, name="ada")
     assert (status, body) == (200, "")
-    decided = await slack.approval(approval["id"], wait=5)
+    decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
     assert decided["status"] == "approved"
     assert decided["decision"]["by"] == {"channel": "slack", "id": "U0ADA", "name": "ada"}
     await slack.emulator.wait_for("chat.update")
@@ -45,7 +45,7 @@ async def test_non_approver_click_is_refused_and_audited(slack):
 async def test_user_group_member_may_decide(slack):
     approval, message = await slack.submit_and_wait_posted(risk={"level": "high"})
     await slack.player.click("U0ONCALL", APPROVE, approval["id"], message=message)
-    decided = await slack.approval(approval["id"], wait=5)
+    decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
     assert decided["status"] == "approved" and decided["decision"]["by"]["id"] == "U0ONCALL"
     assert slack.emulator.calls_to("usergroups.users.list")[0].args["usergroup"] == "S0ONCALL"
 
@@ -121,7 +121,7 @@ async def test_approver_named_by_email_matches_through_users_info(redis_server):
         await slack.player.click("U0BOB", APPROVE, approval["id"], message=message)
         await wait_ephemeral(slack, "U0BOB")
         await slack.player.click("U0ADA", APPROVE, approval["id"], message=message)
-        decided = await slack.approval(approval["id"], wait=5)
+        decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
         assert decided["status"] == "approved" and decided["decision"]["by"]["id"] == "U0ADA"
         assert {c.args["user"] for c in slack.emulator.calls_to("users.info")} == {"U0ADA", "U0BOB"}
 

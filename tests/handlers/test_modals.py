@@ -6,6 +6,7 @@ import json
 
 from blocks.approval import MODIFY, REJECT, VIEW
 from blocks.modals import ARGS_BLOCK, ARGS_INPUT, COMMENT_BLOCK, COMMENT_INPUT, REASON_BLOCK, REASON_INPUT
+from tests.support.servers import APPROVER_KEY
 
 SCHEMA = {"type": "object", "required": ["service", "replicas"],
           "properties": {"service": {"type": "string"}, "replicas": {"type": "integer", "maximum": 10}}}
@@ -30,7 +31,7 @@ async def test_reject_reason_required_for_high(slack):
     assert (await slack.approval(approval["id"]))["status"] == "pending"
     status, body = await slack.player.submit_view("U0ADA", view, {REASON_BLOCK: {REASON_INPUT: "not in prod"}})
     assert (status, body) == (200, "")
-    decided = await slack.approval(approval["id"], wait=5)
+    decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
     assert decided["status"] == "rejected"
     assert decided["decision"]["comment"] == "not in prod" and decided["decision"]["by"]["id"] == "U0ADA"
     await slack.emulator.wait_for("chat.update")

@@ -44,6 +44,7 @@ def make_settings(redis_url: str, prefix: str | None = None, **overrides: Any) -
     values: dict[str, Any] = {
         "redis_url": redis_url,
         "countersign_redis_prefix": prefix or unique_prefix(),
+        "countersign_callback_allow": "",
         "countersign_api_keys": f"billing-agent:{AGENT_KEY},other-agent:{OTHER_AGENT_KEY}",
         "countersign_approver_keys": f"ada:{APPROVER_KEY},grace:{APPROVER2_KEY}",
         "slack_bot_token": None, "slack_signing_secret": None, "slack_app_token": None,

@@ -49,9 +49,10 @@ class SlackHarness:
         await self.slack.pacer.idle()  # the message's location is stored once the post returns
         return approval, self.emulator.message_for(approval["id"])
 
-    async def approval(self, approval_id: str, wait: int = 0) -> dict[str, Any]:
+    async def approval(self, approval_id: str, wait: int = 0, key: str = AGENT_KEY) -> dict[str, Any]:
+        """As the agent sees it; with an approver key, the full record (who decided, by Slack ID)."""
         response = await self.running.client.get(f"/v1/approvals/{approval_id}?wait={wait}",
-                                                 headers=auth(AGENT_KEY))
+                                                 headers=auth(key))
         result: dict[str, Any] = await response.json()
         return result
 

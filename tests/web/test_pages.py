@@ -9,7 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from bot.clock import FrozenClock
-from tests.support.servers import OTHER_AGENT_KEY, auth, make_settings, running_app
+from tests.support.servers import APPROVER_KEY, OTHER_AGENT_KEY, auth, make_settings, running_app
 from tests.support.web import ADA, BOB, GRACE, POLICY, file_request, sign_in, status_of
 
 ROW = re.compile(r'<tr data-id="(apr_[0-9a-z]+)"')
@@ -87,7 +87,9 @@ async def test_batch_approves_and_lists_what_it_skips(web_app):
         assert await status_of(web_app, approval["id"]) == "approved"
     assert await status_of(web_app, refund["id"]) == "pending"
     decided = await (await web_app.client.get(f"/v1/approvals/{mine[0]['id']}", headers=auth())).json()
-    assert decided["decision"]["by"] == {"channel": "web", "id": ADA, "name": ADA}
+    assert decided["decision"]["by"] == {"channel": "web", "id": "web approver", "name": None}  # as agents see it
+    full = await (await web_app.client.get(f"/v1/approvals/{mine[0]['id']}", headers=auth(APPROVER_KEY))).json()
+    assert full["decision"]["by"] == {"channel": "web", "id": ADA, "name": ADA}
     assert decided["decision"]["comment"] == "looks fine"
     again = await web_app.client.post("/batch", data={"csrf": csrf, "outcome": "approve",
                                                       "id": mine[0]["id"]})
@@ -166,7 +168,8 @@ async def test_reject_needs_a_reason_and_non_approvers_are_told_why(web_app):
     refused = await web_app.client.post(f"/requests/{approval['id']}/decide",
                                         data={"csrf": csrf, "outcome": "reject", "comment": "no"})
     assert refused.status == 403 and "high-risk approvers" in await refused.text()
-    events = await (await web_app.client.get(f"/v1/approvals/{approval['id']}/events", headers=auth())).json()
+    events = await (await web_app.client.get(f"/v1/approvals/{approval['id']}/events",
+                                              headers=auth(APPROVER_KEY))).json()
     assert events[-1]["type"] == "refused" and events[-1]["actor"]["id"] == BOB
     web_app.client.session.cookie_jar.clear()
     csrf = await sign_in(web_app, GRACE)
