@@ -13,7 +13,7 @@ import pytest
 from bot.embedded import EmbeddedRedis
 from bot.redaction import MASK_PREFIX
 from tests.security.redaction_support import SECRET_ARGS, leaked
-from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
+from tests.support.servers import AGENT_KEY, APPROVER_KEY, RunningApp, auth, make_settings, running_app
 from tests.support.web import ADA, BOB, POLICY, file_request, sign_in
 
 EDITOR = re.compile(r'<textarea id="args-editor"[^>]*>(.*?)</textarea>', re.S)
@@ -26,8 +26,9 @@ async def web_app(redis_server: EmbeddedRedis) -> AsyncIterator[RunningApp]:
         yield running
 
 
-async def _events(running: RunningApp, approval_id: str) -> list[dict[str, object]]:
-    response = await running.client.get(f"/v1/approvals/{approval_id}/events", headers=auth(AGENT_KEY))
+async def _events(running: RunningApp, approval_id: str, key: str = APPROVER_KEY) -> list[dict[str, object]]:
+    # An approver key sees who did what (agents see approvers by channel only: test_events_approver_identities).
+    response = await running.client.get(f"/v1/approvals/{approval_id}/events", headers=auth(key))
     return list(await response.json())
 
 
