@@ -93,7 +93,7 @@ def reject_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
 
 def answer_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     """A free-text answer to an agent's question (a HumanLayer human contact)."""
-    question = str(approval.context.get("why") or approval.action)
+    question = str(approval.args.get("message") or approval.context.get("why") or approval.action)
     return _form_modal(ANSWER_CALLBACK, origin, "Answer the agent", "Send answer",
                        f"*{escape(approval.agent)} asks:*\n{escape(question)}",
                        [_text_input(ANSWER_BLOCK, ANSWER_INPUT, "Your answer")])

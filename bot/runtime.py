@@ -79,5 +79,6 @@ def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None
     feed = ChangeFeed(redis, keys)
     policy = policy or load_policy(settings.countersign_policy)
     service = ApprovalService(store, audit_log, feed, policy, clock)
+    service.limits = settings.agent_limits
     return Runtime(settings, redis, keys, store, audit_log, feed, OutboxDispatcher(redis, keys), service,
                    policy, clock, settings.agent_keys, settings.approver_keys)

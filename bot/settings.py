@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.limits import AgentLimits, Rate
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 
@@ -21,7 +22,7 @@ def parse_key_pairs(raw: str, variable: str) -> dict[str, str]:
         if not chunk:
             continue
         name, sep, secret = chunk.partition(":")
-        if not sep or not _KEY_NAME.match(name) or not secret:
+        if not sep or not _KEY_NAME.fullmatch(name) or not secret:
             raise ConfigError(f"{variable}: expected comma-separated name:secret pairs")
         if len(secret) < 16:
             raise ConfigError(f"{variable}: the secret for {name!r} is shorter than 16 characters")
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     countersign_secret_key: str | None = None
     countersign_web_users: str = ""
     countersign_log_level: str = "INFO"
+    countersign_agent_rate: str = "120/m"
+    countersign_agent_max_pending: int = Field(default=500, ge=0, le=1_000_000)
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
@@ -75,6 +78,12 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
 
+    @field_validator("countersign_agent_rate")
+    @classmethod
+    def _agent_rate(cls, value: str) -> str:
+        Rate.parse(value)
+        return value.strip()
+
     @field_validator("countersign_public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
@@ -96,6 +105,10 @@ class Settings(BaseSettings):
     @property
     def approver_keys(self) -> dict[str, str]:
         return parse_key_pairs(self.countersign_approver_keys, "COUNTERSIGN_APPROVER_KEYS")
+
+    @property
+    def agent_limits(self) -> AgentLimits:
+        return AgentLimits(Rate.parse(self.countersign_agent_rate), self.countersign_agent_max_pending)
 
     @property
     def retention_seconds(self) -> int:

@@ -19,7 +19,7 @@ from bot.api.auth import Caller
 from bot.api.errors import read_model
 from bot.errors import Conflict, CountersignError, NotFound
 from bot.humanlayer import mapping, wire
-from bot.models import Actor, Approval
+from bot.models import Actor, Approval, ApprovalCreate
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
     return approval
 
 
-async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: Any) -> Approval:
+async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: ApprovalCreate) -> Approval:
     runtime = request.app[RUNTIME]
     index = _index_key(runtime, kind, call_id)
     # The approver-side index (call_id → request) is shared by all agents: a call_id another agent already
@@ -69,7 +69,8 @@ async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, b
         else:
             if existing.agent != caller.name:
                 raise Conflict(f"call_id {call_id!r} is already used by another agent")
-    approval, _created = await runtime.service.submit(body, caller.name)
+    approval, _created = await runtime.service.submit(body, caller.name,
+                                                      "question" if kind == HUMAN_CONTACT else "action")
     if not await runtime.redis.set(index, approval.id, ex=runtime.settings.retention_seconds, nx=True):
         raw = await runtime.redis.get(index)
         if (raw.decode() if isinstance(raw, bytes) else str(raw)) != approval.id:
@@ -121,7 +122,7 @@ async def respond_contact(request: web.Request) -> web.Response:
     answer = await read_model(request, wire.HumanContactStatus)
     approval = await _find(request, HUMAN_CONTACT, caller)
     decider = caller.decider
-    decided = await request.app[RUNTIME].service.decide(approval.id, decider, "approve", answer.response)
+    decided = await request.app[RUNTIME].service.answer(approval.id, decider, answer.response)
     return _json(mapping.contact_view(decided))
 
 
