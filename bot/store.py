@@ -17,6 +17,7 @@ from bot.jsonutil import canonical, sha256_hex
 from bot.keys import Keys
 from bot.models import Approval, Decision, Status, Vote
 from bot.policy.schema import LevelPolicy
+from bot.validation import MAX_DEPTH, too_deep
 from bot.limits import PENDING_RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,11 @@ def _decode(raw: Any) -> dict[str, str]:
 
 
 def parse_approval(fields: dict[str, str]) -> StoredApproval:
+    stored = json.loads(fields["req"])
+    if too_deep(stored, MAX_DEPTH + 1):  # written before intake bounded depth: it would break every reader
+        raise ValueError("stored request is nested too deeply")
     document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
-                "idempotency_key": None, "callback_url": None, **json.loads(fields["req"])}
+                "idempotency_key": None, "callback_url": None, **stored}
     # Routes are stored without their defaults (memory); readers always get every key.
     route = {**_DEFAULT_ROUTE, **document.pop("route", {})}
     votes = sorted(

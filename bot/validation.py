@@ -33,25 +33,25 @@ _DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 # -- depth and text -----------------------------------------------------------------------------------
-def depth_of(value: Any) -> int:
-    """How deeply containers nest (a scalar is 0); iterative, so a deep value cannot exhaust the stack."""
-    deepest, stack = 0, [(value, 1)]
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether containers nest more than `limit` levels (a scalar is 0); iterative, and stops at the first
+    container past the limit, so a deep value can neither exhaust the stack nor take long."""
+    stack = [(value, 1)]
     while stack:
         item, level = stack.pop()
         children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
         if children is None:
             continue
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            return level  # deep enough to refuse; no need to walk the rest
+        if level > limit:
+            return True
         stack.extend((child, level + 1) for child in children)
-    return deepest
+    return False
 
 
 def check_depth(**values: Any) -> None:
     """Refuse any named value nested deeper than MAX_DEPTH: such records break readers later."""
     for name, value in values.items():
-        if value is not None and depth_of(value) > MAX_DEPTH:
+        if value is not None and too_deep(value):
             raise InvalidInput(f"{name} is nested more than {MAX_DEPTH} levels deep",
                                {name: f"nested more than {MAX_DEPTH} levels deep"})
 
@@ -111,10 +111,12 @@ _budget = threading.local()
 
 
 def _remaining() -> float:
+    # CPU time of this thread, the measure `regex` uses for its own timeout: on a busy machine the wall time
+    # can be longer, but the event loop runs meanwhile, so only this request waits.
     deadline: float | None = getattr(_budget, "deadline", None)
     if deadline is None:
         return float("inf")
-    remaining = deadline - time.monotonic()
+    remaining = deadline - time.thread_time()
     if remaining <= 0:
         raise _OverBudget
     return remaining
@@ -186,7 +188,7 @@ _NO_REMOTE = Registry()  # no retrieve function: a reference outside the schema 
 
 def _validate_now(args: Any, schema: dict[str, Any], schema_only: bool) -> dict[str, str]:
     """Runs in a worker thread under one deadline; returns {field: problem} (empty when valid)."""
-    _budget.deadline = time.monotonic() + VALIDATION_BUDGET_S
+    _budget.deadline = time.thread_time() + VALIDATION_BUDGET_S
     try:
         _Base.check_schema(schema)
         validator = _ArgsValidator(schema, registry=_NO_REMOTE)
