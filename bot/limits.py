@@ -32,7 +32,10 @@ class Rate:
             if int(count) != 0:
                 raise ValueError("a rate needs a unit (120/m, 10/s, 1000/h); 0 alone turns it off")
             return cls(0, 1)
-        return cls(int(count), int(multiple or 1) * _UNIT_S[unit.lower()])
+        window_s = int(multiple or 1) * _UNIT_S[unit.lower()]
+        if window_s == 0:
+            raise ValueError("the rate's window must be at least one second")
+        return cls(int(count), window_s)
 
     def __str__(self) -> str:
         return f"{self.count}/{self.window_s}s" if self.count else "off"
