@@ -15,10 +15,10 @@ from bot.clock import from_ms
 from bot.errors import TooManyRequests
 from bot.jsonutil import canonical, sha256_hex
 from bot.keys import Keys
+from bot.limits import PENDING_RETRY_AFTER_S
 from bot.models import Approval, Decision, Status, Vote
 from bot.policy.schema import LevelPolicy
 from bot.validation import MAX_DEPTH, too_deep
-from bot.limits import PENDING_RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
 OUTBOX_MAXLEN = 100_000
