@@ -16,7 +16,7 @@ from blocks.modals import ARGS_BLOCK, ARGS_INPUT
 from tests.support.servers import APPROVER_KEY, RunningApp, auth
 from tests.support.slack_app import slack_harness
 
-SLOW = "^([a-z]|[a-z0-9])*$"  # backtracks for long on a run of letters that ends in a mismatch
+SLOW = "^(a|a)*$"  # backtracks exponentially (in `re` and `regex` alike) on a run of a's that ends in a mismatch
 VICTIM = "a" * 28 + "!"
 MAX_WALL_S = 4.0
 
@@ -38,8 +38,7 @@ async def timed_with_health(app: RunningApp, request: Awaitable[Any]) -> tuple[A
 
 
 def fifty_slow_patterns() -> tuple[dict[str, Any], dict[str, Any]]:
-    properties = {f"p{i}": {"type": "string", "pattern": SLOW.replace("a-z]|", f"a-z]{{0,{i + 1}}}|", 1)}
-                  for i in range(50)}
+    properties = {f"p{i}": {"type": "string", "pattern": SLOW} for i in range(50)}
     return {"type": "object", "properties": properties}, {f"p{i}": VICTIM for i in range(50)}
 
 
@@ -59,7 +58,7 @@ async def test_fifty_slow_patterns_in_one_request_do_not_freeze_the_server(app):
 async def test_slow_pattern_property_names_do_not_freeze_the_server(app):
     # patternProperties and additionalProperties match property names with the pattern too.
     schema = {"type": "object", "patternProperties": {SLOW: {}}, "additionalProperties": False}
-    body = {"action": "a", "args": {VICTIM * 2 + str(i): 1 for i in range(20)}, "args_schema": schema}
+    body = {"action": "a", "args": {VICTIM + str(i): 1 for i in range(20)}, "args_schema": schema}
     response, took, slowest_health = await timed_with_health(
         app, app.client.post("/v1/approvals", json=body, headers=auth()))
     assert response.status == 400
