@@ -56,7 +56,9 @@ end
 def env_for(redis_url: str, prefix: str) -> dict[str, str]:
     return {**os.environ, "REDIS_URL": redis_url, "COUNTERSIGN_REDIS_PREFIX": prefix,
             "COUNTERSIGN_API_KEYS": f"bench:{AGENT}", "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER}",
-            "COUNTERSIGN_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+            "COUNTERSIGN_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+            # The benchmark files far more than one agent may: per-agent limits off.
+            "COUNTERSIGN_AGENT_RATE": "0", "COUNTERSIGN_AGENT_MAX_PENDING": "0"}
 
 
 def wait_port(port: int) -> None:

@@ -62,7 +62,8 @@ async def main(pending: int, repeat: int) -> None:
     redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="cs-bench-")), persist=False)
     url = redis.start()
     settings = load_settings(_env_file=None, redis_url=url, countersign_redis_prefix="bench:",
-                             countersign_api_keys="", countersign_approver_keys="", smtp_url=None)
+                             countersign_api_keys="", countersign_approver_keys="", smtp_url=None,
+                             countersign_agent_rate="0", countersign_agent_max_pending=0)
     runtime = build_runtime(settings, url, policy=parse_policy(POLICY, "<bench>"))
     app = build_application(runtime)
     app.middlewares.insert(0, timing)

@@ -114,6 +114,7 @@ def main() -> int:
         "countersign_api_keys": "bench-agent:bench-agent-secret-0123456789",
         "slack_bot_token": "xoxb-bench", "slack_api_url": slack_url,
         "countersign_secret_key": "bench-secret-key-0123456789abcdef",
+        "countersign_agent_rate": "0", "countersign_agent_max_pending": "0",  # one agent files them all
     }
     settings = load_settings(**env_settings, _env_file=None)
     workers: list[subprocess.Popen[bytes]] = []

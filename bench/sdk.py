@@ -57,7 +57,8 @@ def start_server(redis_url: str, port: int, workdir: Path) -> subprocess.Popen[b
     policy.write_text(POLICY)
     env = {**os.environ, "REDIS_URL": redis_url, "COUNTERSIGN_API_KEYS": f"bench:{AGENT_KEY}",
            "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER_KEY}", "COUNTERSIGN_REDIS_PREFIX": PREFIX,
-           "COUNTERSIGN_POLICY": str(policy), "COUNTERSIGN_LOG_LEVEL": "WARNING"}
+           "COUNTERSIGN_POLICY": str(policy), "COUNTERSIGN_LOG_LEVEL": "WARNING",
+           "COUNTERSIGN_AGENT_RATE": "0", "COUNTERSIGN_AGENT_MAX_PENDING": "0"}
     process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
                                cwd=workdir)
     deadline = time.monotonic() + 20

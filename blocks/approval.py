@@ -40,8 +40,9 @@ ANSWER = "approval_answer"
 
 
 def is_question(approval: Approval) -> bool:
-    """A human contact (a question from an agent): answered with free text, not approved as a call."""
-    return approval.context.get("kind") == "question"
+    """A question (filed through /v1/questions or a HumanLayer contact): answered with free text. The kind
+    is stored by the route; nothing in the agent's context can make an action look like a question."""
+    return approval.kind == "question"
 
 
 def question_buttons(approval_id: str) -> ActionsBlock:

@@ -92,7 +92,7 @@ def reject_modal(approval: Approval, origin: ModalOrigin, required: bool) -> dic
 
 def answer_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     """A free-text answer to an agent's question (a HumanLayer human contact)."""
-    question = str(approval.context.get("why") or approval.action)
+    question = str(approval.args.get("message") or approval.context.get("why") or approval.action)
     return _form_modal(ANSWER_CALLBACK, origin, "Answer the agent", "Send answer",
                        f"{code_span(approval.agent)} asks:\n{code_block(question, 2000)[0]}",
                        [_text_input(ANSWER_BLOCK, ANSWER_INPUT, "Your answer")])

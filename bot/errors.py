@@ -42,6 +42,17 @@ class Conflict(CountersignError):
         self.approval = approval
 
 
+class TooManyRequests(CountersignError):
+    """An agent is over one of its limits (COUNTERSIGN_AGENT_RATE, COUNTERSIGN_AGENT_MAX_PENDING)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, limit: str, retry_after_s: int) -> None:
+        super().__init__(message, {"limit": limit})
+        self.limit = limit
+        self.retry_after_s = max(1, retry_after_s)
+
+
 class ConfigError(CountersignError):
     """A bad setting or policy file: the process stops with exit code 2 and one line."""
 

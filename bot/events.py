@@ -91,14 +91,14 @@ class ChangeFeed:
                     if message is None or message.get("type") != "message":
                         continue
                     data = message["data"]
-                    text = data.decode() if isinstance(data, bytes) else str(data)
+                    text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
                     approval_id, _, status = text.partition(" ")
                     self._dispatch(approval_id, status)
             except asyncio.CancelledError:
                 with suppress(Exception):
                     await pubsub.aclose()
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # Redis gone, or a message no code expected: resubscribe, never stop
                 raise_if_cancelling(exc)
                 log.warning("change feed lost its subscription (%s); reconnecting", exc)
                 with suppress(Exception):
@@ -198,6 +198,12 @@ class OutboxDispatcher:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
                 self._wake.set()
+            except Exception:  # an entry no code expected must not stop the fan-out for everyone
+                raise_if_cancelling(None)
+                log.exception("outbox dispatcher failed; retrying")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+                self._wake.set()
 
 
 def raise_if_cancelling(exc: BaseException | None) -> None:
@@ -208,4 +214,4 @@ def raise_if_cancelling(exc: BaseException | None) -> None:
 
 
 def _t(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

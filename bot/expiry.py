@@ -61,6 +61,10 @@ class ExpirySweeper:
                 raise_if_cancelling(exc)
                 log.warning("expiry sweep: %s; retrying", exc)
                 delay = 1.0
+            except Exception:  # anything else (a record no code expected): log it, never stop sweeping
+                raise_if_cancelling(None)
+                log.exception("expiry sweep failed; retrying")
+                delay = 1.0
             with suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()

@@ -38,6 +38,10 @@ class Status(StrEnum):
 
 
 Outcome = Literal["approve", "reject", "modify"]
+# What a request is: an action to approve, or a question to answer. Set by the route it was filed through
+# (POST /v1/approvals files actions; POST /v1/questions and HumanLayer contacts file questions), never by
+# anything in the body.
+Kind = Literal["action", "question"]
 ChannelName = Literal["slack", "email", "sms", "web", "api", "policy"]
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 
@@ -92,6 +96,33 @@ class ApprovalCreate(BaseModel):
     callback_url: Text | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
 
 
+class QuestionCreate(BaseModel):
+    """Body of `POST /v1/questions`: a question for a person, answered in free text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Text = Field(min_length=1, max_length=4000)
+    subject: Text | None = Field(default=None, max_length=200)
+    context: Context = Field(default_factory=Context)
+    requested_by: Text | None = Field(default=None, max_length=200)
+    run_id: Text | None = Field(default=None, max_length=200)
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=200)
+    timeout_s: int | None = Field(default=None, ge=1, le=30 * 86400)
+    callback_url: Text | None = Field(default=None, max_length=2000, pattern=r"^https?://\S+$")
+
+    def as_request(self, action: str = "question") -> ApprovalCreate:
+        """The request the service files (with kind `question`): the text in `args.message`, at least medium
+        risk so that no policy level answers it by auto-approving."""
+        args: dict[str, Any] = {"message": self.question}
+        if self.subject:
+            args["subject"] = self.subject
+        context = self.context.model_copy(update={"why": self.context.why or self.question})
+        return ApprovalCreate(action=action, args=args, context=context, risk=RiskHints(level=RiskLevel.medium),
+                              requested_by=self.requested_by, run_id=self.run_id,
+                              idempotency_key=self.idempotency_key, timeout_s=self.timeout_s,
+                              callback_url=self.callback_url)
+
+
 class DecisionCreate(BaseModel):
     """Body of `POST /v1/approvals/{id}/decision`."""
 
@@ -143,6 +174,7 @@ class Approval(BaseModel):
     idempotency_key: str | None = None
     callback_url: str | None = None
     updated_at: Timestamp | None = None
+    kind: Kind = "action"
 
 
 class ApprovalPage(BaseModel):

@@ -87,5 +87,6 @@ def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None
     service = ApprovalService(store, audit_log, feed, policy, clock)
     service.mask_key = lambda: mask_key(settings, redis, keys)
     service.callback_allow = settings.callback_allow
+    service.limits = settings.agent_limits
     return Runtime(settings, redis, keys, store, audit_log, feed, OutboxDispatcher(redis, keys), service,
                    policy, clock, settings.agent_keys, settings.approver_keys)

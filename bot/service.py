@@ -5,76 +5,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-
-import jsonschema
-import jsonschema.validators
-import regex
-from jsonschema.exceptions import SchemaError
 
 from bot import audit, metrics, netpolicy
 from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
 from bot.deciders import Decider, GroupResolver, Individual, People, Resolver, slack_channels
-from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound
 from bot.events import ChangeFeed
 from bot.jsonutil import canonical
-from bot.models import Actor, Approval, ApprovalCreate, ApprovalPage, AuditEvent, Decision, Outcome, Status, Vote
+from bot.limits import AgentLimits, RateCounter
+from bot.models import (
+    Actor,
+    Approval,
+    ApprovalCreate,
+    ApprovalPage,
+    AuditEvent,
+    Decision,
+    Kind,
+    Outcome,
+    Status,
+    Vote,
+)
 from bot.policy import Classification, Policy, classify
 from bot.policy.schema import reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
 from bot.store import Ballot, Entry, Store, StoredApproval, parse_approval
+from bot.validation import check_args, check_depth, check_plain
 
+log = logging.getLogger(__name__)
 MAX_WAIT_S = 60
 MaskKey = Callable[[], Awaitable[bytes]]
-
-
-PATTERN_TIMEOUT_S = 0.5
-
-
-class _SlowPattern(Exception):
-    pass
-
-
-def _pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Any:
-    """JSON Schema `pattern` with a time limit: an agent's pattern must not hold the process (Python's re
-    keeps the GIL while it backtracks, so a thread would not help)."""
-    if not isinstance(instance, str):
-        return
-    try:
-        found = regex.search(pattern, instance, timeout=PATTERN_TIMEOUT_S)
-    except TimeoutError:
-        raise _SlowPattern(pattern) from None
-    if found is None:
-        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
-
-
-_ArgsValidator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _pattern})
-
-
-def validate_args(args: Any, schema: dict[str, Any] | None) -> dict[str, Any]:
-    if not isinstance(args, dict):
-        raise InvalidInput("args must be a JSON object", {"args": "must be a JSON object"})
-    if schema:
-        validator = _ArgsValidator(schema)
-        try:
-            problems = sorted(validator.iter_errors(args), key=lambda e: list(e.absolute_path))
-        except _SlowPattern:
-            raise InvalidInput("args_schema takes too long to check",
-                               {"args_schema": "a pattern takes too long on these args"}) from None
-        except Exception as exc:  # an unresolvable $ref, a bad regex: the schema is unusable, not the args
-            raise InvalidInput("the request's args_schema cannot be applied",
-                               {"args_schema": f"{type(exc).__name__}: {exc}"[:300]}) from None
-        if problems:
-            fields = {
-                "args" + "".join(f".{p}" for p in problem.absolute_path): problem.message
-                for problem in problems
-            }
-            raise InvalidInput("args do not match the request's args_schema", fields)
-    return args
 
 
 class ApprovalService:
@@ -95,6 +60,8 @@ class ApprovalService:
         self._redactor: Redactor | None = None
         self._redactor_policy: Policy | None = None
         self.callback_allow = netpolicy.CallbackAllow()  # COUNTERSIGN_CALLBACK_ALLOW; set by the runtime
+        self.limits = AgentLimits()  # off unless the runtime sets them from settings
+        self.rate_counter = RateCounter(store.redis, store.keys)
 
     @property
     def resolver(self) -> Resolver:
@@ -106,16 +73,12 @@ class ApprovalService:
     def classify(self, request: ApprovalCreate, agent: str) -> Classification:
         return classify(self.policy, request, agent)
 
-    async def submit(self, request: ApprovalCreate, agent: str) -> tuple[Approval, bool]:
-        """File a request; returns (approval, created). Policy may decide it at once."""
+    async def submit(self, request: ApprovalCreate, agent: str, kind: Kind = "action") -> tuple[Approval, bool]:
+        """File a request; returns (approval, created). Policy may decide it at once.
+
+        `kind` is set by the route, never by the agent's body: only the question routes file questions."""
+        await self.check_intake(request, agent)
         await self.check_callback_url(request.callback_url)
-        if request.args_schema is not None:
-            try:
-                jsonschema.Draft202012Validator.check_schema(request.args_schema)
-            except SchemaError as exc:
-                raise InvalidInput("args_schema is not a valid JSON Schema",
-                                   {"args_schema": exc.message}) from None
-            await self.check_args(request.args, request.args_schema, schema_only=True)
         if request.sql and len(request.sql) > INLINE_MAX_CHARS:
             result = await asyncio.to_thread(self.classify, request, agent)  # long SQL: keep the loop free
         else:
@@ -131,10 +94,12 @@ class ApprovalService:
             "created_at": iso(now), "expires_at": iso(expires), "quorum": result.route.quorum,
             "requested_by": request.requested_by, "sql": request.sql, "args_schema": request.args_schema,
             "idempotency_key": request.idempotency_key, "callback_url": request.callback_url,
+            "kind": None if kind == "action" else kind,
             "route": {**result.route.model_dump(mode="json", exclude_defaults=True), "rules": result.rules},
         }.items() if value is not None}
         status, decision, decided_entry = Status.pending, None, None
-        if result.auto_outcome:
+        # Only a person can answer a question: policy may refuse one, never answer it.
+        if result.auto_outcome and not (kind == "question" and result.auto_outcome == "approve"):
             actor = Actor(channel="policy", id="policy", name="policy")
             approved = result.auto_outcome == "approve"
             status = Status.approved if approved else Status.rejected
@@ -147,10 +112,10 @@ class ApprovalService:
             "created", now, approval_id, Actor(channel="api", id=agent, name=agent),
             action=request.action, args=redactor.args(request.args), risk_level=result.level.value,
             risk_reasons=result.reasons, rules=result.rules, run_id=request.run_id,
-            requested_by=request.requested_by, expires_at=iso(expires),
+            requested_by=request.requested_by, expires_at=iso(expires), kind=None if kind == "action" else kind,
         )
         created, found_id = await self.store.create(document, status, decision, to_ms(now), to_ms(expires),
-                                                    created_entry, decided_entry)
+                                                    created_entry, decided_entry, self.limits.max_pending)
         if not created:
             return await self.get(found_id), False
         approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),
@@ -166,16 +131,20 @@ class ApprovalService:
             except netpolicy.Refused as exc:
                 raise InvalidInput(f"callback_url {exc}", {"callback_url": str(exc)}) from None
 
-    async def check_args(self, args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
-        """Validate args against a schema; patterns run with a time limit (they come from agents).
 
-        With schema_only, the args' own mismatches are ignored: only an unusable schema is an error."""
-        try:
-            return validate_args(args, schema)
-        except InvalidInput as exc:
-            if schema_only and "args_schema" not in exc.fields:
-                return args
-            raise
+    async def check_intake(self, request: ApprovalCreate, agent: str) -> None:
+        """What every request must pass before policy sees it: plain names, bounded depth, the agent's rate,
+        and a usable args_schema (checked off the event loop, within one time budget)."""
+        check_plain(action=request.action, agent=agent, run_id=request.run_id, requested_by=request.requested_by)
+        check_depth(args=request.args, context=request.context.model_dump(exclude_none=True),
+                    args_schema=request.args_schema)
+        await self.rate_counter.take(agent, self.limits.rate, self.clock.now().timestamp())
+        if request.args_schema is not None:
+            await check_args(request.args, request.args_schema, schema_only=True)
+
+    async def check_args(self, args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
+        """Validate args against a schema; see bot.validation (depth, local refs, one time budget)."""
+        return await check_args(args, schema, schema_only)
 
     # -- read -----------------------------------------------------------------------------------
     async def get_stored(self, approval_id: str) -> StoredApproval:
@@ -377,6 +346,15 @@ class ApprovalService:
             metrics.observe_final(stored.approval)
         return stored.approval
 
+    async def answer(self, approval_id: str, decider: Decider, text: str) -> Approval:
+        """Answer a question: the text is the decision's comment. Only a request filed as a question can be
+        answered, so an answer never approves an action, whatever the action's context says."""
+        approval = await self.get(approval_id)
+        if approval.kind != "question":
+            raise InvalidInput("this request is an action, not a question: approve or reject it",
+                               {"kind": "only a question can be answered"})
+        return await self.decide(approval_id, decider, "approve", text)
+
     async def cancel(self, approval_id: str, agent: str | None, reason: str | None = None) -> Approval:
         stored = await self.get_stored(approval_id)
         if agent is not None and stored.approval.agent != agent:
@@ -393,7 +371,10 @@ class ApprovalService:
     async def expire(self, approval_id: str) -> Approval | None:
         """Expire a pending request whose time is up into its level's safe default; else None."""
         stored = await self.store.get(approval_id)
-        if stored is None or stored.approval.status != Status.pending:
+        if stored is None:
+            await self.store.unschedule(approval_id)  # gone or unreadable: never due again
+            return None
+        if stored.approval.status != Status.pending:
             return None
         now = self.clock.now()
         if stored.approval.expires_at > now:
@@ -418,7 +399,11 @@ class ApprovalService:
     async def expire_due(self, limit: int = 500) -> list[Approval]:
         expired = []
         for approval_id in await self.store.due_for_expiry(to_ms(self.clock.now()), limit):
-            approval = await self.expire(approval_id)
+            try:
+                approval = await self.expire(approval_id)
+            except CountersignError as exc:  # one request that cannot expire must not hold up the others
+                log.error("could not expire %s: %s", approval_id, exc.message)
+                continue
             if approval is not None:
                 expired.append(approval)
         return expired

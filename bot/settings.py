@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from bot.limits import AgentLimits, Rate
 from bot.netpolicy import CallbackAllow
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -23,7 +24,7 @@ def parse_key_pairs(raw: str, variable: str) -> dict[str, str]:
         if not chunk:
             continue
         name, sep, secret = chunk.partition(":")
-        if not sep or not _KEY_NAME.match(name) or not secret:
+        if not sep or not _KEY_NAME.fullmatch(name) or not secret:
             raise ConfigError(f"{variable}: expected comma-separated name:secret pairs")
         if len(secret) < 16:
             raise ConfigError(f"{variable}: the secret for {name!r} is shorter than 16 characters")
@@ -62,6 +63,8 @@ class Settings(BaseSettings):
     countersign_web_users: str = ""
     countersign_log_level: str = "INFO"
     countersign_callback_allow: str = ""
+    countersign_agent_rate: str = "120/m"
+    countersign_agent_max_pending: int = Field(default=500, ge=0, le=1_000_000)
 
     # The edge: who may reach the server how often, and how long a connection may dawdle.
     countersign_metrics_token: str | None = None
@@ -115,6 +118,12 @@ class Settings(BaseSettings):
         CallbackAllow.parse(value)  # raises ValueError naming the bad entry
         return value
 
+    @field_validator("countersign_agent_rate")
+    @classmethod
+    def _agent_rate(cls, value: str) -> str:
+        Rate.parse(value)
+        return value.strip()
+
     @field_validator("countersign_public_url")
     @classmethod
     def _public_url(cls, value: str) -> str:
@@ -140,6 +149,10 @@ class Settings(BaseSettings):
     @property
     def callback_allow(self) -> CallbackAllow:
         return CallbackAllow.parse(self.countersign_callback_allow)
+
+    @property
+    def agent_limits(self) -> AgentLimits:
+        return AgentLimits(Rate.parse(self.countersign_agent_rate), self.countersign_agent_max_pending)
 
     @property
     def retention_seconds(self) -> int:

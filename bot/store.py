@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -12,12 +13,16 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.clock import from_ms
+from bot.errors import TooManyRequests
 from bot.jsonutil import canonical, sha256_hex
 from bot.keys import Keys
+from bot.limits import PENDING_RETRY_AFTER_S
 from bot.models import Approval, Decision, Status, Vote
 from bot.policy.schema import LevelPolicy
 from bot.secrets import AuditKey
+from bot.validation import MAX_DEPTH, too_deep
 
+log = logging.getLogger(__name__)
 OUTBOX_MAXLEN = 100_000
 _DEFAULT_ROUTE = {**LevelPolicy().model_dump(mode="json"), "rules": []}
 
@@ -98,8 +103,11 @@ def _decode(raw: Any) -> dict[str, str]:
 
 
 def parse_approval(fields: dict[str, str]) -> StoredApproval:
+    stored = json.loads(fields["req"])
+    if too_deep(stored, MAX_DEPTH + 1):  # written before intake bounded depth: it would break every reader
+        raise ValueError("stored request is nested too deeply")
     document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
-                "idempotency_key": None, "callback_url": None, **json.loads(fields["req"])}
+                "idempotency_key": None, "callback_url": None, **stored}
     # Routes are stored without their defaults (memory); readers always get every key.
     route = {**_DEFAULT_ROUTE, **document.pop("route", {})}
     votes = sorted(
@@ -111,6 +119,16 @@ def parse_approval(fields: dict[str, str]) -> StoredApproval:
     document["approvals"] = votes
     document["updated_at"] = from_ms(int(fields.get("upd") or fields["cms"]))
     return StoredApproval(Approval.model_validate(document), route, fields.get("agreed"))
+
+
+def read_record(approval_id: str, fields: dict[str, str]) -> StoredApproval | None:
+    """Parse one stored record; None (logged) when it cannot be read, so that one bad record never breaks
+    a listing, the expiry sweep or a background loop for everybody else."""
+    try:
+        return parse_approval(fields)
+    except Exception as exc:  # corrupt JSON, too deep to parse, a field of the wrong type: any of them
+        log.error("approval %s is unreadable and is skipped: %s", approval_id, type(exc).__name__)
+        return None
 
 
 def _pairs_to_dict(flat: list[Any]) -> dict[str, str]:
@@ -156,8 +174,11 @@ class Store:
         expires_ms: int,
         created_entry: Entry,
         decided_entry: Entry | None,
+        max_pending: int = 0,
     ) -> tuple[bool, str]:
-        """Returns (created, id): created is False when the idempotency key named an existing one."""
+        """Returns (created, id): created is False when the idempotency key named an existing one.
+
+        Raises TooManyRequests when the agent already has max_pending (> 0) requests pending."""
         k = self.keys
         approval_id = document["id"]
         idem = k.idempotency(document["agent"], document["idempotency_key"]) if document.get(
@@ -165,14 +186,21 @@ class Store:
         decided = decided_entry or _NO_ENTRY
         result = await self._create(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
-                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level],
+                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level,
+                  k.named(f"pending:agent:{document['agent']}")],
             args=[approval_id, canonical(document), status.value,
                   decision.model_dump_json() if decision else "", created_ms, expires_ms,
                   document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
-                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN, await self.chain_arg()],
+                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN, max_pending, k.approval(""),
+                  await self.chain_arg()],
         )
         created, found_id = result
-        return bool(created), found_id.decode() if isinstance(found_id, bytes) else found_id
+        if int(created) < 0:
+            raise TooManyRequests(
+                f"agent {document['agent']!r} already has {max_pending} requests pending "
+                "(COUNTERSIGN_AGENT_MAX_PENDING); wait for some to be decided",
+                "COUNTERSIGN_AGENT_MAX_PENDING", PENDING_RETRY_AFTER_S)
+        return int(created) == 1, found_id.decode() if isinstance(found_id, bytes) else found_id
 
     async def transition(
         self,
@@ -216,16 +244,30 @@ class Store:
     async def get(self, approval_id: str) -> StoredApproval | None:
         raw: Any = await self.redis.hgetall(self.keys.approval(approval_id))
         fields = _decode(raw)
-        return parse_approval(fields) if fields.get("req") else None
+        return read_record(approval_id, fields) if fields.get("req") else None
 
     async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
+        """The readable records among approval_ids, in order; missing and unreadable ones are left out."""
+        found, _missing = await self._fetch(approval_ids)
+        return [found[i] for i in approval_ids if i in found]
+
+    async def _fetch(self, approval_ids: list[str]) -> tuple[dict[str, StoredApproval], set[str]]:
+        """({id: readable record}, ids with no record at all). Unreadable records are in neither."""
         if not approval_ids:
-            return []
+            return {}, set()
         async with self.redis.pipeline(transaction=False) as pipe:
             for approval_id in approval_ids:
                 pipe.hgetall(self.keys.approval(approval_id))
             rows = await pipe.execute()
-        return [parse_approval(_decode(row)) for row in rows if row]
+        found: dict[str, StoredApproval] = {}
+        missing: set[str] = set()
+        for approval_id, row in zip(approval_ids, rows, strict=True):
+            fields = _decode(row) if row else {}
+            if not fields.get("req"):
+                missing.add(approval_id)
+            elif (record := read_record(approval_id, fields)) is not None:
+                found[approval_id] = record
+        return found, missing
 
     async def history_ids(self, approval_id: str) -> list[str]:
         raw: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
@@ -259,9 +301,9 @@ class Store:
                     continue
             if not rows:
                 return items, None
-            records = {r.approval.id: r for r in await self.get_many([m for m, _ in rows])}
-            if stale := [m for m, _ in rows if m not in records]:
-                await self.redis.zrem(index, *stale)
+            records, missing = await self._fetch([m for m, _ in rows])
+            if missing:  # past retention; an unreadable record stays indexed (kept for inspection), unlisted
+                await self.redis.zrem(index, *missing)
             for member, score in rows:
                 scanned += 1
                 after = (score, member)
@@ -275,6 +317,10 @@ class Store:
     async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
         ids: Any = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+    async def unschedule(self, approval_id: str) -> None:
+        """Take an id off the expiry schedule (its record is gone or unreadable: nothing to expire)."""
+        await self.redis.zrem(self.keys.expiry, approval_id)
 
     async def pending_by_level(self) -> dict[str, int]:
         raw: Any = await self.redis.hgetall(self.keys.pending_by_level)

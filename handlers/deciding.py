@@ -102,10 +102,16 @@ async def decide_and_reply(
     channel_id: str | None,
     comment: str | None = None,
     args: dict[str, Any] | None = None,
+    answer: bool = False,
 ) -> Approval | None:
-    """Decide through the service; every refusal becomes an ephemeral note and changes nothing."""
+    """Decide through the service; every refusal becomes an ephemeral note and changes nothing.
+
+    With answer, the comment answers a question (the service refuses to "answer" an action)."""
     try:
-        approval = await slack.service.decide(approval_id, decider, outcome, comment, args)
+        if answer:
+            approval = await slack.service.answer(approval_id, decider, comment or "")
+        else:
+            approval = await slack.service.decide(approval_id, decider, outcome, comment, args)
     except Forbidden as exc:
         await tell(slack, decider.id, channel_id, f":no_entry_sign: Not changed: {exc.message}.")
         return None

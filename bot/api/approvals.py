@@ -1,4 +1,5 @@
-"""Routes under /v1/approvals: file, read, long-poll, list, cancel, decide, audit history."""
+"""Routes under /v1/approvals (file, read, long-poll, list, cancel, decide, audit history) and
+/v1/questions (file a question; it is then read, waited on and answered like any request)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from bot.agent_view import agent_approval, agent_event
 from bot.api.auth import Caller, KeyRing
 from bot.api.errors import read_model
 from bot.errors import Conflict, InvalidInput, NotFound
-from bot.models import Approval, ApprovalCreate, DecisionCreate, Status
+from bot.models import Approval, ApprovalCreate, DecisionCreate, QuestionCreate, Status
 from bot.service import MAX_WAIT_S, ApprovalService
 
 SERVICE = web.AppKey("service", ApprovalService)
@@ -53,7 +54,16 @@ async def _own(request: web.Request, approval_id: str) -> Caller:
 async def create_approval(request: web.Request) -> web.Response:
     caller = request.app[KEYRING].caller(request)
     body = await read_model(request, ApprovalCreate)
-    approval, created = await request.app[SERVICE].submit(body, caller.name)
+    # Always an action, whatever the body's context says: only /v1/questions files questions.
+    approval, created = await request.app[SERVICE].submit(body, caller.name, "action")
+    return _json(_seen_by(caller, approval), 201 if created else 200)
+
+
+@routes.post("/v1/questions")
+async def create_question(request: web.Request) -> web.Response:
+    caller = request.app[KEYRING].caller(request)
+    body = await read_model(request, QuestionCreate)
+    approval, created = await request.app[SERVICE].submit(body.as_request(), caller.name, "question")
     return _json(_seen_by(caller, approval), 201 if created else 200)
 
 

@@ -10,7 +10,15 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from bot.errors import (
+    Conflict,
+    CountersignError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -92,6 +100,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Conflict as exc:
         extra = {"approval": exc.approval.model_dump(mode="json")} if isinstance(exc.approval, BaseModel) else None
         return error_response(409, exc.code, exc.message, exc.fields, extra)
+    except TooManyRequests as exc:
+        return error_response(429, exc.code, exc.message, exc.fields, headers={"Retry-After": str(exc.retry_after_s)})
     except Unauthenticated as exc:
         return error_response(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})
     except CountersignError as exc:

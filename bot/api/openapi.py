@@ -7,7 +7,19 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from bot import __version__
-from bot.models import Approval, ApprovalCreate, ApprovalPage, AuditEvent, DecisionCreate, ErrorResponse
+from bot.models import (
+    Approval,
+    ApprovalCreate,
+    ApprovalPage,
+    AuditEvent,
+    DecisionCreate,
+    ErrorResponse,
+    QuestionCreate,
+)
+
+_LIMITED = {"description": "Over a per-agent limit (COUNTERSIGN_AGENT_RATE or COUNTERSIGN_AGENT_MAX_PENDING)",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -30,8 +42,9 @@ def _responds(ok: int, name: str | None, *errors: int, description: str = "OK") 
 
 
 def build_openapi() -> dict[str, Any]:
-    models: Any = [(m, "validation" if m in (ApprovalCreate, DecisionCreate) else "serialization")
-              for m in (ApprovalCreate, DecisionCreate, Approval, ApprovalPage, AuditEvent, ErrorResponse)]
+    inputs = (ApprovalCreate, QuestionCreate, DecisionCreate)
+    models: Any = [(m, "validation" if m in inputs else "serialization")
+                   for m in (*inputs, Approval, ApprovalPage, AuditEvent, ErrorResponse)]
     _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     approval_id = {"parameters": [id_param]}
@@ -49,7 +62,8 @@ def build_openapi() -> dict[str, Any]:
                 "post": {"summary": "File an approval request", "requestBody": _json_body("ApprovalCreate"),
                          "responses": {**_responds(201, "Approval", 400, 401, 413, description="Created"),
                                        "200": {"description": "Same idempotency_key: the existing approval",
-                                               "content": {"application/json": {"schema": _ref("Approval")}}}}},
+                                               "content": {"application/json": {"schema": _ref("Approval")}}},
+                                       "429": _LIMITED}},
                 "get": {"summary": "List approvals, newest first",
                         "parameters": [
                             {"name": "status", "in": "query", "schema": {"type": "string"}},
@@ -57,6 +71,14 @@ def build_openapi() -> dict[str, Any]:
                              "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
                             {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
                         "responses": _responds(200, "ApprovalPage", 400, 401)},
+            },
+            "/v1/questions": {
+                "post": {"summary": "Ask a person a question (kind `question`, answered in free text)",
+                         "requestBody": _json_body("QuestionCreate"),
+                         "responses": {**_responds(201, "Approval", 400, 401, 413, description="Created"),
+                                       "200": {"description": "Same idempotency_key: the existing request",
+                                               "content": {"application/json": {"schema": _ref("Approval")}}},
+                                       "429": _LIMITED}},
             },
             "/v1/approvals/{id}": {**approval_id, "get": {
                 "summary": "Read an approval; with wait=N hold until it leaves pending or N seconds pass",

@@ -22,7 +22,7 @@ from bot.api.auth import Caller
 from bot.api.errors import read_model
 from bot.errors import Conflict, NotFound
 from bot.humanlayer import mapping, wire
-from bot.models import Actor, Approval
+from bot.models import Actor, Approval, ApprovalCreate
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,10 @@ async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
     return holders[0]
 
 
-async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: Any) -> Approval:
+async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: ApprovalCreate) -> Approval:
     runtime = request.app[RUNTIME]
-    approval, _created = await runtime.service.submit(body, caller.name)
+    approval, _created = await runtime.service.submit(body, caller.name,
+                                                      "question" if kind == HUMAN_CONTACT else "action")
     index = _index_key(runtime, kind, call_id)
     async with runtime.redis.pipeline(transaction=True) as pipe:
         pipe.sadd(index, approval.id)
@@ -145,7 +146,7 @@ async def respond_contact(request: web.Request) -> web.Response:
     answer = await read_model(request, wire.HumanContactStatus)
     approval = await _find(request, HUMAN_CONTACT, caller)
     decider = caller.decider
-    decided = await request.app[RUNTIME].service.decide(approval.id, decider, "approve", answer.response)
+    decided = await request.app[RUNTIME].service.answer(approval.id, decider, answer.response)
     return _json(mapping.contact_view(decided))
 
 

@@ -1,8 +1,8 @@
 """Pure translation between HumanLayer's calls and contacts and Countersign approvals, both ways.
 
 A function call is an approval of `spec.fn` with `spec.kwargs` as args and `call_id` as idempotency key.
-A human contact is a *question*: an approval whose action is QUESTION_ACTION and whose context carries
-`kind: question`; the human's answer is the decision's comment, returned in `status.response`."""
+A human contact is a *question*: a request of kind `question` (stored, set by the contact route only) whose
+action is QUESTION_ACTION; the human's answer is the decision's comment, returned in `status.response`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any
 
 from bot.clock import iso
 from bot.humanlayer import wire
-from bot.models import Approval, ApprovalCreate, RiskHints, RiskLevel, Status
+from bot.models import Approval, ApprovalCreate, Context, QuestionCreate, Status
 
 QUESTION_ACTION = "human_contact"
-QUESTION_KIND = "question"
 CONTACT_KEY_PREFIX = "contact:"
 
 
@@ -28,24 +27,20 @@ def function_call_request(call: wire.FunctionCall) -> ApprovalCreate:
 
 
 def contact_request(contact: wire.HumanContact) -> ApprovalCreate:
+    """The request a contact files; the route files it with kind `question`."""
     spec = contact.spec
-    args: dict[str, Any] = {"message": spec.msg}
-    if spec.subject:
-        args["subject"] = spec.subject
-    return ApprovalCreate(
-        action=QUESTION_ACTION, args=args, run_id=contact.run_id,
-        idempotency_key=CONTACT_KEY_PREFIX + contact.call_id,
-        # A question is never "low risk": a policy must not answer it by auto-approving.
-        risk=RiskHints(level=RiskLevel.medium),
-        context={"why": spec.msg, "kind": QUESTION_KIND,  # type: ignore[arg-type]
-                 "humanlayer": {"kind": "human_contact", "call_id": contact.call_id, "subject": spec.subject,
-                                "channel": spec.channel, "response_options": spec.response_options,
-                                "state": spec.state}},
-    )
+    context = Context.model_validate({
+        "why": spec.msg,
+        "humanlayer": {"kind": "human_contact", "call_id": contact.call_id, "subject": spec.subject,
+                       "channel": spec.channel, "response_options": spec.response_options, "state": spec.state},
+    })
+    question = QuestionCreate(question=spec.msg, subject=spec.subject, context=context, run_id=contact.run_id,
+                              idempotency_key=CONTACT_KEY_PREFIX + contact.call_id)
+    return question.as_request(QUESTION_ACTION)
 
 
 def is_question(approval: Approval) -> bool:
-    return approval.action == QUESTION_ACTION and approval.context.get("kind") == QUESTION_KIND
+    return approval.kind == "question"
 
 
 def _meta(approval: Approval) -> dict[str, Any]:

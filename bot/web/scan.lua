@@ -32,9 +32,13 @@ while true do
         if ok and agent ~= '' then ok = string.find(f[3], agent_needle, 1, true) ~= nil end
         if ok and action ~= '' then ok = string.find(f[3], action_needle, 1, true) ~= nil end
         if ok and (agent ~= '' or action ~= '') then
-          local doc = cjson.decode(f[3])
-          if agent ~= '' and doc.agent ~= agent then ok = false end
-          if action ~= '' and doc.action ~= action then ok = false end
+          -- pcall: one unreadable record is skipped, not an error for the whole page
+          local decoded, doc = pcall(cjson.decode, f[3])
+          if not decoded or type(doc) ~= 'table' then ok = false
+          else
+            if agent ~= '' and doc.agent ~= agent then ok = false end
+            if action ~= '' and doc.action ~= action then ok = false end
+          end
         end
       end
     end

@@ -85,7 +85,7 @@ async def test_human_as_tool_returns_the_answer(app, hl):
         running = asyncio.create_task(asyncio.to_thread(ask, "Which region should I deploy to?"))
         approval_id = await queue.next()
         stored = await fetch(app, approval_id)
-        assert stored["action"] == "human_contact" and stored["context"]["kind"] == "question"
+        assert stored["action"] == "human_contact" and stored["kind"] == "question"
         assert stored["args"] == {"message": "Which region should I deploy to?"}
         assert stored["status"] == "pending" and stored["risk_level"] == "medium"
         await decide(app, approval_id, "approve", "eu-west-1")

@@ -51,6 +51,8 @@ def make_settings(redis_url: str, prefix: str | None = None, **overrides: Any) -
         "smtp_url": None, "twilio_account_sid": None, "twilio_auth_token": None,
         "countersign_secret_key": SECRET_KEY,
         "_env_file": None,
+        # Tests file many requests quickly; tests/security/test_limits_* turn the limits on.
+        "countersign_agent_rate": "0", "countersign_agent_max_pending": 0,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -9,7 +9,7 @@ function typeOf(value) {
 }
 
 // A subset of JSON Schema (type, enum, const, required, properties, additionalProperties, items,
-// bounds, lengths, pattern) checked in the browser; the server checks the full schema again.
+// bounds, lengths; never `pattern`, see below) checked in the browser; the server checks the full schema.
 function schemaProblems(value, schema, path, out) {
   if (!schema || typeof schema !== "object") return out;
   const where = path || "args";
@@ -36,10 +36,9 @@ function schemaProblems(value, schema, path, out) {
   if (typeof value === "string") {
     if (typeof schema.minLength === "number" && value.length < schema.minLength) out.push(where + ": too short");
     if (typeof schema.maxLength === "number" && value.length > schema.maxLength) out.push(where + ": too long");
-    if (typeof schema.pattern === "string") {
-      try { if (!new RegExp(schema.pattern, "u").test(value)) out.push(where + ": does not match " + schema.pattern); }
-      catch (e) { /* a pattern JavaScript cannot read: the server decides */ }
-    }
+    // No `pattern` here: it is the agent's regular expression, and JavaScript's RegExp has no time limit,
+    // so one crafted pattern would freeze the approver's tab on every keystroke (and with it the Reject
+    // button). The server checks patterns off its event loop within a time budget and shows the result.
   }
   if (Array.isArray(value)) {
     if (typeof schema.minItems === "number" && value.length < schema.minItems) out.push(where + ": too few items");
