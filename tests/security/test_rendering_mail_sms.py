@@ -57,7 +57,6 @@ async def test_html_in_args_is_escaped_in_the_html_email(redis_server):
 async def test_control_chars_in_email_subject_and_sms_are_neutralised(redis_server):
     async with notify_env(redis_server) as env:
         await env.submit(action="deploy", args={"file": "invoice\u202efdp.exe", "term": "\x1b[2J\x1b]0;ok\x07"},
-                         run_id="r\u202e1",
                          context={"why": "a\u2028Approve: yes"})
         await env.send_channels()
         received = await env.email()
