@@ -6,6 +6,7 @@ Every channel (Slack blocks, email, SMS) renders the same rows, so masking or or
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -88,32 +89,59 @@ def matched_arg_paths(approval: Approval) -> list[str]:
 _MISSING = object()
 
 
-def _lookup(value: Any, path: str) -> Any:
-    # The policy engine's path syntax: dotted keys, list indexes as numbers.
+Path = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r'^[^.\[\]"]+$')
+
+
+def _lookup(value: Any, path: str) -> tuple[Path, Any]:
+    # The policy engine's path syntax: dotted keys, list indexes as numbers. Returns the object path the
+    # rule actually read, so that only that leaf is moved first (not every field that prints alike).
+    parts: list[str | int] = []
     for part in path.split("."):
         if isinstance(value, dict) and part in value:
             value = value[part]
+            parts.append(part)
         elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
+            parts.append(int(part))
         else:
-            return _MISSING
-    return value
+            return (), _MISSING
+    return tuple(parts), value
 
 
-def _leaves(value: Any, path: str, limit: int, out: list[tuple[str, Any]]) -> None:
+def label_of(path: Path) -> str:
+    """A field's label. Keys that could read as a path (a dot, brackets, quotes, empty) are shown quoted, so
+    `{"payment.amount": 1}` and `{"payment": {"amount": 1}}` never share a label."""
+    label = ""
+    for part in path:
+        if isinstance(part, int):
+            label += f".{part}" if label else str(part)
+        elif _PLAIN_KEY.match(part):
+            label += f".{part}" if label else part
+        else:
+            label += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return label
+
+
+def _leaves(value: Any, path: Path, limit: int, out: list[tuple[Path, Any]]) -> None:
     """Containers whose JSON fits `limit` stay one field; bigger ones are opened, so that no cut can hide
     a nested value behind padding in a sibling."""
     if isinstance(value, dict | list) and value and len(show_value(value)) > limit:
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, child in items:
-            _leaves(child, f"{path}.{key}" if path else str(key), limit, out)
+            _leaves(child, (*path, key if isinstance(key, int) else str(key)), limit, out)
     else:
         out.append((path, value))
 
 
-def _row(path: str, value: Any, limit: int, label_limit: int, matched: bool) -> Row:
+def _row(path: Path, value: Any, limit: int, label_limit: int, matched: bool) -> Row:
     shown, dropped = cut_value(neutral(show_value(value), multiline=True), limit)
-    return Row(one_line(path or '""', label_limit), shown, dropped, matched)
+    return Row(one_line(label_of(path) or '""', label_limit), shown, dropped, matched)
+
+
+def _within(path: Path, shown: dict[Path, bool]) -> bool:
+    """Whether a leaf is already on screen: the same field, or inside a matched value shown uncut."""
+    return any(path == prefix or (path[:len(prefix)] == prefix and whole) for prefix, whole in shown.items())
 
 
 def field_rows(values: dict[str, Any], limit: int, max_rows: int, first: list[str] | None = None,
@@ -121,16 +149,18 @@ def field_rows(values: dict[str, Any], limit: int, max_rows: int, first: list[st
     """The fields of `values` one by one, each value cut on its own to `limit` characters; the paths in
     `first` (those a policy rule matched) lead; at most `max_rows` rows, the rest counted in `more`."""
     rows: list[Row] = []
-    shown_paths: set[str] = set()
-    for path in first or []:
-        value = _lookup(values, path)
-        if value is not _MISSING:
-            rows.append(_row(path, value, limit, label_limit, matched=True))
-            shown_paths.add(path)
-    leaves: list[tuple[str, Any]] = []
+    shown_paths: dict[Path, bool] = {}
+    for dotted in first or []:
+        path, value = _lookup(values, dotted)
+        if value is not _MISSING and path not in shown_paths:
+            row = _row(path, value, limit, label_limit, matched=True)
+            rows.append(row)
+            shown_paths[path] = row.cut == 0
+    leaves: list[tuple[Path, Any]] = []
     for key, value in values.items():
-        _leaves(value, str(key), limit, leaves)
-    rest = [(path, value) for path, value in leaves if path not in shown_paths]
+        _leaves(value, (str(key),), limit, leaves)
+    # A leaf already shown (or inside a shown value) is not repeated; anything else is shown or counted.
+    rest = [(path, value) for path, value in leaves if not _within(path, shown_paths)]
     room = max(0, max_rows - len(rows))
     rows.extend(_row(path, value, limit, label_limit, matched=False) for path, value in rest[:room])
     return Rows(rows, max(0, len(rest) - room))

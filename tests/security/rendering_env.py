@@ -30,6 +30,7 @@ levels:
     escalate:
       - {{after: 10m, slack: "#ops"}}
 rules:
+  - {{name: big-payment, match: {{action: pay, args: {{payment.amount: {{gt: 100}}}}}}, level: high}}
   - {{name: shell-deletes, match: {{action: "run_*", args: {{command: {{regex: "rm -rf"}}}}}}, level: high}}
 """
 

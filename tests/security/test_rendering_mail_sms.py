@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from blocks.approval import approval_message
 from tests.security.rendering_checks import HIDDEN, assert_inert_blocks, assert_inert_mrkdwn
 from tests.security.rendering_env import PUBLIC_URL, notify_env
 
@@ -91,3 +92,20 @@ async def test_agent_mention_in_slack_reminder_does_not_ping(redis_server):
         assert_inert_mrkdwn(post["text"], ("PWNACTION",))
         assert assert_inert_blocks(post["blocks"], ("PWNACTION",)) == 1
         assert "<@U0ALICE>" in post["text"]  # our own mention of the approver still works
+
+
+async def test_a_key_spelled_like_a_matched_path_cannot_hide_behind_it(redis_server):
+    # The rule reads args.payment.amount (nested). A top-level key "payment.amount" must not be dropped as
+    # "already shown", nor share its label: every channel shows both, told apart.
+    async with notify_env(redis_server) as env:
+        approval_id = await env.submit(action="pay", args={"payment": {"amount": 500}, "payment.amount": 987654321})
+        await env.send_channels()
+        text = (await env.email()).part("plain").replace("\r\n", "\n")
+        assert "| payment.amount = 500\n  ^ a policy rule matched this field" in text
+        assert '| ["payment.amount"] = 987654321' in text
+        [sms] = await env.twilio.wait_for_accepted(1)
+        assert "987654321" in sms.body
+        # The Slack message is built by the same rows (blocks are pure functions of the request).
+        approval = await env.running.runtime.service.for_humans(await env.running.runtime.service.get(approval_id))
+        blocks = str(approval_message(approval, "https://x/review").blocks)
+        assert "987654321" in blocks and "payment.amount" in blocks
