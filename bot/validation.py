@@ -205,8 +205,20 @@ def _validate_now(args: Any, schema: dict[str, Any], schema_only: bool) -> dict[
         _budget.deadline = None
     if schema_only:
         return {}
-    return {"args" + "".join(f".{p}" for p in problem.absolute_path): problem.message[:300]
+    return {"args" + "".join(f".{p}" for p in problem.absolute_path): _problem_text(problem)
             for problem in problems}
+
+
+_NAMES_KEYS_ONLY = {"required", "additionalProperties", "dependentRequired", "unevaluatedProperties"}
+
+
+def _problem_text(problem: jsonschema.ValidationError) -> str:
+    """What is wrong, without quoting the value: a value may be a secret shown to people only as a mask (an
+    approver's modify restores masks before validating), and jsonschema's messages repeat the instance."""
+    if problem.validator in _NAMES_KEYS_ONLY:
+        return problem.message[:300]  # these name keys, never values
+    expected = json.dumps(problem.validator_value, ensure_ascii=False, default=str)
+    return f"does not satisfy {problem.validator}: {expected}"[:300]
 
 
 async def validate_args(args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:

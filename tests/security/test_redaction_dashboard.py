@@ -94,3 +94,24 @@ async def test_dashboard_modify_keeps_masked_values_and_takes_replaced_ones(web_
     assert decided["decision"]["args"] == {**SECRET_ARGS, "stripe_api_key": "sk_live_REPLACED"}
     after = unescape(await (await web_app.client.get(f"/requests/{approval['id']}")).text())
     assert leaked(after) == [] and "sk_live_REPLACED" not in after
+
+
+async def test_schema_error_on_modify_does_not_quote_a_masked_secret(web_app: RunningApp) -> None:
+    # The agent files a schema its own secret fails; when an approver modifies another field, the mask is
+    # restored to the real value before validation, and the error must not quote that value back.
+    secret = "Bearer sk_live_QUOTEDBACK1234"
+    schema = {"type": "object", "properties": {"authorization": {"type": "string", "maxLength": 3},
+                                               "amount": {"type": "integer"}}}
+    approval = await file_request(web_app, "payments.charge", args={"authorization": secret, "amount": 1},
+                                  args_schema=schema)
+    await sign_in(web_app, ADA)
+    page = await (await web_app.client.get(f"/requests/{approval['id']}")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    editor = json.loads(unescape(EDITOR.search(page).group(1)))  # type: ignore[union-attr]
+    assert editor["authorization"].startswith(MASK_PREFIX)
+    editor["amount"] = 2
+    refused = await web_app.client.post(f"/requests/{approval['id']}/decide", allow_redirects=False, data={
+        "csrf": csrf, "outcome": "modify", "args": json.dumps(editor)})
+    text = unescape(await refused.text())
+    assert refused.status == 400 and "maxLength" in text
+    assert "QUOTEDBACK" not in text
