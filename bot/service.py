@@ -138,9 +138,14 @@ class ApprovalService:
         check_plain(action=request.action, agent=agent, run_id=request.run_id, requested_by=request.requested_by)
         check_depth(args=request.args, context=request.context.model_dump(exclude_none=True),
                     args_schema=request.args_schema)
-        await self.rate_counter.take(agent, self.limits.rate, self.clock.now().timestamp())
+        await self.take_agent_rate(agent)
         if request.args_schema is not None:
             await check_args(request.args, request.args_schema, schema_only=True)
+
+    async def take_agent_rate(self, agent: str) -> None:
+        """Count one agent write against COUNTERSIGN_AGENT_RATE (429 over it): filing, and anything else an
+        agent can make the server store, such as a HumanLayer escalation note."""
+        await self.rate_counter.take(agent, self.limits.rate, self.clock.now().timestamp())
 
     async def check_args(self, args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
         """Validate args against a schema; see bot.validation (depth, local refs, one time budget)."""

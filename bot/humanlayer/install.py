@@ -157,6 +157,8 @@ def _escalate(kind: str, view: Callable[[Approval], dict[str, Any]]) -> Callable
         caller = request.app[KEYRING].caller(request)
         escalation = await read_model(request, wire.Escalation)
         approval = await _find(request, kind, caller)
+        if not caller.approver:  # each note grows the audit trail: it counts against the agent's rate
+            await request.app[RUNTIME].service.take_agent_rate(caller.name)
         # Escalation steps come from the policy; the agent's request is recorded for the approvers.
         await request.app[RUNTIME].service.record(
             "humanlayer_escalation", approval.id, Actor(channel="api", id=caller.name, name=caller.name),

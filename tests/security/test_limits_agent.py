@@ -104,3 +104,18 @@ def test_limits_are_on_by_default(redis_server):
     settings = make_settings(redis_server.url)
     defaults = type(settings)(_env_file=None)  # type: ignore[call-arg]
     assert defaults.agent_limits.rate == Rate(120, 60) and defaults.agent_limits.max_pending == 500
+
+
+@pytest.mark.parametrize("limited", [("3/m", 0)], indirect=True)
+async def test_escalation_notes_count_against_the_agent_rate(limited):
+    # Each HumanLayer escalate_email stores agent text in the audit trail: it is an agent write like filing.
+    body = {"run_id": "r", "call_id": "esc-1", "spec": {"fn": "deploy", "kwargs": {}}}
+    assert (await limited.client.post("/humanlayer/v1/function_calls", json=body, headers=auth())).status == 200
+    path = "/humanlayer/v1/agent/function_calls/esc-1/escalate_email"
+    note = {"escalation_msg": "x" * 1000}
+    statuses = [(await limited.client.post(path, json=note, headers=auth())).status for _ in range(4)]
+    assert statuses == [200, 200, 429, 429]
+    runtime = limited.runtime
+    entries = await runtime.redis.xrange(runtime.keys.audit)
+    notes = [e for _, e in entries if b"humanlayer_escalation" in e.get(b"body", b"")]
+    assert len(notes) == 2  # the refused ones stored nothing
