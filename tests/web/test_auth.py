@@ -11,8 +11,8 @@ from asyncio.subprocess import PIPE
 from datetime import timedelta
 from pathlib import Path
 
+from bot.channels.web.state import WEB
 from bot.clock import FrozenClock
-from bot.web.state import WEB
 from tests.support.servers import make_settings, running_app
 from tests.support.smtp import smtp_server
 from tests.support.web import ADA, BOB, POLICY, csrf_of, file_request, sign_in, status_of
@@ -180,8 +180,8 @@ async def test_mail_failure_is_logged_and_the_page_still_answers(redis_server, c
 
 
 def test_smtp_url_forms():
+    from bot.channels.common.smtp import SmtpConfig
     from bot.errors import ConfigError
-    from bot.notify.email import SmtpConfig
 
     plain = SmtpConfig.parse("smtp://mail.example.com")
     assert (plain.host, plain.port, plain.username, plain.tls, plain.starttls) == (

@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.audit import entry
+from bot.channels.web.stats import compute, percentile
 from bot.models import Actor
-from bot.web.stats import compute, percentile
 from tests.support.web import ADA, file_request, sign_in
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -67,8 +67,8 @@ async def test_events_stream_pushes_changes(web_app):
 
 
 async def test_history_filters_by_filing_date_and_scan_bound(web_app):
-    from bot.web.queries import Filters
-    from bot.web.state import WEB
+    from bot.channels.web.queries import Filters
+    from bot.channels.web.state import WEB
 
     approvals = [await file_request(web_app) for _ in range(5)]
     today = approvals[0]["created_at"][:10]
