@@ -17,7 +17,7 @@ from tests.support.servers import make_settings, running_app
 from tests.support.smtp import smtp_server
 from tests.support.web import ADA, BOB, POLICY, csrf_of, file_request, sign_in, status_of
 
-ROOT = str(Path(__file__).resolve().parents[2])
+ROOT = str(Path(__file__).resolve().parents[3])
 LINK = re.compile(r"(http://\S+/login/\S+)")
 
 
