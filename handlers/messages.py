@@ -1,6 +1,5 @@
-"""Where each approval's Slack messages live: the Redis hash `slack:msg:<id>` (handlers/keys.py) (channel ID → ts).
-
-Other adapters rely on this shape (escalation posts thread reminders under these messages).
+"""Where each approval's Slack messages live: the Redis hash `slack:msg:<id>` (channel ID → ts), named in
+handlers/keys.py. handlers/reminders.py (run by the escalation job) replies in these threads.
 """
 
 from __future__ import annotations
