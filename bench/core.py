@@ -146,9 +146,9 @@ async def wakeups(redis_url: str, count: int = 1000) -> list[float]:
 
 
 async def memory(redis_url: str, count: int = 10_000, prefix: str = "bench-c:") -> float:
+    from bot.bootstrap import build_runtime
     from bot.clock import SystemClock
     from bot.models import ApprovalCreate
-    from bot.runtime import build_runtime
     from bot.settings import load_settings
 
     os.environ.update(env_for(redis_url, prefix))

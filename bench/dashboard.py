@@ -19,13 +19,13 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot.bootstrap import build_runtime
+from bot.channels.web.state import WEB
 from bot.embedded import EmbeddedRedis, free_port
 from bot.models import ApprovalCreate
 from bot.policy import parse_policy
-from bot.runtime import build_runtime
 from bot.server import build_application
 from bot.settings import load_settings
-from bot.web.state import WEB
 
 POLICY = """
 default_level: medium

@@ -4,8 +4,8 @@ import asyncio
 import sys
 import time
 
+from bot.bootstrap import build_runtime
 from bot.clock import SystemClock
-from bot.runtime import build_runtime
 from bot.service import Decider
 from bot.settings import load_settings
 

@@ -29,11 +29,11 @@ from typing import Any
 from redis import Redis
 from rq.registry import ScheduledJobRegistry
 
+from bot.bootstrap import build_runtime
 from bot.embedded import EmbeddedRedis
 from bot.keys import Keys
 from bot.models import Approval, ApprovalCreate
 from bot.policy import parse_policy
-from bot.runtime import build_runtime
 from bot.settings import Settings, load_settings
 from jobs.scheduling import Scheduler, step_job_id
 from jobs.worker import queue_for

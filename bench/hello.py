@@ -4,7 +4,7 @@ import sys
 
 from aiohttp import web
 
-from bot.cli import new_event_loop
+from bot.cli.server import new_event_loop
 
 
 async def hello(request: web.Request) -> web.Response:

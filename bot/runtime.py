@@ -1,4 +1,6 @@
-"""Wires settings into the running parts: Redis client, store, audit log, change feed, service."""
+"""The running parts (Redis client, store, audit log, change feed, service) and the Redis client they use.
+
+bot/bootstrap.py builds a Runtime from settings."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.audit import AuditLog
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock
 from bot.events import ChangeFeed, OutboxDispatcher
 from bot.keys import Keys
-from bot.policy import Policy, load_policy
-from bot.secrets import audit_key, derive, signing_key
+from bot.policy import Policy
+from bot.secrets import derive, signing_key
 from bot.service import ApprovalService
 from bot.settings import Settings
 from bot.store import Store
@@ -73,20 +75,3 @@ class Runtime:
 async def mask_key(settings: Settings, redis: Redis, keys: Keys) -> bytes:
     """The key secret argument values are masked under (bot/redaction.py)."""
     return derive(await signing_key(settings, redis, keys), "redact")
-
-
-def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None,
-                  policy: Policy | None = None) -> Runtime:
-    clock = clock or SystemClock()
-    redis = redis_client(redis_url)
-    keys = Keys(settings.countersign_redis_prefix)
-    store = Store(redis, keys, settings.retention_seconds, lambda: audit_key(settings, redis, keys))
-    audit_log = AuditLog(redis, keys)
-    feed = ChangeFeed(redis, keys)
-    policy = policy or load_policy(settings.countersign_policy)
-    service = ApprovalService(store, audit_log, feed, policy, clock)
-    service.mask_key = lambda: mask_key(settings, redis, keys)
-    service.callback_allow = settings.callback_allow
-    service.limits = settings.agent_limits
-    return Runtime(settings, redis, keys, store, audit_log, feed, OutboxDispatcher(redis, keys), service,
-                   policy, clock, settings.agent_keys, settings.approver_keys)

@@ -10,10 +10,16 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.api import create_app
+from bot.channels.api import create_app
+from bot.channels.email.links import install as install_email
+from bot.channels.humanlayer import install as install_humanlayer
+from bot.channels.sms.inbound import install as install_sms
+from bot.channels.web.app import install as install_web
 from bot.connections import GuardedRunner
 from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers.install import install as install_slack
+from jobs.scheduling import install as install_jobs
 
 log = logging.getLogger(__name__)
 
@@ -21,27 +27,20 @@ log = logging.getLogger(__name__)
 # tasks. They are listed here, in one place; an adapter whose settings are missing says so and stays off.
 Installer = Callable[[web.Application, Runtime], None]
 # Outbox handlers run in this order for each change: Slack first, as posting is the latency people see.
-INSTALLERS: list[str] = [
-    "handlers.install:install",
-    "jobs.scheduling:install",
-    "bot.inbound.email_links:install",
-    "bot.inbound.sms:install",
-    "bot.web.app:install",
-    "bot.humanlayer:install",
+INSTALLERS: list[Installer] = [
+    install_slack,
+    install_jobs,
+    install_email,
+    install_sms,
+    install_web,
+    install_humanlayer,
 ]
-
-
-def _load(path: str) -> Installer:
-    module_name, _, attr = path.partition(":")
-    module = __import__(module_name, fromlist=[attr])
-    installer: Installer = getattr(module, attr)
-    return installer
 
 
 def build_application(runtime: Runtime) -> web.Application:
     app = create_app(runtime)
-    for path in INSTALLERS:
-        _load(path)(app, runtime)
+    for install in INSTALLERS:
+        install(app, runtime)
     return app
 
 

@@ -10,10 +10,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from blocks.approval import approval_message
+from bot.channels.common import target_kind
 from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
-from bot.notify import target_kind
+from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
 
@@ -103,7 +104,7 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         return
     # One post per request and target, whichever process gets here (a redelivered outbox entry, the
     # start-up sweep and the live event can all reach the same post).
-    claim = slack.runtime.keys.named(f"slack:claim:{approval_id}:{target}")
+    claim = slack_keys.post_claim(slack.runtime.keys, approval_id, target)
     if not await slack.runtime.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
         return
     await wait_turn()

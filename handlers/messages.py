@@ -1,6 +1,5 @@
-"""Where each approval's Slack messages live: the Redis hash `slack:msg:<id>` (channel ID → ts).
-
-Other adapters rely on this shape (escalation posts thread reminders under these messages).
+"""Where each approval's Slack messages live: the Redis hash `slack:msg:<id>` (channel ID → ts), named in
+handlers/keys.py. handlers/reminders.py (run by the escalation job) replies in these threads.
 """
 
 from __future__ import annotations
@@ -8,6 +7,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from bot.keys import Keys
+from handlers import keys as slack_keys
 
 
 class MessageLocations:
@@ -17,7 +17,7 @@ class MessageLocations:
         self.retention_s = retention_s
 
     def key(self, approval_id: str) -> str:
-        return self.keys.named(f"slack:msg:{approval_id}")
+        return slack_keys.messages(self.keys, approval_id)
 
     async def add(self, approval_id: str, channel: str, ts: str) -> None:
         key = self.key(approval_id)
@@ -28,12 +28,12 @@ class MessageLocations:
 
     async def remember_channel(self, name: str, channel_id: str) -> None:
         """`#name` → channel ID, learnt from a post, so members of a channel can be looked up by name."""
-        await self.redis.hset(self.keys.named("slack:channels"), name.lower(), channel_id)
+        await self.redis.hset(slack_keys.channel_ids(self.keys), name.lower(), channel_id)
 
     async def channel_id(self, target: str) -> str | None:
         if not target.startswith("#"):
             return target
-        raw = await self.redis.hget(self.keys.named("slack:channels"), target.lower())
+        raw = await self.redis.hget(slack_keys.channel_ids(self.keys), target.lower())
         return raw.decode() if isinstance(raw, bytes) else raw
 
     async def all(self, approval_id: str) -> dict[str, str]:

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from bot.keys import Keys
 from bot.models import RiskLevel
+from handlers import keys as slack_keys
 
 log = logging.getLogger(__name__)
 WaitTurn = Callable[[], Awaitable[None]]
@@ -146,7 +147,7 @@ class ChannelPacer:
         return int(await self.redis.zcard(self._queue_keys(channel)[0]))
 
     def _queue_keys(self, channel: str) -> list[str]:
-        return [self.keys.named(f"slack:postq:{channel}"), self.keys.named(f"slack:postq-turns:{channel}")]
+        return slack_keys.post_queue(self.keys, channel)
 
     async def _work(self, channel: str) -> None:
         while True:
@@ -182,7 +183,7 @@ class ChannelPacer:
                 await self._posted(keys=[self._key(channel)], args=[int(self.interval_s * 1000)])
 
     def _key(self, channel: str) -> str:
-        return self.keys.named(f"slack:pace:{channel}")
+        return slack_keys.pace(self.keys, channel)
 
     async def _wait_turn(self, channel: str) -> None:
         wait_ms = await self._reserve(keys=[self._key(channel)], args=[int(self.interval_s * 1000)])

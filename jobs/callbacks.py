@@ -8,10 +8,16 @@ from datetime import timedelta
 import aiohttp
 
 from bot.agent_view import agent_approval
+from bot.channels.callbacks.outbound import (
+    HEADER,
+    check_delivery_target,
+    checked_session,
+    secret_for_agent,
+    signature_header,
+)
 from bot.keys import Keys
 from bot.models import Actor, Status
 from bot.netpolicy import CallbackAllow
-from bot.notify.callbacks import HEADER, check_delivery_target, checked_session, secret_for_agent, signature_header
 from bot.runtime import Runtime
 from jobs import context
 from jobs.scheduling import callback_job_id

@@ -9,9 +9,10 @@ from typing import TypeVar
 from redis import Redis
 from rq import Queue
 
+from bot.bootstrap import build_runtime, resolve_redis_url
 from bot.clock import Clock
 from bot.policy import Policy, load_policy
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 
 T = TypeVar("T")
@@ -34,13 +35,8 @@ def configure(settings: Settings, redis_url: str, clock: Clock | None = None) ->
     _context.policy = None
 
 
-def preload() -> None:
-    """Load the policy and import every job module once in the worker, so that each forked work horse
-    inherits them instead of paying for them on every job."""
-    import jobs.callbacks
-    import jobs.escalation
-    import jobs.expiry  # noqa: F401
-
+def load_policy_once() -> None:
+    """Load the policy into the context (the worker does it once, before forking work horses)."""
     settings, _url = current()
     if _context.policy is None:
         _context.policy = load_policy(settings.countersign_policy)
@@ -48,8 +44,6 @@ def preload() -> None:
 
 def current() -> tuple[Settings, str]:
     if _context.settings is None or _context.redis_url is None:
-        from bot.cli import resolve_redis_url
-
         settings = load_settings()
         url = resolve_redis_url(settings)
         configure(settings, url)

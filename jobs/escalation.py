@@ -10,17 +10,19 @@ from typing import Any
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels.common import DeliveryError, target_kind
+from bot.channels.common.smtp import SmtpConfig, send_email
+from bot.channels.common.tokens import LinkTokens
+from bot.channels.email.outbound import EmailLinks, build_message, render_request_email
+from bot.channels.sms import keys as sms_keys
+from bot.channels.sms.outbound import code_for, send_sms, sms_text, twilio_configured
 from bot.clock import iso
 from bot.models import Actor, Status
-from bot.notify import DeliveryError, target_kind
-from bot.notify.email import EmailLinks, SmtpConfig, build_message, render_request_email, send_email
-from bot.notify.slack import post_reminder
-from bot.notify.sms import code_for, send_sms, sms_text, twilio_configured
-from bot.notify.tokens import LinkTokens
 from bot.policy.schema import ChannelTarget, EscalationStep
 from bot.runtime import Runtime
 from bot.secrets import signing_key
 from bot.store import StoredApproval
+from handlers.reminders import post_reminder
 from jobs import context
 
 log = logging.getLogger(__name__)
@@ -136,7 +138,7 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
             return {"skipped": "Twilio is not configured"}
         ttl = max(3600, int((approval.expires_at - runtime.clock.now()).total_seconds()) + 86400)
         code = await code_for(runtime.redis, runtime.keys, approval.id, ttl)
-        texted = runtime.keys.named(f"sms:to:{approval.id}")
+        texted = sms_keys.texted(runtime.keys, approval.id)
         # Recorded before sending: a reply can arrive before this job finishes.
         await runtime.redis.sadd(texted, target.target)
         await runtime.redis.expire(texted, ttl)

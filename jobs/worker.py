@@ -20,10 +20,19 @@ __all__ = ["QUEUE_NAME", "queue_for", "run_worker"]
 
 def check_settings(settings: Settings) -> None:
     """Refuse to start (exit 2, one line) on a malformed delivery setting rather than fail every job."""
-    from bot.notify.email import SmtpConfig
+    from bot.channels.common.smtp import SmtpConfig
 
     if settings.smtp_url:
         SmtpConfig.parse(settings.smtp_url)
+
+
+def preload() -> None:
+    """Load the policy and import every job module once in the worker, so that each forked work horse
+    inherits them instead of paying for them on every job."""
+    import jobs.callbacks
+    import jobs.escalation  # noqa: F401
+
+    context.load_policy_once()
 
 
 def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bool = False) -> int:
@@ -34,7 +43,7 @@ def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bo
     configure(settings.countersign_log_level)
     check_settings(settings)
     context.configure(settings, redis_url)
-    context.preload()
+    preload()
     redis = Redis.from_url(redis_url)
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([queue_for(redis, settings)], connection=redis)

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp.test_utils import TestServer
 
-from bot.runtime import build_runtime
+from bot.bootstrap import build_runtime
 from bot.server import build_application
 from countersign_sdk import Countersign
 from countersign_sdk.protocol import RetryPolicy

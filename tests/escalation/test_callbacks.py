@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.notify.callbacks import HEADER, verify_signature
+from bot.channels.callbacks.outbound import HEADER, verify_signature
 from jobs.scheduling import callback_job_id
 from tests.escalation.conftest import OutboxProbe, submit
 from tests.support.http_recorder import HttpRecorder

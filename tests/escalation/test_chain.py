@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.clock import FrozenClock
 from bot.models import Status
+from handlers import keys as slack_keys
 from jobs.scheduling import expiry_job_id, step_job_id
 from tests.escalation.conftest import ALICE_EMAIL, ALICE_PHONE, OutboxProbe, audit_types, submit
 from tests.support.http_recorder import HttpRecorder
@@ -76,7 +77,7 @@ async def test_reminder_goes_into_the_slack_thread(esc_app: tuple[RunningApp, Ou
     running, probe = esc_app
     approval = await submit(running, probe)
     keys = running.runtime.keys
-    thread_key = keys.named(f"slack:msg:{approval['id']}")  # what the Slack adapter records
+    thread_key = slack_keys.messages(keys, approval['id'])  # what the Slack adapter records
     await running.runtime.redis.hset(thread_key, "C0APPROVALS", "1700000000.000100")
     make_due(running.runtime.settings, step_ids(running, approval["id"])[0])
     await run_burst(running.runtime.settings)

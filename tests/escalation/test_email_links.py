@@ -110,7 +110,7 @@ async def test_smtp_down_then_back_delivers_once(esc_app: tuple[RunningApp, Outb
 async def test_expired_link_is_refused(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
     from datetime import timedelta
 
-    from bot.notify.tokens import GRACE, LinkTokens
+    from bot.channels.common.tokens import GRACE, LinkTokens
     from bot.secrets import signing_key
 
     running, probe = esc_app
@@ -129,8 +129,8 @@ async def test_expired_link_is_refused(esc_app: tuple[RunningApp, OutboxProbe]) 
 def test_smtp_url_forms() -> None:
     import pytest
 
+    from bot.channels.common.smtp import SmtpConfig
     from bot.errors import ConfigError
-    from bot.notify.email import SmtpConfig
 
     plain = SmtpConfig.parse("smtp://mailer:p%40ss@mail.example.com:2525")
     assert (plain.host, plain.port, plain.username, plain.password, plain.tls, plain.starttls) == (

@@ -99,8 +99,8 @@ async def test_unknown_number_and_code_are_refused(esc_app: tuple[RunningApp, Ou
 def test_sms_text_stays_under_320_characters() -> None:
     from datetime import UTC, datetime
 
+    from bot.channels.sms.outbound import sms_text
     from bot.models import Approval
-    from bot.notify.sms import sms_text
 
     approval = Approval(id="apr_1", status="pending", action="bulk_update", args={"ids": list(range(500))},
                         context={}, agent="billing-agent", risk_level="critical", risk_reasons=[],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from blocks.approval import APPROVE, MODIFY, REJECT, VIEW
+from handlers import keys as slack_keys
 from handlers.delivery import post_missed
 from tests.support.servers import AGENT_KEY, auth, make_settings, running_app, unique_prefix
 from tests.support.slack_app import SLACK_POLICY, slack_harness
@@ -29,7 +30,7 @@ async def test_message_carries_the_context_and_buttons(slack):
     assert f"<http://127.0.0.1:3000/requests/{approval['id']}|Open in the dashboard>" in text
     assert "needs approval" in message.text
     # The contract other adapters rely on: slack:msg:<id> maps channel ID → ts.
-    stored = await slack.running.runtime.redis.hgetall(slack.running.runtime.keys.named(f"slack:msg:{approval['id']}"))
+    stored = await slack.running.runtime.redis.hgetall(slack_keys.messages(slack.running.runtime.keys, approval['id']))
     assert stored == {b"C0APPROVALS": message.ts.encode()}
     events = await slack.running.runtime.audit.for_approval(approval["id"])
     notified = [e for e in events if e.type == "notified"]

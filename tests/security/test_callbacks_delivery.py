@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.callbacks.outbound import DestinationRefused, checked_session
 from bot.netpolicy import CallbackAllow, check_callback_url
-from bot.notify.callbacks import DestinationRefused, checked_session
 from tests.escalation import conftest as escalation
 from tests.escalation.conftest import OutboxProbe, submit
 from tests.support.http_recorder import HttpRecorder

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.bootstrap import build_runtime
 from bot.embedded import EmbeddedRedis
-from bot.runtime import build_runtime
 from bot.server import build_application, guarded_runner
 from tests.support.servers import make_settings
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.channels.sms.outbound import CODE_ALPHABET
 from bot.models import Status
-from bot.notify.sms import CODE_ALPHABET
 from tests.escalation.conftest import (
     ALICE_PHONE,
     PUBLIC_URL,

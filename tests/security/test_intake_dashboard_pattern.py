@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.web.state import WEB
+from bot.channels.web.state import WEB
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SKIP_REASON
 from tests.support.servers import make_settings, running_app
 from tests.support.web import GRACE, POLICY, file_request

@@ -12,10 +12,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.bootstrap import build_runtime
 from bot.clock import Clock, FrozenClock, SystemClock
 from bot.embedded import EmbeddedRedis
 from bot.policy import Policy, parse_policy
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime
 from bot.server import build_application
 from bot.settings import Settings, load_settings
 

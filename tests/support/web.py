@@ -51,7 +51,7 @@ async def sign_in(running: RunningApp, email: str, admin: bool = False) -> str:
 
 
 def _web_key() -> Any:
-    from bot.web.state import WEB
+    from bot.channels.web.state import WEB
 
     return WEB
 

@@ -1,0 +1,82 @@
+"""The history and stats pages, and the audit-trail export for a date range."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from aiohttp import web
+
+from bot.channels.web import stats as stats_module
+from bot.channels.web.queries import HISTORY_STATUSES, day_ms, parse_filters
+from bot.channels.web.state import WEB, page, render
+from bot.clock import to_ms
+from bot.errors import InvalidInput
+from bot.service import time_to_decision
+
+routes = web.RouteTableDef()
+PAGE_SIZE = 50
+STATS_WINDOWS = {"1": timedelta(days=1), "7": timedelta(days=7), "30": timedelta(days=30)}
+MAX_STATS_ENTRIES = 200_000
+
+
+@routes.get("/history")
+@page()
+async def history(request: web.Request) -> web.StreamResponse:
+    state = request.app[WEB]
+    runtime = state.runtime
+    filters = parse_filters(request.query)
+    result = await state.queries.page(runtime.keys.all, filters, runtime.clock.now(),
+                                      status=filters.status or "decided", limit=PAGE_SIZE,
+                                      cursor=request.query.get("cursor") or None)
+    rows = [(await runtime.service.for_humans(s.approval), time_to_decision(s.approval)) for s in result.items]
+    return await render(request, "history.html", {
+        "filters": filters, "rows": rows, "matched": result.matched, "truncated": result.truncated,
+        "next_cursor": result.next_cursor, "statuses": HISTORY_STATUSES,
+        "levels": ["low", "medium", "high", "critical"], "today": runtime.clock.now().strftime("%Y-%m-%d"),
+    })
+
+
+@routes.get("/history/export")
+@page()
+async def export(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[WEB].runtime
+    filters = parse_filters(request.query)
+    fmt = request.query.get("format", "jsonl")
+    if fmt not in ("csv", "jsonl"):
+        raise InvalidInput("unknown export format", {"format": "csv or jsonl"})
+    since = day_ms(filters.since) if filters.since else None
+    until = day_ms(filters.until) + 86_400_000 - 1 if filters.until else None
+    if since is not None and until is not None and since > until:
+        raise InvalidInput("the start date is after the end date", {"since": "after until"})
+    buffer = io.StringIO()
+    count = await runtime.audit.export(buffer, fmt, since, until, await runtime.service.redactor())
+    name = f"countersign-audit-{filters.since or 'start'}-to-{filters.until or 'now'}.{fmt}"
+    return web.Response(
+        text=buffer.getvalue(), content_type="text/csv" if fmt == "csv" else "application/x-ndjson",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Entries": str(count),
+                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@routes.get("/stats")
+@page()
+async def stats(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[WEB].runtime
+    window_key = request.query.get("days", "7")
+    if window_key not in STATS_WINDOWS:
+        raise InvalidInput("unknown window", {"days": "one of " + ", ".join(STATS_WINDOWS)})
+    since = runtime.clock.now() - STATS_WINDOWS[window_key]
+    bodies: list[str] = []
+    async for _, fields in runtime.audit.raw_entries(to_ms(since)):
+        bodies.append(fields["body"])
+        if len(bodies) >= MAX_STATS_ENTRIES:
+            break
+    figures = stats_module.compute(bodies)
+    pending = await runtime.store.pending_by_level()
+    return await render(request, "stats.html", {
+        "stats": figures, "pending": pending, "days": window_key, "windows": list(STATS_WINDOWS),
+        "levels": ["low", "medium", "high", "critical"], "capped": len(bodies) >= MAX_STATS_ENTRIES,
+        "fast_seconds": int(stats_module.FAST.total_seconds()),
+    })

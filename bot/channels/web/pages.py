@@ -1,0 +1,148 @@
+"""The queue and request pages, and the forms that decide from them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.web.decisions import MAX_BATCH, decide_batch, read_args, read_comment, read_outcome
+from bot.channels.web.queries import AGE_LABELS, parse_filters
+from bot.channels.web.state import WEB, decider_for, page, render, require_session
+from bot.clock import to_ms
+from bot.errors import InvalidInput
+from bot.models import Approval, Status
+
+routes = web.RouteTableDef()
+PAGE_SIZE = 50
+_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def check_id(raw: object) -> str:
+    if not isinstance(raw, str) or not 1 <= len(raw) <= 64 or not set(raw) <= _ID_CHARS:
+        raise InvalidInput("not a request id", {"id": "not a request id"})
+    return raw
+
+
+def summary(approval: Approval) -> str:
+    why = approval.context.get("why")
+    line = why if isinstance(why, str) and why.strip() else "; ".join(approval.risk_reasons)
+    line = " ".join(line.split())
+    return line if len(line) <= 140 else line[:139] + "…"
+
+
+def _context_item(key: str, value: Any) -> tuple[str, str, bool]:
+    """(key, text, is_json): plain strings read as prose, anything else as pretty JSON."""
+    if isinstance(value, str):
+        return key, value, False
+    return key, json.dumps(value, indent=2, ensure_ascii=False), True
+
+
+@routes.get("/")
+@page()
+async def queue(request: web.Request) -> web.StreamResponse:
+    state = request.app[WEB]
+    runtime = state.runtime
+    filters = parse_filters(request.query)
+    now = runtime.clock.now()
+    result = await state.queries.page(runtime.keys.pending, filters, now, status="", limit=PAGE_SIZE,
+                                      cursor=request.query.get("cursor") or None)
+    items = [await runtime.service.for_humans(s.approval) for s in result.items
+             if s.approval.status == Status.pending]
+    context: dict[str, Any] = {
+        "filters": filters, "items": items, "matched": result.matched, "truncated": result.truncated,
+        "next_cursor": result.next_cursor, "now": now, "upto": to_ms(now), "ages": AGE_LABELS,
+        "summary": summary, "levels": ["low", "medium", "high", "critical"],
+        "first_page": not request.query.get("cursor"), "max_batch": MAX_BATCH,
+    }
+    template = "_queue_rows.html" if request.query.get("partial") == "1" else "queue.html"
+    return await render(request, template, context)
+
+
+@routes.post("/batch")
+@page()
+async def batch(request: web.Request) -> web.StreamResponse:
+    state = request.app[WEB]
+    runtime = state.runtime
+    session = require_session(request)
+    form = await request.post()
+    outcome = read_outcome(form.get("outcome"), ("approve", "reject"))
+    comment = read_comment(form.get("comment"))
+    if form.get("scope") == "all":
+        filters = parse_filters(form)
+        try:
+            upto = int(str(form.get("upto", "")))
+        except ValueError:
+            raise InvalidInput("the page's time mark is missing", {"upto": "required"}) from None
+        # Only what the person could have seen: nothing filed after the page was drawn.
+        ids = await state.queries.matching_ids(runtime.keys.pending, filters, runtime.clock.now(), status="",
+                                               limit=MAX_BATCH, upto_ms=upto)
+    else:
+        ids = [check_id(v) for v in form.getall("id", [])]
+        if len(ids) > MAX_BATCH:
+            raise InvalidInput(f"at most {MAX_BATCH} requests at once", {"id": "too many"})
+    if not ids:
+        raise InvalidInput("select at least one request", {"id": "nothing selected"})
+    result = await decide_batch(runtime.service, decider_for(session), ids, outcome, comment)
+    return await render(request, "batch_result.html", {"result": result})
+
+
+@routes.get("/requests/{id}")
+@page()
+async def request_page(request: web.Request) -> web.StreamResponse:
+    return await _request_view(request)
+
+
+@routes.post("/requests/{id}/reveal")
+@page()
+async def reveal(request: web.Request) -> web.StreamResponse:
+    """An admin's explicit, audited request to see the secret values the page masks."""
+    runtime = request.app[WEB].runtime
+    session = require_session(request)
+    approval = await runtime.service.reveal(check_id(request.match_info["id"]), decider_for(session))
+    return await _request_view(request, revealed=approval)
+
+
+async def _request_view(request: web.Request, error: InvalidInput | None = None, args_text: str | None = None,
+                        status: int = 200, revealed: Approval | None = None) -> web.Response:
+    runtime = request.app[WEB].runtime
+    session = require_session(request)
+    approval_id = check_id(request.match_info["id"])
+    stored = await runtime.service.get_stored(approval_id)
+    # Secret values stay masked (and the editor holds their masks) unless an admin revealed them.
+    approval = revealed or await runtime.service.for_humans(stored.approval)
+    masked = approval != stored.approval
+    refusal = None
+    if approval.status == Status.pending:
+        refusal = await runtime.service.may_decide(stored, decider_for(session))
+    events = await runtime.service.events(approval_id)
+    voted = any(v.by.channel == "web" and v.by.id == session.email for v in approval.approvals)
+    context = {
+        "approval": approval, "route": stored.route, "events": events, "refusal": refusal, "voted": voted,
+        "args_json": json.dumps(approval.args, indent=2, ensure_ascii=False),
+        "args_text": args_text if args_text is not None else json.dumps(approval.args, indent=2,
+                                                                         ensure_ascii=False),
+        "context_items": [_context_item(key, value) for key, value in approval.context.items()],
+        "error": error, "now": runtime.clock.now(), "summary": summary,
+        "can_reveal": session.admin and masked,
+    }
+    return await render(request, "request.html", context, status)
+
+
+@routes.post("/requests/{id}/decide")
+@page()
+async def decide(request: web.Request) -> web.StreamResponse:
+    runtime = request.app[WEB].runtime
+    session = require_session(request)
+    approval_id = check_id(request.match_info["id"])
+    form = await request.post()
+    args_text = form.get("args") if isinstance(form.get("args"), str) else None
+    try:
+        outcome = read_outcome(form.get("outcome"))
+        comment = read_comment(form.get("comment"))
+        args = read_args(args_text) if outcome == "modify" else None
+        await runtime.service.decide(approval_id, decider_for(session), outcome, comment, args)
+    except InvalidInput as exc:
+        return await _request_view(request, exc, args_text if isinstance(args_text, str) else None, 400)
+    return web.Response(status=303, headers={"Location": f"/requests/{approval_id}"})

@@ -1,1 +1,0 @@
-"""Inbound channel adapters for people outside Slack: email links and SMS replies."""
