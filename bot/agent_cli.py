@@ -1,4 +1,4 @@
-"""Agent-side sub-commands: `request` (the shell/CI gate), `approve`, `reject`, `pending`, `mcp`.
+"""Agent-side sub-commands: `request` (the shell/CI gate), `approve`, `reject`, `pending`.
 
 They are clients of the HTTP API through the SDK (COUNTERSIGN_URL, COUNTERSIGN_API_KEY), so they
 work against any running server. `request` exits 0 approved, 1 rejected, 2 expired or cancelled,
@@ -161,21 +161,6 @@ def cmd_pending(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- mcp ---------------------------------------------------------------------------------------------
-def cmd_mcp(args: argparse.Namespace) -> int:
-    from countersign_sdk import CountersignError
-
-    try:
-        from countersign_sdk.mcp_server import run
-    except ImportError as exc:
-        return _fail(f"the MCP server needs the `mcp` package (pip install 'countersign[mcp]'): {exc}")
-    try:
-        run(url=args.url, timeout=args.timeout)
-    except CountersignError as exc:
-        return _fail(str(exc))
-    return 0
-
-
 def register(sub: Any) -> None:
     url_help = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
 
@@ -213,8 +198,3 @@ def register(sub: Any) -> None:
     pending.add_argument("--json", action="store_true")
     pending.add_argument("--url", help=url_help)
     pending.set_defaults(func=cmd_pending)
-
-    mcp = sub.add_parser("mcp", help="run the stdio MCP server (request_approval, permission_prompt)")
-    mcp.add_argument("--timeout", type=float, help="longest wait for a decision, in seconds")
-    mcp.add_argument("--url", help=url_help)
-    mcp.set_defaults(func=cmd_mcp)

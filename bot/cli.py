@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot import agent_cli
+from bot import agent_cli, mcp_commands
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.web.cli import add_web_login
@@ -336,7 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Later issues add sub-commands here (agent CLI gate, MCP server, web-login).
-EXTENSIONS: list[Callable[[Any], None]] = [add_web_login, agent_cli.register]
+EXTENSIONS: list[Callable[[Any], None]] = [add_web_login, agent_cli.register, mcp_commands.register]
 
 
 def main(argv: list[str] | None = None) -> int:
