@@ -37,8 +37,11 @@ async def start_hook(url: str, stdin: bytes, *options: str) -> asyncio.subproces
         *countersign_cmd("hook", "claude-code", *options), env=cli_env(url), stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert process.stdin is not None
-    process.stdin.write(stdin)
-    await process.stdin.drain()
+    try:
+        process.stdin.write(stdin)
+        await process.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the hook stops reading input over its size limit
     process.stdin.close()
     return process
 
