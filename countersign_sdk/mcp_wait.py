@@ -4,6 +4,7 @@ idempotency keys that let a retried call find its request."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
@@ -79,11 +80,9 @@ class Waiter:
                     await report(elapsed, f"waiting for a human to decide {approval.action} ({approval.id})")
         except anyio.get_cancelled_exc_class():
             if not self.keep_on_cancel:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_WITHIN_S):
-                    try:
-                        await self.gate.aio.cancel(approval.id)
-                    except CountersignError:
-                        pass
+                with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_WITHIN_S), \
+                        contextlib.suppress(CountersignError):
+                    await self.gate.aio.cancel(approval.id)
             raise
         return approval
 

@@ -136,3 +136,27 @@ async def test_malformed_stdin_exits_2_with_one_line(stdin):
 def test_settings_snippet_in_docs_runs_this_hook():
     agents = (Path(ROOT) / "docs" / "agents.md").read_text()
     assert '"command": "countersign hook claude-code"' in agents and '"timeout": 600' in agents
+
+
+async def test_starter_policy_passes_policy_check():
+    from tests.support.processes import run_cli
+
+    checked = await run_cli("http://127.0.0.1:9", "policy", "check", str(ROOT / "docs" / "coding-agents.policy.yaml"))
+    assert checked.code == 0 and "OK" in checked.stdout, checked.stderr
+
+
+@pytest.mark.parametrize(("tool_name", "tool_input", "level"), [
+    ("Read", {"file_path": "a.py"}, "low"), ("Grep", {"pattern": "x"}, "low"),
+    ("Bash", {"command": "rm -rf build"}, "high"), ("Bash", {"command": "git push --force origin main"}, "high"),
+    ("Bash", {"command": "terraform apply -auto-approve"}, "high"),
+    ("Bash", {"command": "kubectl delete ns x"}, "high"),
+    ("Bash", {"command": "psql -c 'DROP TABLE users'"}, "high"), ("Bash", {"command": "ls -la"}, "medium"),
+    ("Write", {"file_path": "a.py", "content": ""}, "medium"),
+])
+def test_starter_policy_sorts_coding_agent_calls(tool_name, tool_input, level):
+    from bot.models import ApprovalCreate
+    from bot.policy import classify, parse_policy
+
+    policy = parse_policy(STARTER_POLICY, "coding-agents.policy.yaml")
+    request = ApprovalCreate(action=f"claude-code.{tool_name}", args=tool_input)
+    assert classify(policy, request, "agent").level.value == level

@@ -43,16 +43,17 @@ async def test_pending_after_max_wait_then_check_approval(app):
 
 async def test_progress_notifications_while_waiting(app):
     seen: list[str | None] = []
+    reported = asyncio.Event()
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append(message)
+        reported.set()
 
     async with countersign_session(app.url, "mcp", "--progress-every", "1") as session, filed(app) as queue:
         call = asyncio.create_task(session.call_tool("request_approval", {"action": "deploy"},
                                                      progress_callback=on_progress))
         approval_id = await queue.next()
-        while not seen:
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(reported.wait(), 20)
         await decide(app, approval_id, "approve")
         assert result_json(await asyncio.wait_for(call, 20))["outcome"] == "approved"
     assert approval_id in (seen[0] or "")

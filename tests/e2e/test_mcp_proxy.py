@@ -113,17 +113,18 @@ async def test_approval_after_the_client_timeout_runs_once_through_check_approva
 
 async def test_progress_is_reported_while_waiting(fs_app, tmp_path):
     seen: list[tuple[float, str | None]] = []
+    reported = asyncio.Event()
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         seen.append((progress, message))
+        reported.set()
 
     async with countersign_session(fs_app.url, *proxy_argv(tmp_path, "--progress-every", "1")) as session, \
             filed(fs_app) as queue:
         call = asyncio.create_task(session.call_tool(
             "create_directory", {"path": str(tmp_path / "d")}, progress_callback=on_progress))
         approval_id = await queue.next()
-        while not seen:
-            await asyncio.sleep(0.1)
+        await asyncio.wait_for(reported.wait(), 20)
         await decide(fs_app, approval_id, "approve")
         result = await asyncio.wait_for(call, 20)
     assert not result.is_error and (tmp_path / "d").is_dir()

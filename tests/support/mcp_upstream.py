@@ -41,7 +41,7 @@ async def list_tools(ctx: Any, params: Any) -> types.ListToolsResult:
 
 async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
     arguments = params.arguments or {}
-    with Path(os.environ["UPSTREAM_LOG"]).open("a") as log:
+    with Path(os.environ["UPSTREAM_LOG"]).open("a") as log:  # noqa: ASYNC230 - one short line, test-only
         log.write(json.dumps({"tool": params.name, "arguments": arguments}) + "\n")
     if params.name == "env_names":
         text = json.dumps(sorted(name for name in os.environ if name.startswith("COUNTERSIGN_")))
