@@ -7,9 +7,11 @@ stderr, which Claude Code shows to the model."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import signal
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -29,6 +31,14 @@ HOOK_RETRY = RetryPolicy(attempts=3, base=0.2, cap=1.0)
 
 class BadHookInput(Exception):
     pass
+
+
+class Terminated(Exception):
+    """SIGTERM while waiting (Claude Code's hook timeout)."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated
 
 
 @dataclass(frozen=True)
@@ -124,11 +134,23 @@ def decide(call: ToolCall, gate: Countersign, timeout: float, fail_closed: bool)
         context["cwd"] = call.cwd
     description = call.tool_input.get("description") if call.tool_name == "Bash" else None
     why = first_line(description) if isinstance(description, str) else None
-    approval = gate.request(f"claude-code.{action_part(call.tool_name)}", call.tool_input, why=why,
-                            context=context, run_id=call.session_id[:200] if call.session_id else None,
-                            idempotency_key=_key(call.tool_use_id))
-    if approval.pending:
-        approval = gate.wait(approval.id, timeout)
+    action, key = f"claude-code.{action_part(call.tool_name)}", _key(call.tool_use_id)
+    options: dict[str, Any] = {"why": why, "context": context, "idempotency_key": key,
+                               "run_id": call.session_id[:200] if call.session_id else None}
+    approval: Approval | None = None
+    try:
+        approval = gate.request(action, call.tool_input, **options)
+        if approval.pending:
+            approval = gate.wait(approval.id, timeout)
+    except Terminated:
+        # Claude Code stopped the hook (its own `timeout`): nobody will act on this approval. Filed but not
+        # yet answered? The same idempotency key finds it.
+        with contextlib.suppress(CountersignError, Terminated):
+            if approval is None and key is not None:
+                approval = gate.request(action, call.tool_input, **options)
+            if approval is not None and approval.pending:
+                gate.cancel(approval.id)
+        raise
     if not approval.pending:
         return answer_for(approval, fail_closed)
     # Nobody will act on an approval after Claude Code has moved on: withdraw it (a decision that landed
@@ -144,8 +166,11 @@ def run(stdin: IO[bytes], stdout: IO[str], stderr: IO[str], *, url: str | None =
     except BadHookInput as exc:
         print(f"countersign hook: {exc}", file=stderr)
         return EXIT_BAD_INPUT
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         answer = decide(call, Countersign(url=url, retry=HOOK_RETRY, connect_timeout=5.0), timeout, fail_closed)
+    except Terminated:
+        return 143
     except CountersignError as exc:
         fallback = "deny" if fail_closed else "ask"
         answer = _answer(fallback, f"Countersign could not be reached or refused the request: {exc}")

@@ -14,6 +14,7 @@ from typing import Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from countersign_sdk.action_names import action_part
 from countersign_sdk.client import Countersign
 from countersign_sdk.errors import CountersignError
 from countersign_sdk.mcp_wait import (
@@ -123,7 +124,7 @@ def build_server(gate: Countersign, max_wait: float = DEFAULT_MAX_WAIT_S, *,
         # The key comes from the call itself, not tool_use_id: a model retrying after "still pending" sends
         # the same input under a new tool_use_id and must find the same request.
         key = permission_keys.key(tool_name, input)
-        approval = await file_and_wait(ctx, tool_name, input,
+        approval = await file_and_wait(ctx, action_part(tool_name), input,
                                        {"why": f"the agent wants to run the tool {tool_name}"}, None, key)
         if not approval.pending:
             permission_keys.settled(tool_name, input)

@@ -160,3 +160,15 @@ def test_starter_policy_sorts_coding_agent_calls(tool_name, tool_input, level):
     policy = parse_policy(STARTER_POLICY, "coding-agents.policy.yaml")
     request = ApprovalCreate(action=f"claude-code.{tool_name}", args=tool_input)
     assert classify(policy, request, "agent").level.value == level
+
+
+async def test_hook_stopped_by_claude_code_withdraws_its_request(coding_app):
+    import signal
+
+    async with filed(coding_app) as queue:
+        hook = await start_hook(coding_app.url, json.dumps(hook_event("Bash", {"command": "make"})).encode())
+        approval_id = await queue.next()
+        hook.send_signal(signal.SIGTERM)
+        done = await finish(hook)
+    assert done.code == 143 and done.stdout == ""
+    assert (await fetch(coding_app, approval_id))["status"] == "cancelled"
