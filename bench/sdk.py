@@ -52,9 +52,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(redis_url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_server(redis_url: str, port: int, workdir: Path, policy_text: str = POLICY) -> subprocess.Popen[bytes]:
     policy = workdir / "policy.yaml"
-    policy.write_text(POLICY)
+    policy.write_text(policy_text)
     env = {**os.environ, "REDIS_URL": redis_url, "COUNTERSIGN_API_KEYS": f"bench:{AGENT_KEY}",
            "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER_KEY}", "COUNTERSIGN_REDIS_PREFIX": PREFIX,
            "COUNTERSIGN_POLICY": str(policy), "COUNTERSIGN_LOG_LEVEL": "WARNING",

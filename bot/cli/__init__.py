@@ -1,5 +1,6 @@
 """The `countersign` command: its sub-commands and flags, wired here; the commands live in `server`
-(serve, worker, mcp), `admin` (policy, audit, web-login) and `client` (request, pending, approve, reject)."""
+(serve, worker), `admin` (policy, audit, web-login), `client` (request, pending, approve, reject) and `agents`
+(mcp, mcp-proxy, hook claude-code)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 import sys
 from typing import Any
 
-from bot.cli import admin, client, server
+from bot.cli import admin, agents, client, server
 from bot.errors import ConfigError
 
 URL_HELP = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
@@ -110,19 +111,12 @@ def _add_decide_and_pending(sub: Any) -> None:
     pending.set_defaults(func=client.cmd_pending)
 
 
-def _add_mcp(sub: Any) -> None:
-    mcp = sub.add_parser("mcp", help="run the stdio MCP server (request_approval, permission_prompt)")
-    mcp.add_argument("--timeout", type=float, help="longest wait for a decision, in seconds")
-    mcp.add_argument("--url", help=URL_HELP)
-    mcp.set_defaults(func=server.cmd_mcp)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="countersign", description="Human approval for AI agents' risky calls.")
     sub = parser.add_subparsers(dest="command", required=True)
     # In this order in `countersign --help`.
     for add in (_add_serve_and_worker, _add_policy, _add_audit, _add_web_login, _add_request,
-                _add_decide_and_pending, _add_mcp):
+                _add_decide_and_pending, agents.register):
         add(sub)
     return parser
 

@@ -1,4 +1,4 @@
-"""Server commands: `serve` (the web service), `worker` (the RQ worker) and `mcp` (the stdio MCP server)."""
+"""Server commands: `serve` (the web service) and `worker` (the RQ worker)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 
-from bot.cli.client import fail
 from bot.errors import ConfigError
 from bot.settings import load_settings
 
@@ -52,16 +51,3 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     return run_worker(settings, resolve_redis_url(settings), burst=args.burst, fork=args.fork)
 
-
-def cmd_mcp(args: argparse.Namespace) -> int:
-    from countersign_sdk import CountersignError
-
-    try:
-        from countersign_sdk.mcp_server import run
-    except ImportError as exc:
-        return fail(f"the MCP server needs the `mcp` package (pip install 'countersign[mcp]'): {exc}")
-    try:
-        run(url=args.url, timeout=args.timeout)
-    except CountersignError as exc:
-        return fail(str(exc))
-    return 0

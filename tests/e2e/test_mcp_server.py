@@ -30,7 +30,7 @@ def result_json(result) -> dict:
 async def test_tools_are_listed(app):
     async with mcp_session(app.url) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-    assert set(tools) == {"request_approval", "permission_prompt"}
+    assert set(tools) == {"request_approval", "permission_prompt", "check_approval"}
     assert tools["request_approval"].input_schema["required"] == ["action"]
     assert set(tools["permission_prompt"].input_schema["required"]) == {"tool_name", "input"}
 
@@ -69,7 +69,7 @@ async def test_permission_prompt_allow_deny_update(app):
             "tool_name": "Bash", "input": {"command": "rm -rf build"}, "tool_use_id": "toolu_1"}))
         approval_id = await queue.next()
         stored = await fetch(app, approval_id)
-        assert stored["action"] == "Bash" and stored["idempotency_key"] == "toolu_1"
+        assert stored["action"] == "Bash" and stored["idempotency_key"].startswith("mcp-permission-")
         await decide(app, approval_id, "approve")
         assert result_json(await asyncio.wait_for(call, 20)) == {"behavior": "allow",
                                                                   "updatedInput": {"command": "rm -rf build"}}
