@@ -88,10 +88,11 @@ def verdict(call: ToolCall, approval: Approval) -> ToolVerdict:
     error = outcome_error(approval)
     if error is None:
         return ToolVerdict(call, approval, True, dict(approval.final_args), "")
+    comment = approval.decision.comment if approval.decision else None
     if isinstance(error, ApprovalRejected):
-        message = f"A human rejected {call.name}: {error.comment or 'no reason given'}"
+        message = f"A human rejected {call.name}: {comment or 'no reason given'}"
     else:
-        message = f"{call.name} was not approved ({approval.status}): {error.comment or 'no decision'}"
+        message = f"{call.name} was not approved ({approval.status}): {comment or 'no decision'}"
     return ToolVerdict(call, approval, False, dict(call.args), message)
 
 
