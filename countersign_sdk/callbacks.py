@@ -1,5 +1,7 @@
-"""Signed agent callbacks: `X-Countersign-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`,
-keyed with the agent's API key. The server signs with `signature_header`; an agent checks with `verify_signature`."""
+"""Checking signed agent callbacks: `X-Countersign-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`,
+keyed with the agent's API key. The server signs in its callbacks channel (the SDK imports nothing of the server,
+nor the server's channels the SDK); tests/escalation/test_callbacks_sdk_verify.py checks that a real delivery
+verifies here. `signature_header` is the same construction, for tests and for agents' own test doubles."""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@ sent only to addresses COUNTERSIGN_CALLBACK_ALLOW allows."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
 
 import aiohttp
@@ -10,8 +12,26 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.netpolicy import NOT_ALLOWED, CallbackAllow, Lookup, Refused, allowed_addresses, lookup, parse_target
 
-# Signing and checking live once, in the SDK: agents need the same function to check what we send.
-from countersign_sdk.callbacks import HEADER, TOLERANCE_S, signature_header, verify_signature  # noqa: F401
+HEADER = "X-Countersign-Signature"
+TOLERANCE_S = 300
+
+
+def signature_header(secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, now: int, tolerance_s: int = TOLERANCE_S) -> bool:
+    """What an agent does on receipt (see docs/escalation.md): constant-time, with a replay window."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts.get("t", ""))
+    except ValueError:
+        return False
+    if abs(now - timestamp) > tolerance_s:
+        return False
+    expected = signature_header(secret, body, timestamp).partition(",v1=")[2]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 def secret_for_agent(agent_keys: dict[str, str], agent: str) -> str | None:
