@@ -1,8 +1,10 @@
-"""Countersign's agent SDK: `Countersign(...)`, `@gate.require_approval`, and the errors it raises.
+"""Countersign's agent SDK: `Countersign(...)`, `@gate.require_approval`, the errors it raises, and
+`verify_signature` for callbacks.
 
 Importing it pulls in httpx and pydantic only, never the server (aiohttp.web), Slack or RQ.
 """
 
+from countersign_sdk.callbacks import verify_signature
 from countersign_sdk.client import AsyncGate, Countersign
 from countersign_sdk.errors import (
     ApprovalArgsInvalid,
@@ -20,5 +22,5 @@ from countersign_sdk.models import Approval, Decision
 __all__ = [
     "Approval", "ApprovalArgsInvalid", "ApprovalCancelled", "ApprovalError", "ApprovalExpired",
     "ApprovalRejected", "ApprovalTimeout", "AsyncGate", "Countersign", "CountersignAPIError",
-    "CountersignError", "CountersignUnavailable", "Decision",
+    "CountersignError", "CountersignUnavailable", "Decision", "verify_signature",
 ]

@@ -8,6 +8,7 @@ deadline all live here, once.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 import uuid
@@ -124,7 +125,9 @@ class Plans:
         path = f"/v1/approvals/{quote(approval_id, safe='')}"
         while True:
             remaining = MAX_SERVER_WAIT_S if deadline is None else deadline - self.monotonic()
-            wait_s = max(0, min(MAX_SERVER_WAIT_S, int(remaining)))
+            # Round up: the server takes whole seconds, and rounding down would re-issue `?wait=0` in a
+            # tight loop for the last fraction of a second.
+            wait_s = max(0, min(MAX_SERVER_WAIT_S, math.ceil(remaining)))
             reply = yield from self.send(
                 Call("GET", path, params={"wait": str(wait_s)}, read_timeout=wait_s + 15.0), deadline)
             approval = Approval.model_validate(reply.body)

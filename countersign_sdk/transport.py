@@ -7,7 +7,7 @@ import asyncio
 import functools
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -20,7 +20,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Endpoint:
     url: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a repr, a traceback's locals or a log line
     connect_timeout: float = 10.0
 
     def headers(self) -> dict[str, str]:

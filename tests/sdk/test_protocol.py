@@ -98,3 +98,17 @@ def test_gate_timeout_cancels():
                 clock.now += 3  # the server held the long-poll for the whole wait
                 outcome = Reply(200, pending())
     assert [s.path for s in seen] == ["/v1/approvals", "/v1/approvals/apr_1", "/v1/approvals/apr_1/cancel"]
+
+
+def test_wait_with_a_fractional_timeout_sends_one_long_poll_not_a_spin():
+    clock = FakeTime()
+    waiting = plans(clock).wait("apr_1", timeout=2.5)
+    step = waiting.send(None)
+    assert step.params == {"wait": "3"}  # rounded up: a `wait=0` loop would hammer the server
+    clock.now += 2.5
+    try:
+        waiting.send(Reply(200, pending()))
+    except StopIteration as done:
+        assert done.value.pending
+    else:
+        raise AssertionError("a second long-poll was issued after the deadline")
