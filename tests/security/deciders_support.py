@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.embedded import EmbeddedRedis
-from tests.escalation.conftest import all_audit
+from tests.escalation.conftest import OutboxProbe, all_audit
 from tests.support.rq_worker import run_burst
 from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
 from tests.support.smtp_server import SmtpServer
@@ -72,14 +72,26 @@ async def deciders_app(redis_server: EmbeddedRedis, smtp: SmtpServer,
         countersign_secret_key="deciders-test-secret-key-0123456789", countersign_web_users=f"{BOB},{OPS_EMAIL}",
     )
     async with running_app(settings, POLICY) as running:
-        yield running
+        probe = OutboxProbe()  # after the escalation handler: once it has seen "created", the job is queued
+        running.runtime.outbox.subscribe(probe)
+        _PROBES[id(running)] = probe
+        try:
+            yield running
+        finally:
+            _PROBES.pop(id(running), None)
+
+
+_PROBES: dict[int, OutboxProbe] = {}
 
 
 async def file(running: RunningApp, action: str, **extra: Any) -> str:
     response = await running.client.post("/v1/approvals", json={"action": action, "args": {"user": "u1"}, **extra},
                                          headers=auth(AGENT_KEY))
     assert response.status == 201, await response.text()
-    return str((await response.json())["id"])
+    approval_id = str((await response.json())["id"])
+    if (probe := _PROBES.get(id(running))) is not None:
+        await probe.wait("created", approval_id)  # its notification job is queued: run_burst will send it
+    return approval_id
 
 
 async def notified(running: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator, mails: int,
