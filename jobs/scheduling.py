@@ -1,5 +1,5 @@
-"""Plans and schedules a request's RQ jobs (channel notifications, escalation steps, expiry, agent callback)
-from outbox events."""
+"""Plans and schedules a request's RQ jobs (channel notifications, escalation steps, agent callback) from
+outbox events. Expiry is not a job: the sweeper (bot/expiry.py) in every process does it."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from jobs.context import queue_for
 log = logging.getLogger(__name__)
 # A notification step that failed (provider down) is retried by RQ; the send-once records make it safe.
 STEP_RETRY = Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 600, 1200])
-EXPIRY_RETRY = Retry(max=5, interval=[1, 5, 15, 60, 300])
 
 
 @dataclass(frozen=True)
@@ -66,10 +65,6 @@ def channels_job_id(keys: Keys, approval_id: str) -> str:
     return f"{_job_prefix(keys)}ch-{approval_id}"
 
 
-def expiry_job_id(keys: Keys, approval_id: str) -> str:
-    return f"{_job_prefix(keys)}exp-{approval_id}"
-
-
 def callback_job_id(keys: Keys, approval_id: str, attempt: int) -> str:
     return f"{_job_prefix(keys)}cb-{approval_id}-{attempt}"
 
@@ -88,12 +83,7 @@ class Scheduler:
         self.retention_s = retention_s
 
     def schedule(self, approval: Approval, route: dict[str, Any]) -> list[str]:
-        job_ids = []
-        expiry = self.queue.enqueue_at(
-            approval.expires_at, "jobs.expiry.expire_request", approval.id,
-            job_id=expiry_job_id(self.keys, approval.id), retry=EXPIRY_RETRY, result_ttl=3600,
-        )
-        job_ids.append(expiry.id)
+        job_ids: list[str] = []
         if any(channel.get("kind") in ("email", "sms") for channel in route.get("channels") or []):
             job = self.queue.enqueue("jobs.escalation.run_channels", approval.id,
                                      job_id=channels_job_id(self.keys, approval.id), retry=STEP_RETRY,
@@ -106,6 +96,8 @@ class Scheduler:
                 retry=STEP_RETRY, result_ttl=3600,
             )
             job_ids.append(job.id)
+        if not job_ids:
+            return job_ids
         key = jobs_key(self.keys, approval.id)
         with self.redis.pipeline() as pipe:
             pipe.sadd(key, *job_ids)
