@@ -165,7 +165,7 @@ def test_jobs_and_the_sdk_stay_out_of_the_roots() -> None:
     assert not jobs + sdk
 
 
-def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:  # noqa: C901 -- Tarjan's algorithm, kept whole
     """Strongly connected components of more than one module (Tarjan, iterative)."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}

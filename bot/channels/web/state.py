@@ -81,7 +81,7 @@ async def message_page(request: web.Request, status: int, title: str, text: str,
     return await render(request, "message.html", context, status)
 
 
-def page(login: bool = True) -> Callable[[Handler], Handler]:
+def page(login: bool = True) -> Callable[[Handler], Handler]:  # noqa: C901 -- one wrapper: session, CSRF, errors
     """Wrap a page handler: session (or redirect to sign-in), CSRF on every POST, errors as pages."""
 
     def wrap(handler: Handler) -> Handler:
