@@ -231,14 +231,14 @@ class ApprovalService:
     async def _refusal(self, stored: StoredApproval, decider: Decider, person: Individual) -> str | None:
         route = stored.route
         requested_by = stored.approval.requested_by
-        if requested_by and not route.get("allow_self_approval"):
+        if requested_by and not route.allow_self_approval:
             requester = await self.resolver.individual([requested_by], requested_by)
             if requester.identities & person.identities:
                 return "you asked for this action, so you cannot approve it yourself"
         if decider.admin:
             return None
         level = stored.approval.risk_level.value
-        approvers: list[str] = route.get("approvers") or []
+        approvers = route.approvers
         if approvers:
             for approver in approvers:
                 if await self.resolver.named(approver, person):
@@ -258,7 +258,7 @@ class ApprovalService:
     @staticmethod
     def reason_required(stored: StoredApproval, outcome: Outcome) -> bool:
         """Whether this decision needs a comment (policy `require_reason`; reject at high and critical)."""
-        return outcome in reasons_for(stored.approval.risk_level, stored.route.get("require_reason"))
+        return outcome in reasons_for(stored.approval.risk_level, stored.route.require_reason)
 
     async def decide(self, approval_id: str, decider: Decider, outcome: Outcome,
                      comment: str | None = None, args: Any = None) -> Approval:
@@ -321,7 +321,7 @@ class ApprovalService:
         decision, final_entry = final(outcome)
         ballot = Ballot(
             voter=person.key, markers=person.markers, kind=outcome, endorsed=endorsed_text,
-            original=canonical(approval.args), quorum=int(stored.route.get("quorum", 1)),
+            original=canonical(approval.args), quorum=stored.route.quorum,
             vote=Vote(outcome=outcome, by=decider.actor, at=now, comment=comment, args=endorsed),
             entry=vote_entry(False), reset_entry=vote_entry(True),
             changed_entry=audit.entry("refused", now, approval_id, decider.actor, reason="args_changed",
@@ -384,7 +384,7 @@ class ApprovalService:
         now = self.clock.now()
         if stored.approval.expires_at > now:
             return None
-        on_timeout = stored.route.get("on_timeout", "reject")
+        on_timeout = stored.route.on_timeout
         actor = Actor(channel="policy", id="timeout", name="timeout")
         approval = stored.approval
         decision = Decision(outcome="approve" if on_timeout == "approve" else "reject", by=actor, at=now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from pydantic import ConfigDict, Field
 from redis.asyncio import Redis
 
 from bot.clock import from_ms
@@ -24,7 +26,25 @@ from bot.validation import MAX_DEPTH, too_deep
 
 log = logging.getLogger(__name__)
 OUTBOX_MAXLEN = 100_000
-_DEFAULT_ROUTE = {**LevelPolicy().model_dump(mode="json"), "rules": []}
+
+
+class Route(LevelPolicy):
+    """The level's policy as it stood when the request was filed (approvers, quorum, channels, escalation,
+    on_timeout …) and the rules that matched: stored with the request, parsed once when it is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: list[str] = Field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=256)
+def _route(text: str) -> Route:
+    # Requests of one level share their route: parse (and validate) each distinct one once per process.
+    return Route.model_validate_json(text)
+
+
+def parse_route(stored: dict[str, Any]) -> Route:
+    """A stored route (written without its defaults) as a Route."""
+    return _route(json.dumps(stored, sort_keys=True, separators=(",", ":")))
 
 
 def _script(name: str) -> str:
@@ -53,7 +73,7 @@ class StoredApproval:
     """An approval with the route (approvers, quorum, escalation) that policy gave it."""
 
     approval: Approval
-    route: dict[str, Any]
+    route: Route
     agreed: str | None = None  # canonical JSON of the arguments a modify vote set, which the quorum now endorses
 
 
@@ -108,8 +128,7 @@ def parse_approval(fields: dict[str, str]) -> StoredApproval:
         raise ValueError("stored request is nested too deeply")
     document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
                 "idempotency_key": None, "callback_url": None, **stored}
-    # Routes are stored without their defaults (memory); readers always get every key.
-    route = {**_DEFAULT_ROUTE, **document.pop("route", {})}
+    route = parse_route(document.pop("route", {}))
     votes = sorted(
         (Vote.model_validate_json(value) for key, value in fields.items() if key.startswith("v:")),
         key=lambda vote: vote.at,

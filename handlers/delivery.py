@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -14,6 +13,7 @@ from bot.channels.common import target_kind
 from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
+from bot.policy.schema import LevelPolicy
 from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
@@ -28,9 +28,8 @@ def request_link(slack: SlackChannel, approval_id: str) -> str:
     return f"{slack.runtime.settings.countersign_public_url}/requests/{approval_id}"
 
 
-def slack_targets(route: dict[str, Any]) -> list[str]:
-    channels: list[Any] = route.get("channels") or []
-    return [str(c["target"]) for c in channels if isinstance(c, dict) and c.get("kind") == "slack"]
+def slack_targets(route: LevelPolicy) -> list[str]:
+    return [channel.target for channel in route.channels if channel.kind == "slack"]
 
 
 def slack_error(exc: BaseException) -> str:

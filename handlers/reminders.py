@@ -13,6 +13,7 @@ from blocks.text import code_span, mrkdwn
 from bot.channels.common import DeliveryError
 from bot.keys import Keys
 from bot.models import Approval
+from bot.policy.schema import LevelPolicy
 from handlers import keys as slack_keys
 
 
@@ -25,9 +26,9 @@ def mention(handle: str, group_ids: dict[str, str]) -> str:
     return f"<!subteam^{group_id}|{handle}>" if group_id else handle  # unknown handle: shown as text
 
 
-def reminder_text(approval: Approval, route: dict[str, Any], target: str, link: str,
+def reminder_text(approval: Approval, route: LevelPolicy, target: str, link: str,
                   group_ids: dict[str, str] | None = None) -> str:
-    people = [a for a in route.get("approvers") or [] if a[:1] in ("U", "W", "S", "@")]
+    people = [a for a in route.approvers if a[:1] in ("U", "W", "S", "@")]
     if target[:1] in ("@", "S") and target not in people:
         people.insert(0, target)
     who = " ".join(mention(p, group_ids or {}) for p in people)
@@ -43,12 +44,12 @@ def reminder_blocks(text: str) -> list[dict[str, Any]]:
     return [SectionBlock(text=mrkdwn(text)).to_dict()]
 
 
-def fallback_channel(route: dict[str, Any], target: str) -> str | None:
+def fallback_channel(route: LevelPolicy, target: str) -> str | None:
     if target[:1] in ("#", "C", "G", "D"):
         return target
-    for channel in route.get("channels") or []:
-        if channel.get("kind") == "slack" and channel.get("target", "")[:1] in ("#", "C", "G", "D"):
-            return str(channel["target"])
+    for channel in route.channels:
+        if channel.kind == "slack" and channel.target[:1] in ("#", "C", "G", "D"):
+            return channel.target
     return None
 
 
@@ -62,10 +63,10 @@ async def user_group_ids(client: AsyncWebClient) -> dict[str, str]:
 
 
 async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval,
-                        route: dict[str, Any], target: str, link: str) -> list[str]:
+                        route: LevelPolicy, target: str, link: str) -> list[str]:
     """Post in every thread the Slack adapter recorded; returns where it posted."""
     threads = await redis.hgetall(slack_keys.messages(keys, approval.id))
-    handles = [a for a in [target, *(route.get("approvers") or [])] if a.startswith("@")]
+    handles = [a for a in [target, *route.approvers] if a.startswith("@")]
     text = reminder_text(approval, route, target, link, await user_group_ids(client) if handles else {})
     posted = []
     try:

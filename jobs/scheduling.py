@@ -8,7 +8,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 from redis import Redis
@@ -20,7 +19,7 @@ from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.keys import Keys
 from bot.models import Approval, Status
-from bot.policy.schema import EscalationStep
+from bot.policy.schema import LevelPolicy
 from bot.runtime import Runtime
 from jobs.context import queue_for
 
@@ -38,11 +37,10 @@ class PlannedStep:
     at: datetime
 
 
-def plan_steps(route: dict[str, Any], created_at: datetime, expires_at: datetime) -> list[PlannedStep]:
+def plan_steps(route: LevelPolicy, created_at: datetime, expires_at: datetime) -> list[PlannedStep]:
     """Every firing of the route's escalation steps that falls before the request expires."""
     planned = []
-    for index, raw in enumerate(route.get("escalate") or []):
-        step = EscalationStep.model_validate(raw)
+    for index, step in enumerate(route.escalate):
         firings = 1 + (step.repeat.times if step.repeat else 0)
         for repeat in range(firings):
             at = created_at + step.after + (step.repeat.every * repeat if step.repeat else timedelta(0))
@@ -82,9 +80,9 @@ class Scheduler:
         self.keys = keys
         self.retention_s = retention_s
 
-    def schedule(self, approval: Approval, route: dict[str, Any]) -> list[str]:
+    def schedule(self, approval: Approval, route: LevelPolicy) -> list[str]:
         job_ids: list[str] = []
-        if any(channel.get("kind") in ("email", "sms") for channel in route.get("channels") or []):
+        if any(channel.kind in ("email", "sms") for channel in route.channels):
             job = self.queue.enqueue("jobs.escalation.run_channels", approval.id,
                                      job_id=channels_job_id(self.keys, approval.id), retry=STEP_RETRY,
                                      result_ttl=3600)
