@@ -34,7 +34,7 @@ from bot.policy import Classification, Policy, classify
 from bot.policy.schema import reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
-from bot.store import Ballot, Entry, Store, StoredApproval, parse_approval
+from bot.store import Ballot, Entry, Filing, Store, StoredApproval, parse_approval
 from bot.validation import check_args, check_depth, check_plain
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,9 @@ class ApprovalService:
             risk_reasons=result.reasons, rules=result.rules, run_id=request.run_id,
             requested_by=request.requested_by, expires_at=iso(expires), kind=None if kind == "action" else kind,
         )
-        created, found_id = await self.store.create(document, status, decision, to_ms(now), to_ms(expires),
-                                                    created_entry, decided_entry, self.limits.max_pending)
+        created, found_id = await self.store.create(
+            Filing(document, status, decision, to_ms(now), to_ms(expires), created_entry, decided_entry),
+            self.limits.max_pending)
         if not created:
             return await self.get(found_id), False
         approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),

@@ -65,7 +65,18 @@ class Entry:
         return cls(body, sha256_hex(body))
 
 
-_NO_ENTRY = Entry("", "")
+@dataclass
+class Filing:
+    """A new request for the create script: its stored document, first status (policy may decide it at
+    once), times, and audit entries."""
+
+    document: dict[str, Any]
+    status: Status
+    decision: Decision | None
+    created_ms: int
+    expires_ms: int
+    created_entry: Entry
+    decided_entry: Entry | None = None
 
 
 @dataclass
@@ -184,44 +195,36 @@ class Store:
             self._audit_arg = (await self._load_audit_key()).script_arg if self._load_audit_key else ""
         return self._audit_arg
 
-    async def create(
-        self,
-        document: dict[str, Any],
-        status: Status,
-        decision: Decision | None,
-        created_ms: int,
-        expires_ms: int,
-        created_entry: Entry,
-        decided_entry: Entry | None,
-        max_pending: int = 0,
-    ) -> tuple[bool, str]:
+    async def create(self, filing: Filing, max_pending: int = 0) -> tuple[bool, str]:
         """Returns (created, id): created is False when the idempotency key named an existing one.
 
         Raises TooManyRequests when the agent already has max_pending (> 0) requests pending."""
         k = self.keys
-        approval_id = document["id"]
-        idem = k.idempotency(document["agent"], document["idempotency_key"]) if document.get(
-            "idempotency_key") else ""
-        decided = decided_entry or _NO_ENTRY
-        result = await self._create(
-            keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
-                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level,
-                  k.named(f"pending:agent:{document['agent']}")],
-            args=[approval_id, canonical(document), status.value,
-                  decision.model_dump_json() if decision else "", created_ms, expires_ms,
-                  document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
-                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN, max_pending, k.approval(""),
-                  await self.chain_arg()],
+        document = filing.document
+        approval_id, agent = document["id"], document["agent"]
+        idem = k.idempotency(agent, document["idempotency_key"]) if document.get("idempotency_key") else ""
+        fields = {
+            "id": approval_id, "request": canonical(document), "status": filing.status.value,
+            "decision": filing.decision.model_dump_json() if filing.decision else "",
+            "created_ms": str(filing.created_ms), "expires_ms": str(filing.expires_ms),
+            "level": document["risk_level"], "retention_s": str(self.retention_s),
+            "created_entry": _fields(filing.created_entry), "decided_entry": _fields(filing.decided_entry),
+            "channel": k.changes_channel, "maxlen_outbox": str(OUTBOX_MAXLEN), "max_pending": str(max_pending),
+            "approval_prefix": k.approval(""),
+        }
+        created, found_id = await self._create(
+            keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(agent),
+                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level, k.named(f"pending:agent:{agent}")],
+            args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
-        created, found_id = result
         if int(created) < 0:
             raise TooManyRequests(
-                f"agent {document['agent']!r} already has {max_pending} requests pending "
+                f"agent {agent!r} already has {max_pending} requests pending "
                 "(COUNTERSIGN_AGENT_MAX_PENDING); wait for some to be decided",
                 "COUNTERSIGN_AGENT_MAX_PENDING", PENDING_RETRY_AFTER_S)
         return int(created) == 1, found_id.decode() if isinstance(found_id, bytes) else found_id
 
-    async def transition(
+    async def transition(  # noqa: PLR0913 -- keyword-only: the fields of transition.lua's one JSON argument
         self,
         approval_id: str,
         *,
@@ -257,7 +260,8 @@ class Store:
         k = self.keys
         approval_key = k.approval(approval_id) if approval_id else ""
         entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key],
-                                      args=[entry.body, entry.sha, await self.chain_arg()])
+                                      args=[json.dumps(_fields(entry), ensure_ascii=False),
+                                            await self.chain_arg()])
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:
