@@ -98,5 +98,5 @@ async def _trim(audit: AuditLog, expected: str, last_id: str, last_hash: str, ch
                                args=[json.dumps({"expected": expected, "last_id": last_id, "last_hash": last_hash,
                                                  "checkpoint": checkpoint, "min_id": _next_id(last_id)})])
     if not int(result[0]):
-        reason = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
+        reason = str(result[1])
         raise ArchiveRefused(f"the file was written but nothing was trimmed: {reason}")

@@ -126,13 +126,6 @@ class TransitionResult:
     stored: StoredApproval | None
 
 
-def _decode(raw: Any) -> dict[str, str]:
-    return {
-        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-        for k, v in raw.items()
-    }
-
-
 def parse_approval(fields: dict[str, str]) -> StoredApproval:
     stored = json.loads(fields["req"])
     if too_deep(stored, MAX_DEPTH + 1):  # written before intake bounded depth: it would break every reader
@@ -163,7 +156,7 @@ def read_record(approval_id: str, fields: dict[str, str]) -> StoredApproval | No
 
 def _pairs_to_dict(flat: list[Any]) -> dict[str, str]:
     it = iter(flat)
-    return _decode(dict(zip(it, it, strict=True)))
+    return dict(zip(it, it, strict=True))
 
 
 def encode_cursor(score: float, member: str) -> str:
@@ -222,7 +215,7 @@ class Store:
                 f"agent {agent!r} already has {max_pending} requests pending "
                 "(COUNTERSIGN_AGENT_MAX_PENDING); wait for some to be decided",
                 "COUNTERSIGN_AGENT_MAX_PENDING", PENDING_RETRY_AFTER_S)
-        return int(created) == 1, found_id.decode() if isinstance(found_id, bytes) else found_id
+        return int(created) == 1, str(found_id)
 
     async def transition(  # noqa: PLR0913 -- keyword-only: the fields of transition.lua's one JSON argument
         self,
@@ -252,7 +245,6 @@ class Store:
                   k.pending_by_level],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
-        outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None
         return TransitionResult(outcome, stored)
 
@@ -262,11 +254,10 @@ class Store:
         entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key],
                                       args=[json.dumps(_fields(entry), ensure_ascii=False),
                                             await self.chain_arg()])
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:
-        raw: Any = await self.redis.hgetall(self.keys.approval(approval_id))
-        fields = _decode(raw)
+        fields: Any = await self.redis.hgetall(self.keys.approval(approval_id))
         return read_record(approval_id, fields) if fields.get("req") else None
 
     async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
@@ -285,7 +276,7 @@ class Store:
         found: dict[str, StoredApproval] = {}
         missing: set[str] = set()
         for approval_id, row in zip(approval_ids, rows, strict=True):
-            fields = _decode(row) if row else {}
+            fields = row or {}
             if not fields.get("req"):
                 missing.add(approval_id)
             elif (record := read_record(approval_id, fields)) is not None:
@@ -293,13 +284,12 @@ class Store:
         return found, missing
 
     async def history_ids(self, approval_id: str) -> list[str]:
-        raw: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
-        text = raw.decode() if isinstance(raw, bytes) else raw
+        text: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
         return text.split(",") if text else []
 
     async def status_of(self, approval_id: str) -> str | None:
-        status = await self.redis.hget(self.keys.approval(approval_id), "st")
-        return status.decode() if isinstance(status, bytes) else status
+        status: Any = await self.redis.hget(self.keys.approval(approval_id), "st")
+        return status
 
     async def page(
         self, index: str, limit: int, cursor: str | None, status: Status | None
@@ -315,7 +305,7 @@ class Store:
             max_score = str(after[0]) if after else "+inf"
             raw: Any = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
                                                          withscores=True)
-            rows: list[tuple[str, int]] = [(m.decode() if isinstance(m, bytes) else m, int(s)) for m, s in raw]
+            rows: list[tuple[str, int]] = [(m, int(s)) for m, s in raw]
             if after is not None:
                 last_score, last_id = after
                 rows = [(m, s) for m, s in rows if s < last_score or m < last_id]
@@ -339,7 +329,7 @@ class Store:
 
     async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
         ids: Any = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
-        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+        return ids
 
     async def unschedule(self, approval_id: str) -> None:
         """Take an id off the expiry schedule (its record is gone or unreadable: nothing to expire)."""
@@ -347,4 +337,4 @@ class Store:
 
     async def pending_by_level(self) -> dict[str, int]:
         raw: Any = await self.redis.hgetall(self.keys.pending_by_level)
-        return {level: int(count) for level, count in _decode(raw).items()}
+        return {level: int(count) for level, count in raw.items()}

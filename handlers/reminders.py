@@ -72,8 +72,7 @@ async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approv
     try:
         if threads:
             for raw_channel, raw_ts in threads.items():
-                channel = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
-                ts = raw_ts.decode() if isinstance(raw_ts, bytes) else str(raw_ts)
+                channel, ts = str(raw_channel), str(raw_ts)
                 await client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=reminder_blocks(text),
                                               reply_broadcast=False, unfurl_links=False)
                 posted.append(f"{channel}/{ts}")

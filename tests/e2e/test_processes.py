@@ -166,18 +166,18 @@ async def test_audit_verify_and_export_catch_tampering(app, settings, tmp_path):
     await redis.delete(stream)
     for entry_id, fields in entries:
         if entry_id == target_id:
-            fields = {**fields, b"body": fields[b"body"].replace(b"deploy", b"delete")}
+            fields = {**fields, "body": fields["body"].replace("deploy", "delete")}
         await redis.xadd(stream, fields, id=entry_id)
     broken = cli("verify")
     assert broken.returncode == 1
-    assert f"BROKEN at entry {target_id.decode()}" in broken.stdout and "altered" in broken.stdout
+    assert f"BROKEN at entry {target_id}" in broken.stdout and "altered" in broken.stdout
     # Remove: delete the third entry; the fourth's link is broken.
     await redis.delete(stream)
     for entry_id, fields in entries:
         if entry_id != entries[2][0]:
             await redis.xadd(stream, fields, id=entry_id)
     removed = cli("verify")
-    assert removed.returncode == 1 and f"BROKEN at entry {entries[3][0].decode()}" in removed.stdout
+    assert removed.returncode == 1 and f"BROKEN at entry {entries[3][0]}" in removed.stdout
 
 
 @pytest.mark.parametrize(("env", "expected"), [

@@ -134,7 +134,7 @@ class Queries:
             limit, max_scan,
         ])
         matched, truncated, flat = int(raw[0]), bool(int(raw[1])), raw[2:]
-        members = [m.decode() if isinstance(m, bytes) else m for m in flat[::2]]
+        members = [str(m) for m in flat[::2]]
         rows = [(member, int(float(score))) for member, score in zip(members, flat[1::2], strict=True)]
         return rows, matched, truncated
 
