@@ -12,6 +12,7 @@ from bot.channels.web.queries import HISTORY_STATUSES, day_ms, parse_filters
 from bot.channels.web.state import WEB, page, render
 from bot.clock import to_ms
 from bot.errors import InvalidInput
+from bot.models import RISK_LEVELS
 from bot.service import time_to_decision
 
 routes = web.RouteTableDef()
@@ -33,7 +34,7 @@ async def history(request: web.Request) -> web.StreamResponse:
     return await render(request, "history.html", {
         "filters": filters, "rows": rows, "matched": result.matched, "truncated": result.truncated,
         "next_cursor": result.next_cursor, "statuses": HISTORY_STATUSES,
-        "levels": ["low", "medium", "high", "critical"], "today": runtime.clock.now().strftime("%Y-%m-%d"),
+        "levels": RISK_LEVELS, "today": runtime.clock.now().strftime("%Y-%m-%d"),
     })
 
 
@@ -77,6 +78,6 @@ async def stats(request: web.Request) -> web.StreamResponse:
     pending = await runtime.store.pending_by_level()
     return await render(request, "stats.html", {
         "stats": figures, "pending": pending, "days": window_key, "windows": list(STATS_WINDOWS),
-        "levels": ["low", "medium", "high", "critical"], "capped": len(bodies) >= MAX_STATS_ENTRIES,
+        "levels": RISK_LEVELS, "capped": len(bodies) >= MAX_STATS_ENTRIES,
         "fast_seconds": int(stats_module.FAST.total_seconds()),
     })

@@ -12,7 +12,7 @@ from bot.channels.web.queries import AGE_LABELS, parse_filters
 from bot.channels.web.state import WEB, decider_for, page, render, require_session
 from bot.clock import to_ms
 from bot.errors import InvalidInput
-from bot.models import Approval, Status
+from bot.models import RISK_LEVELS, Approval, Status
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -53,7 +53,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     context: dict[str, Any] = {
         "filters": filters, "items": items, "matched": result.matched, "truncated": result.truncated,
         "next_cursor": result.next_cursor, "now": now, "upto": to_ms(now), "ages": AGE_LABELS,
-        "summary": summary, "levels": ["low", "medium", "high", "critical"],
+        "summary": summary, "levels": RISK_LEVELS,
         "first_page": not request.query.get("cursor"), "max_batch": MAX_BATCH,
     }
     template = "_queue_rows.html" if request.query.get("partial") == "1" else "queue.html"
