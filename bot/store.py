@@ -262,10 +262,10 @@ class Store:
 
     async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
         """The readable records among approval_ids, in order; missing and unreadable ones are left out."""
-        found, _missing = await self._fetch(approval_ids)
+        found, _missing = await self.fetch(approval_ids)
         return [found[i] for i in approval_ids if i in found]
 
-    async def _fetch(self, approval_ids: list[str]) -> tuple[dict[str, StoredApproval], set[str]]:
+    async def fetch(self, approval_ids: list[str]) -> tuple[dict[str, StoredApproval], set[str]]:
         """({id: readable record}, ids with no record at all). Unreadable records are in neither."""
         if not approval_ids:
             return {}, set()
@@ -290,42 +290,6 @@ class Store:
     async def status_of(self, approval_id: str) -> str | None:
         status: Any = await self.redis.hget(self.keys.approval(approval_id), "st")
         return status
-
-    async def page(
-        self, index: str, limit: int, cursor: str | None, status: Status | None
-    ) -> tuple[list[StoredApproval], str | None]:
-        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned.
-
-        The cursor is the (score, id) of the last item returned; members sharing a score are ordered by id.
-        """
-        items: list[StoredApproval] = []
-        after: tuple[int, str] | None = decode_cursor(cursor) if cursor else None
-        batch, scanned = max(limit * 2, 20), 0
-        while len(items) < limit and scanned < limit * 20 + 1000:
-            max_score = str(after[0]) if after else "+inf"
-            raw: Any = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
-                                                         withscores=True)
-            rows: list[tuple[str, int]] = [(m, int(s)) for m, s in raw]
-            if after is not None:
-                last_score, last_id = after
-                rows = [(m, s) for m, s in rows if s < last_score or m < last_id]
-                if not rows and len(raw) == batch:
-                    batch *= 4  # a run of equal scores longer than the batch: widen and look again
-                    continue
-            if not rows:
-                return items, None
-            records, missing = await self._fetch([m for m, _ in rows])
-            if missing:  # past retention; an unreadable record stays indexed (kept for inspection), unlisted
-                await self.redis.zrem(index, *missing)
-            for member, score in rows:
-                scanned += 1
-                after = (score, member)
-                record = records.get(member)
-                if record and (status is None or record.approval.status == status):
-                    items.append(record)
-                    if len(items) == limit:
-                        break
-        return items, encode_cursor(*after) if after else None
 
     async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
         ids: Any = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)

@@ -14,6 +14,7 @@ from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
 from bot.policy.schema import LevelPolicy
+from bot.search import Search
 from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
@@ -155,10 +156,9 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
 async def post_missed(slack: SlackChannel) -> int:
     """At start-up: queue posts for pending requests routed to Slack that have no message yet (a process
     stopped with them queued, or Slack was down). Returns how many requests it queued."""
-    store = slack.runtime.store
-    pending, _ = await store.page(store.keys.pending, SWEEP_LIMIT, None, Status.pending)
+    pending = await slack.service.searcher.page(Search(status=Status.pending.value), SWEEP_LIMIT)
     queued = 0
-    for stored in pending:
+    for stored in pending.items:
         targets = slack_targets(stored.route)
         if targets and not await slack.messages.all(stored.approval.id):
             for target in targets:

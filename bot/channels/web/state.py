@@ -16,7 +16,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.channels.web.auth import PRE_COOKIE, SESSION_COOKIE, Session, WebAuth, same_token
-from bot.channels.web.queries import Queries
 from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound
 from bot.runtime import Runtime
 from bot.service import Decider
@@ -40,7 +39,6 @@ SECURITY_HEADERS = {
 class WebState:
     runtime: Runtime
     auth: WebAuth
-    queries: Queries
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: live streams end
     tasks: set[asyncio.Task[None]] = field(default_factory=set)  # mail being sent
 
