@@ -15,6 +15,7 @@ from bot.keys import Keys
 from bot.models import Approval
 from bot.policy.schema import LevelPolicy
 from handlers import keys as slack_keys
+from handlers.directory import Directory
 
 
 def mention(handle: str, group_ids: dict[str, str]) -> str:
@@ -53,21 +54,12 @@ def fallback_channel(route: LevelPolicy, target: str) -> str | None:
     return None
 
 
-async def user_group_ids(client: AsyncWebClient) -> dict[str, str]:
-    """handle → ID so that `@platform-oncall` is a real mention; {} without the usergroups:read scope."""
-    try:
-        response = await client.usergroups_list()
-    except (SlackApiError, OSError, TimeoutError):
-        return {}
-    return {str(g.get("handle", "")).lower(): str(g.get("id")) for g in response.get("usergroups") or []}
-
-
 async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval,
                         route: LevelPolicy, target: str, link: str) -> list[str]:
     """Post in every thread the Slack adapter recorded; returns where it posted."""
     threads = await redis.hgetall(slack_keys.messages(keys, approval.id))
     handles = [a for a in [target, *route.approvers] if a.startswith("@")]
-    text = reminder_text(approval, route, target, link, await user_group_ids(client) if handles else {})
+    text = reminder_text(approval, route, target, link, await Directory(client).group_ids() if handles else {})
     posted = []
     try:
         if threads:

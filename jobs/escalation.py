@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.common import DeliveryError, target_kind
 from bot.channels.common.smtp import SmtpConfig, send_email
@@ -22,6 +21,7 @@ from bot.policy.schema import ChannelTarget
 from bot.runtime import Runtime
 from bot.secrets import signing_key
 from bot.store import StoredApproval
+from handlers.client import web_client
 from handlers.reminders import post_reminder
 from jobs import context
 
@@ -147,7 +147,7 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
     if target.kind == "slack":
         if not settings.slack_bot_token:
             return {"skipped": "SLACK_BOT_TOKEN is not set"}
-        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        client = web_client(settings)
         posted = await post_reminder(client, runtime.redis, runtime.keys, approval, stored.route,
                                      target.target, review)
         return {"posted": posted}
