@@ -18,7 +18,7 @@ UNIT_TIER = (
     "tests/bot/test_sql.py", "tests/bot/test_service_reads.py", "tests/blocks/",
     "tests/security/test_callbacks_netpolicy.py",
     "tests/security/test_risk_sql_oracle.py", "tests/sdk/test_protocol.py", "tests/sdk/test_signature.py",
-    "tests/test_architecture.py", "tests/handlers/test_manifest.py",
+    "tests/test_architecture.py", "tests/handlers/test_manifest.py", "tests/channels/test_signed_tokens.py",
 )
 
 
