@@ -87,16 +87,30 @@ class Searcher:
 
     async def page(self, search: Search, limit: int, cursor: str | None = None, *,
                    count: bool = False) -> SearchPage[StoredApproval]:
-        rows, matched, truncated = await self.rows(search, limit + 1, cursor, count=count)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        found, missing = await self.store.fetch([member for member, _ in rows])
-        if missing:  # past retention: their index entries go as we meet them
-            await self.store.redis.zrem(self.index_for(search), *missing)
-        items = [found[member] for member, _ in rows if member in found
-                 and search.status in ("", DECIDED, found[member].approval.status.value)]
-        next_cursor = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
-        return SearchPage(items, next_cursor, matched, truncated)
+        """Up to `limit` readable matches after the cursor. An unreadable record (logged by the store) or
+        one whose retention ran out is passed over, and the walk goes on to fill the page."""
+        items: list[StoredApproval] = []
+        matched, truncated, walked = 0, False, 0
+        first = True
+        while True:
+            need = limit - len(items)
+            rows, counted, capped = await self.rows(search, need + 1, cursor, count=count and first)
+            if first:
+                matched, truncated, first = counted, capped, False
+            more, rows = len(rows) > need, rows[:need]
+            found, missing = await self.store.fetch([member for member, _ in rows])
+            if missing:  # past retention: their index entries go as we meet them
+                await self.store.redis.zrem(self.index_for(search), *missing)
+            for member, filed_ms in rows:
+                cursor = encode_cursor(filed_ms, member)
+                record = found.get(member)
+                if record and search.status in ("", DECIDED, record.approval.status.value):
+                    items.append(record)
+            walked += len(rows)
+            if not more:
+                return SearchPage(items, None, matched, truncated)
+            if len(items) >= limit or walked >= limit * 20 + 1000:
+                return SearchPage(items, cursor, matched, truncated)
 
 
 def _lua(name: str) -> str:
