@@ -120,7 +120,7 @@ async def main(pending: int, repeat: int) -> None:
                 print(f"  {label:45s} server {summary(server_ms)} | client {summary(client_ms)}")
 
             for size in (100,):
-                ids = [m.decode() for m in await runtime.redis.zrevrange(runtime.keys.pending, 0, size - 1)]
+                ids = list(await runtime.redis.zrevrange(runtime.keys.pending, 0, size - 1))
                 form = [("csrf", csrf), ("outcome", "approve"), ("comment", "bench"), ("scope", "selected")]
                 form += [("id", i) for i in ids]
                 t0 = time.perf_counter()

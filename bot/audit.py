@@ -34,10 +34,6 @@ def entry(event_type: str, at: datetime, approval_id: str | None, actor: Actor |
     })
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def to_event(entry_id: str, fields: dict[str, str]) -> AuditEvent:
     body = json.loads(fields["body"])
     return AuditEvent(
@@ -72,12 +68,12 @@ class AuditLog:
     async def checkpoint(self) -> tuple[Checkpoint, str]:
         """The archive checkpoint the entries in Redis continue from, and its stored form (for a compare-and-set)."""
         raw: Any = await self.redis.get(self.checkpoint_key)
-        text = _text(raw) if raw else ""
+        text = raw if raw else ""
         return Checkpoint.parse(text), text
 
     async def for_approval(self, approval_id: str) -> list[AuditEvent]:
         raw: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
-        ids = _text(raw).split(",") if raw else []
+        ids = raw.split(",") if raw else []
         events = []
         async with self.redis.pipeline(transaction=False) as pipe:
             for entry_id in ids:
@@ -85,7 +81,7 @@ class AuditLog:
             rows = await pipe.execute()
         for row in rows:
             for entry_id, fields in row:
-                events.append(to_event(_text(entry_id), {_text(k): _text(v) for k, v in fields.items()}))
+                events.append(to_event(entry_id, fields))
         return events
 
     async def raw_entries(self, since_ms: int | None = None, until_ms: int | None = None,
@@ -95,17 +91,17 @@ class AuditLog:
         while True:
             rows: Any = await self.redis.xrange(self.keys.audit, start, end, count=batch)
             for entry_id, fields in rows:
-                yield _text(entry_id), {_text(k): _text(v) for k, v in fields.items()}
+                yield entry_id, fields
             if len(rows) < batch:
                 return
-            start = "(" + _text(rows[-1][0])
+            start = "(" + rows[-1][0]
 
     async def hash_before(self, since_ms: int | None) -> str:
         """The chain hash just before the first entry at or after since_ms: an export's starting link."""
         if since_ms is not None:
             rows: Any = await self.redis.xrevrange(self.keys.audit, f"({since_ms}-0", "-", count=1)
             if rows:
-                return {_text(k): _text(v) for k, v in rows[0][1].items()}["hash"]
+                return rows[0][1]["hash"]
         return (await self.checkpoint())[0].hash
 
     async def export(self, out: io.TextIOBase | Any, fmt: str = "jsonl", since_ms: int | None = None,
@@ -152,7 +148,7 @@ class AuditLog:
                 return VerifyResult(False, walker.checked, problem, entry_id, walker.counts)
             last_id = entry_id
         tail = await self.redis.get(self.keys.audit_tail)
-        if (_text(tail) if tail else "") != walker.prev:
+        if (tail if tail else "") != walker.prev:
             return VerifyResult(False, walker.checked, "the chain's recorded tail does not match its last entry "
                                 "(entries were removed from the end)", last_id, walker.counts)
         return VerifyResult(True, walker.checked, counts=walker.counts)

@@ -95,7 +95,8 @@ async def archive(audit: AuditLog, store: Store, key: AuditKey, before_ms: int, 
 async def _trim(audit: AuditLog, expected: str, last_id: str, last_hash: str, checkpoint: str) -> None:
     script = audit.redis.register_script(resources.files("bot.lua").joinpath("audit_trim.lua").read_text())
     result: Any = await script(keys=[audit.keys.audit, audit.checkpoint_key],
-                               args=[expected, last_id, last_hash, checkpoint, _next_id(last_id)])
+                               args=[json.dumps({"expected": expected, "last_id": last_id, "last_hash": last_hash,
+                                                 "checkpoint": checkpoint, "min_id": _next_id(last_id)})])
     if not int(result[0]):
-        reason = result[1].decode() if isinstance(result[1], bytes) else str(result[1])
+        reason = str(result[1])
         raise ArchiveRefused(f"the file was written but nothing was trimmed: {reason}")

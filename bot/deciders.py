@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.models import Actor
-from bot.policy.schema import Person
+from bot.policy.schema import LevelPolicy, Person
 
 # Adapter-provided look-ups; the core knows no channel. Each answers with Slack user IDs.
 GroupResolver = Callable[[str], Awaitable[set[str]]]  # "@handle" → members
@@ -119,7 +118,7 @@ class Resolver:
             return bool({normal(m) for m in await self.group_resolver(approver)} & person.identities)
         return False
 
-    async def targeted(self, route: dict[str, Any], person: Individual) -> tuple[bool, list[str]]:
+    async def targeted(self, route: LevelPolicy, person: Individual) -> tuple[bool, list[str]]:
         """Whether the request was sent to this person: a member of one of its Slack channels, or one of its
         email, SMS or Slack user targets (the level's channels and every escalation step's targets); and the
         channels whose members Slack would not list."""
@@ -137,14 +136,12 @@ class Resolver:
         return False, unknown
 
 
-def slack_channels(route: dict[str, Any]) -> list[str]:
+def slack_channels(route: LevelPolicy) -> list[str]:
     """The request's Slack channels (not users or groups): whose members may decide it if it names nobody."""
     return [target for kind, target in route_targets(route) if kind == "slack" and target[:1] in ("#", "C", "G")]
 
 
-def route_targets(route: dict[str, Any]) -> list[tuple[str, str]]:
+def route_targets(route: LevelPolicy) -> list[tuple[str, str]]:
     """(kind, target) of a stored route's channels and escalation steps."""
-    targets: list[Any] = list(route.get("channels") or [])
-    for step in route.get("escalate") or []:
-        targets += step.get("targets") or [] if isinstance(step, dict) else []
-    return [(str(t["kind"]), str(t["target"])) for t in targets if isinstance(t, dict) and "kind" in t]
+    targets = [*route.channels, *(target for step in route.escalate for target in step.targets)]
+    return [(target.kind, target.target) for target in targets]

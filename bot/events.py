@@ -90,9 +90,7 @@ class ChangeFeed:
                     raise_if_cancelling(None)
                     if message is None or message.get("type") != "message":
                         continue
-                    data = message["data"]
-                    text = data.decode(errors="replace") if isinstance(data, bytes) else str(data)
-                    approval_id, _, status = text.partition(" ")
+                    approval_id, _, status = str(message["data"]).partition(" ")
                     self._dispatch(approval_id, status)
             except asyncio.CancelledError:
                 with suppress(Exception):
@@ -168,12 +166,12 @@ class OutboxDispatcher:
                                                        min_idle_time=self.CLAIM_IDLE_MS, start_id="0-0", count=100)
             for entry_id, fields in claimed[1] if len(claimed) > 1 else []:
                 if fields:
-                    await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
+                    await self._handle(entry_id, fields)
         while True:
             rows: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.keys.outbox: ">"}, count=100)
             entries = [entry for _stream, batch in rows or [] for entry in batch]
             for entry_id, fields in entries:
-                await self._handle(_t(entry_id), {_t(k): _t(v) for k, v in fields.items()})
+                await self._handle(entry_id, fields)
             if len(entries) < 100:
                 return
 
@@ -212,6 +210,3 @@ def raise_if_cancelling(exc: BaseException | None) -> None:
     if task is not None and task.cancelling():
         raise asyncio.CancelledError from exc
 
-
-def _t(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value

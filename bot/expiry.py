@@ -1,8 +1,9 @@
-"""Expires requests at `expires_at` inside `countersign serve`, so one process is complete without a worker.
+"""The one expiry mechanism: expires requests at `expires_at` into their level's `on_timeout` default.
 
-The worker's scheduled expiry jobs do the same; whichever runs first wins (the transition is atomic) and
-the other finds nothing to do. The sweeper sleeps until the earliest expiry, and is woken early when a new
-request arrives (it may expire sooner) — it does not poll.
+It runs in every `countersign serve` and every `countersign worker`, so any one process is complete and any
+combination is correct: expiry is one atomic transition, so when several sweepers find the same request due,
+one expires it and the others find nothing to do. The sweeper sleeps until the earliest expiry, and is woken
+early when a new request arrives (it may expire sooner) — it does not poll.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 
 from bot.clock import to_ms
 from bot.events import ChangeFeed, raise_if_cancelling
+from bot.models import Approval
 from bot.service import ApprovalService
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,13 @@ class ExpirySweeper:
             self._task.cancel()
             await asyncio.wait({self._task}, timeout=2)
 
+    async def sweep(self) -> list[Approval]:
+        """Expire everything due now (by the service's clock); tests call this with an injected clock."""
+        expired = await self.service.expire_due()
+        if expired:
+            log.info("expired %d request(s) into their on_timeout default", len(expired))
+        return expired
+
     async def _next_delay(self) -> float:
         redis: Any = self.service.store.redis
         first = await redis.zrange(self.service.store.keys.expiry, 0, 0, withscores=True)
@@ -53,9 +62,7 @@ class ExpirySweeper:
     async def _run(self) -> None:
         while True:
             try:
-                expired = await self.service.expire_due()
-                if expired:
-                    log.info("expired %d request(s) into their on_timeout default", len(expired))
+                await self.sweep()
                 delay = await self._next_delay()
             except (RedisError, OSError) as exc:
                 raise_if_cancelling(exc)

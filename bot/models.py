@@ -27,6 +27,7 @@ class RiskLevel(StrEnum):
 
 
 _LEVEL_ORDER = [RiskLevel.low, RiskLevel.medium, RiskLevel.high, RiskLevel.critical]
+RISK_LEVELS: tuple[str, ...] = tuple(level.value for level in _LEVEL_ORDER)  # lowest first: forms, filters, tables
 
 
 class Status(StrEnum):

@@ -29,10 +29,15 @@ log = logging.getLogger(__name__)
 
 def redis_client(url: str, max_connections: int = 200) -> Redis:
     """A client whose pool waits for a free connection (redis-py's default pool raises at its limit),
-    and retries on a dropped connection: after a Redis restart each pooled connection fails once."""
+    and retries on a dropped connection: after a Redis restart each pooled connection fails once.
+
+    It decodes every reply to text once, here: everything the service stores is UTF-8 text (bytes that are not,
+    written by someone else with access to Redis, read as U+FFFD rather than stop a reader). RQ needs bytes
+    and gets a client of its own (jobs/scheduling.py `sync_redis`, jobs/context.py)."""
     retry = Retry(ExponentialBackoff(cap=1, base=0.05), 3)
     errors = [RedisConnectionError, RedisTimeoutError]
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, decode_responses=True,
+                                           encoding_errors="replace",
                                            health_check_interval=30, retry=retry, retry_on_error=errors)
     return Redis(connection_pool=pool, retry=retry, retry_on_error=errors)
 

@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -44,8 +45,7 @@ async def signing_key(settings: Settings, redis: Redis, keys: Keys) -> bytes:
     legacy_key = keys.named("secret")
     text = read_private(path)
     if text is None:
-        legacy: bytes | str | None = await redis.get(legacy_key)
-        legacy_text = legacy.decode() if isinstance(legacy, bytes) else legacy
+        legacy_text: Any = await redis.get(legacy_key)
         text = write_private(path, legacy_text or secrets.token_hex(32), replace=False)
         if legacy_text:
             log.warning("moved the generated secret key from Redis to %s", path)

@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import audit, metrics, netpolicy
@@ -34,7 +34,9 @@ from bot.policy import Classification, Policy, classify
 from bot.policy.schema import reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
-from bot.store import Ballot, Entry, Store, StoredApproval, parse_approval
+from bot.search import DECIDED, Search, Searcher, SearchPage
+from bot.stats import MAX_ENTRIES, Stats, compute
+from bot.store import Ballot, Entry, Filing, Store, StoredApproval, parse_approval
 from bot.validation import check_args, check_depth, check_plain
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class ApprovalService:
         self.callback_allow = netpolicy.CallbackAllow()  # COUNTERSIGN_CALLBACK_ALLOW; set by the runtime
         self.limits = AgentLimits()  # off unless the runtime sets them from settings
         self.rate_counter = RateCounter(store.redis, store.keys)
+        self.searcher = Searcher(store)
 
     @property
     def resolver(self) -> Resolver:
@@ -114,8 +117,9 @@ class ApprovalService:
             risk_reasons=result.reasons, rules=result.rules, run_id=request.run_id,
             requested_by=request.requested_by, expires_at=iso(expires), kind=None if kind == "action" else kind,
         )
-        created, found_id = await self.store.create(document, status, decision, to_ms(now), to_ms(expires),
-                                                    created_entry, decided_entry, self.limits.max_pending)
+        created, found_id = await self.store.create(
+            Filing(document, status, decision, to_ms(now), to_ms(expires), created_entry, decided_entry),
+            self.limits.max_pending)
         if not created:
             return await self.get(found_id), False
         approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),
@@ -180,14 +184,60 @@ class ApprovalService:
                 self.feed.forget(approval_id, future)
 
     async def list_page(self, *, status: Status | None, agent: str | None, limit: int,
-                   cursor: str | None) -> ApprovalPage:
-        keys = self.store.keys
-        if agent is not None:
-            index = keys.agent_index(agent)
-        else:
-            index = keys.pending if status == Status.pending else keys.all
-        records, next_cursor = await self.store.page(index, limit, cursor, status)
-        return ApprovalPage(items=[r.approval for r in records], next_cursor=next_cursor)
+                        cursor: str | None) -> ApprovalPage:
+        """The agents' API list: their own requests (or, for an approver, anyone's), as stored."""
+        found = await self.searcher.page(Search(status=status.value if status else "", agent=agent or ""),
+                                         limit, cursor)
+        return ApprovalPage(items=[s.approval for s in found.items], next_cursor=found.next_cursor)
+
+    # -- what people look for (every human channel: masked) -------------------------------------
+    async def view(self, approval_id: str) -> Approval:
+        """One request as a person sees it: secret argument values masked."""
+        return await self.for_humans(await self.get(approval_id))
+
+    async def search(self, search: Search, limit: int, cursor: str | None = None, *,
+                     count: bool = False) -> SearchPage[Approval]:
+        """A page of requests matching `search`, newest first, masked; `count` also counts every match."""
+        found = await self.searcher.page(search, limit, cursor, count=count)
+        items = [await self.for_humans(stored.approval) for stored in found.items]
+        return SearchPage(items, found.next_cursor, found.matched, found.truncated)
+
+    async def search_ids(self, search: Search, limit: int) -> list[str]:
+        """The ids of up to `limit` matches, newest first (a batch decision over a filter)."""
+        rows, _matched, _truncated = await self.searcher.rows(search, limit)
+        return [approval_id for approval_id, _filed in rows]
+
+    async def recent_decisions(self, limit: int) -> list[Approval]:
+        return (await self.search(Search(status=DECIDED), limit)).items
+
+    async def decidable_by(self, decider: Decider, limit: int, cursor: str | None = None,
+                           max_scan: int = 1000) -> ApprovalPage:
+        """Pending requests this decider may decide (the one rule, `may_decide`), newest first, masked."""
+        person = await self.individual(decider)
+        found: list[Approval] = []
+        scanned = 0
+        while len(found) < limit and scanned < max_scan:
+            page = await self.searcher.page(Search(status=Status.pending.value), 100, cursor)
+            for stored in page.items:
+                scanned += 1
+                if await self._refusal(stored, decider, person) is None:
+                    found.append(await self.for_humans(stored.approval))
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        return ApprovalPage(items=found[:limit], next_cursor=cursor if len(found) >= limit else None)
+
+    async def stats(self, since: datetime, max_entries: int = MAX_ENTRIES) -> Stats:
+        """The approval figures since `since` (from the audit trail) and what is pending now, by level."""
+        bodies: list[str] = []
+        async for _entry_id, fields in self.audit.raw_entries(to_ms(since)):
+            bodies.append(fields["body"])
+            if len(bodies) >= max_entries:
+                break
+        figures = compute(bodies)
+        figures.pending = await self.store.pending_by_level()
+        figures.capped = len(bodies) >= max_entries
+        return figures
 
     async def events(self, approval_id: str) -> list[AuditEvent]:
         await self.get_stored(approval_id)
@@ -231,14 +281,14 @@ class ApprovalService:
     async def _refusal(self, stored: StoredApproval, decider: Decider, person: Individual) -> str | None:
         route = stored.route
         requested_by = stored.approval.requested_by
-        if requested_by and not route.get("allow_self_approval"):
+        if requested_by and not route.allow_self_approval:
             requester = await self.resolver.individual([requested_by], requested_by)
             if requester.identities & person.identities:
                 return "you asked for this action, so you cannot approve it yourself"
         if decider.admin:
             return None
         level = stored.approval.risk_level.value
-        approvers: list[str] = route.get("approvers") or []
+        approvers = route.approvers
         if approvers:
             for approver in approvers:
                 if await self.resolver.named(approver, person):
@@ -258,7 +308,7 @@ class ApprovalService:
     @staticmethod
     def reason_required(stored: StoredApproval, outcome: Outcome) -> bool:
         """Whether this decision needs a comment (policy `require_reason`; reject at high and critical)."""
-        return outcome in reasons_for(stored.approval.risk_level, stored.route.get("require_reason"))
+        return outcome in reasons_for(stored.approval.risk_level, stored.route.require_reason)
 
     async def decide(self, approval_id: str, decider: Decider, outcome: Outcome,
                      comment: str | None = None, args: Any = None) -> Approval:
@@ -321,7 +371,7 @@ class ApprovalService:
         decision, final_entry = final(outcome)
         ballot = Ballot(
             voter=person.key, markers=person.markers, kind=outcome, endorsed=endorsed_text,
-            original=canonical(approval.args), quorum=int(stored.route.get("quorum", 1)),
+            original=canonical(approval.args), quorum=stored.route.quorum,
             vote=Vote(outcome=outcome, by=decider.actor, at=now, comment=comment, args=endorsed),
             entry=vote_entry(False), reset_entry=vote_entry(True),
             changed_entry=audit.entry("refused", now, approval_id, decider.actor, reason="args_changed",
@@ -384,7 +434,7 @@ class ApprovalService:
         now = self.clock.now()
         if stored.approval.expires_at > now:
             return None
-        on_timeout = stored.route.get("on_timeout", "reject")
+        on_timeout = stored.route.on_timeout
         actor = Actor(channel="policy", id="timeout", name="timeout")
         approval = stored.approval
         decision = Decision(outcome="approve" if on_timeout == "approve" else "reject", by=actor, at=now,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from pydantic import ConfigDict, Field
 from redis.asyncio import Redis
 
 from bot.clock import from_ms
@@ -24,7 +26,25 @@ from bot.validation import MAX_DEPTH, too_deep
 
 log = logging.getLogger(__name__)
 OUTBOX_MAXLEN = 100_000
-_DEFAULT_ROUTE = {**LevelPolicy().model_dump(mode="json"), "rules": []}
+
+
+class Route(LevelPolicy):
+    """The level's policy as it stood when the request was filed (approvers, quorum, channels, escalation,
+    on_timeout …) and the rules that matched: stored with the request, parsed once when it is read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: list[str] = Field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=256)
+def _route(text: str) -> Route:
+    # Requests of one level share their route: parse (and validate) each distinct one once per process.
+    return Route.model_validate_json(text)
+
+
+def parse_route(stored: dict[str, Any]) -> Route:
+    """A stored route (written without its defaults) as a Route."""
+    return _route(json.dumps(stored, sort_keys=True, separators=(",", ":")))
 
 
 def _script(name: str) -> str:
@@ -45,7 +65,18 @@ class Entry:
         return cls(body, sha256_hex(body))
 
 
-_NO_ENTRY = Entry("", "")
+@dataclass
+class Filing:
+    """A new request for the create script: its stored document, first status (policy may decide it at
+    once), times, and audit entries."""
+
+    document: dict[str, Any]
+    status: Status
+    decision: Decision | None
+    created_ms: int
+    expires_ms: int
+    created_entry: Entry
+    decided_entry: Entry | None = None
 
 
 @dataclass
@@ -53,7 +84,7 @@ class StoredApproval:
     """An approval with the route (approvers, quorum, escalation) that policy gave it."""
 
     approval: Approval
-    route: dict[str, Any]
+    route: Route
     agreed: str | None = None  # canonical JSON of the arguments a modify vote set, which the quorum now endorses
 
 
@@ -95,21 +126,13 @@ class TransitionResult:
     stored: StoredApproval | None
 
 
-def _decode(raw: Any) -> dict[str, str]:
-    return {
-        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-        for k, v in raw.items()
-    }
-
-
 def parse_approval(fields: dict[str, str]) -> StoredApproval:
     stored = json.loads(fields["req"])
     if too_deep(stored, MAX_DEPTH + 1):  # written before intake bounded depth: it would break every reader
         raise ValueError("stored request is nested too deeply")
     document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
                 "idempotency_key": None, "callback_url": None, **stored}
-    # Routes are stored without their defaults (memory); readers always get every key.
-    route = {**_DEFAULT_ROUTE, **document.pop("route", {})}
+    route = parse_route(document.pop("route", {}))
     votes = sorted(
         (Vote.model_validate_json(value) for key, value in fields.items() if key.startswith("v:")),
         key=lambda vote: vote.at,
@@ -133,7 +156,7 @@ def read_record(approval_id: str, fields: dict[str, str]) -> StoredApproval | No
 
 def _pairs_to_dict(flat: list[Any]) -> dict[str, str]:
     it = iter(flat)
-    return _decode(dict(zip(it, it, strict=True)))
+    return dict(zip(it, it, strict=True))
 
 
 def encode_cursor(score: float, member: str) -> str:
@@ -165,44 +188,36 @@ class Store:
             self._audit_arg = (await self._load_audit_key()).script_arg if self._load_audit_key else ""
         return self._audit_arg
 
-    async def create(
-        self,
-        document: dict[str, Any],
-        status: Status,
-        decision: Decision | None,
-        created_ms: int,
-        expires_ms: int,
-        created_entry: Entry,
-        decided_entry: Entry | None,
-        max_pending: int = 0,
-    ) -> tuple[bool, str]:
+    async def create(self, filing: Filing, max_pending: int = 0) -> tuple[bool, str]:
         """Returns (created, id): created is False when the idempotency key named an existing one.
 
         Raises TooManyRequests when the agent already has max_pending (> 0) requests pending."""
         k = self.keys
-        approval_id = document["id"]
-        idem = k.idempotency(document["agent"], document["idempotency_key"]) if document.get(
-            "idempotency_key") else ""
-        decided = decided_entry or _NO_ENTRY
-        result = await self._create(
-            keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
-                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level,
-                  k.named(f"pending:agent:{document['agent']}")],
-            args=[approval_id, canonical(document), status.value,
-                  decision.model_dump_json() if decision else "", created_ms, expires_ms,
-                  document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
-                  decided.body, decided.sha, k.changes_channel, OUTBOX_MAXLEN, max_pending, k.approval(""),
-                  await self.chain_arg()],
+        document = filing.document
+        approval_id, agent = document["id"], document["agent"]
+        idem = k.idempotency(agent, document["idempotency_key"]) if document.get("idempotency_key") else ""
+        fields = {
+            "id": approval_id, "request": canonical(document), "status": filing.status.value,
+            "decision": filing.decision.model_dump_json() if filing.decision else "",
+            "created_ms": str(filing.created_ms), "expires_ms": str(filing.expires_ms),
+            "level": document["risk_level"], "retention_s": str(self.retention_s),
+            "created_entry": _fields(filing.created_entry), "decided_entry": _fields(filing.decided_entry),
+            "channel": k.changes_channel, "maxlen_outbox": str(OUTBOX_MAXLEN), "max_pending": str(max_pending),
+            "approval_prefix": k.approval(""),
+        }
+        created, found_id = await self._create(
+            keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(agent),
+                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level, k.named(f"pending:agent:{agent}")],
+            args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
-        created, found_id = result
         if int(created) < 0:
             raise TooManyRequests(
-                f"agent {document['agent']!r} already has {max_pending} requests pending "
+                f"agent {agent!r} already has {max_pending} requests pending "
                 "(COUNTERSIGN_AGENT_MAX_PENDING); wait for some to be decided",
                 "COUNTERSIGN_AGENT_MAX_PENDING", PENDING_RETRY_AFTER_S)
-        return int(created) == 1, found_id.decode() if isinstance(found_id, bytes) else found_id
+        return int(created) == 1, str(found_id)
 
-    async def transition(
+    async def transition(  # noqa: PLR0913 -- keyword-only: the fields of transition.lua's one JSON argument
         self,
         approval_id: str,
         *,
@@ -230,7 +245,6 @@ class Store:
                   k.pending_by_level],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
-        outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None
         return TransitionResult(outcome, stored)
 
@@ -238,20 +252,20 @@ class Store:
         k = self.keys
         approval_key = k.approval(approval_id) if approval_id else ""
         entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key],
-                                      args=[entry.body, entry.sha, await self.chain_arg()])
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+                                      args=[json.dumps(_fields(entry), ensure_ascii=False),
+                                            await self.chain_arg()])
+        return str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:
-        raw: Any = await self.redis.hgetall(self.keys.approval(approval_id))
-        fields = _decode(raw)
+        fields: Any = await self.redis.hgetall(self.keys.approval(approval_id))
         return read_record(approval_id, fields) if fields.get("req") else None
 
     async def get_many(self, approval_ids: list[str]) -> list[StoredApproval]:
         """The readable records among approval_ids, in order; missing and unreadable ones are left out."""
-        found, _missing = await self._fetch(approval_ids)
+        found, _missing = await self.fetch(approval_ids)
         return [found[i] for i in approval_ids if i in found]
 
-    async def _fetch(self, approval_ids: list[str]) -> tuple[dict[str, StoredApproval], set[str]]:
+    async def fetch(self, approval_ids: list[str]) -> tuple[dict[str, StoredApproval], set[str]]:
         """({id: readable record}, ids with no record at all). Unreadable records are in neither."""
         if not approval_ids:
             return {}, set()
@@ -262,7 +276,7 @@ class Store:
         found: dict[str, StoredApproval] = {}
         missing: set[str] = set()
         for approval_id, row in zip(approval_ids, rows, strict=True):
-            fields = _decode(row) if row else {}
+            fields = row or {}
             if not fields.get("req"):
                 missing.add(approval_id)
             elif (record := read_record(approval_id, fields)) is not None:
@@ -270,53 +284,16 @@ class Store:
         return found, missing
 
     async def history_ids(self, approval_id: str) -> list[str]:
-        raw: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
-        text = raw.decode() if isinstance(raw, bytes) else raw
+        text: Any = await self.redis.hget(self.keys.approval(approval_id), "au")
         return text.split(",") if text else []
 
     async def status_of(self, approval_id: str) -> str | None:
-        status = await self.redis.hget(self.keys.approval(approval_id), "st")
-        return status.decode() if isinstance(status, bytes) else status
-
-    async def page(
-        self, index: str, limit: int, cursor: str | None, status: Status | None
-    ) -> tuple[list[StoredApproval], str | None]:
-        """Newest first from a sorted index, filtered by status; ids whose record expired are pruned.
-
-        The cursor is the (score, id) of the last item returned; members sharing a score are ordered by id.
-        """
-        items: list[StoredApproval] = []
-        after: tuple[int, str] | None = decode_cursor(cursor) if cursor else None
-        batch, scanned = max(limit * 2, 20), 0
-        while len(items) < limit and scanned < limit * 20 + 1000:
-            max_score = str(after[0]) if after else "+inf"
-            raw: Any = await self.redis.zrevrangebyscore(index, max_score, "-inf", start=0, num=batch,
-                                                         withscores=True)
-            rows: list[tuple[str, int]] = [(m.decode() if isinstance(m, bytes) else m, int(s)) for m, s in raw]
-            if after is not None:
-                last_score, last_id = after
-                rows = [(m, s) for m, s in rows if s < last_score or m < last_id]
-                if not rows and len(raw) == batch:
-                    batch *= 4  # a run of equal scores longer than the batch: widen and look again
-                    continue
-            if not rows:
-                return items, None
-            records, missing = await self._fetch([m for m, _ in rows])
-            if missing:  # past retention; an unreadable record stays indexed (kept for inspection), unlisted
-                await self.redis.zrem(index, *missing)
-            for member, score in rows:
-                scanned += 1
-                after = (score, member)
-                record = records.get(member)
-                if record and (status is None or record.approval.status == status):
-                    items.append(record)
-                    if len(items) == limit:
-                        break
-        return items, encode_cursor(*after) if after else None
+        status: Any = await self.redis.hget(self.keys.approval(approval_id), "st")
+        return status
 
     async def due_for_expiry(self, now_ms: int, limit: int = 500) -> list[str]:
         ids: Any = await self.redis.zrangebyscore(self.keys.expiry, "-inf", now_ms, start=0, num=limit)
-        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+        return ids
 
     async def unschedule(self, approval_id: str) -> None:
         """Take an id off the expiry schedule (its record is gone or unreadable: nothing to expire)."""
@@ -324,4 +301,4 @@ class Store:
 
     async def pending_by_level(self) -> dict[str, int]:
         raw: Any = await self.redis.hgetall(self.keys.pending_by_level)
-        return {level: int(count) for level, count in _decode(raw).items()}
+        return {level: int(count) for level, count in raw.items()}

@@ -25,7 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 OnReject = Literal["raise", "return"]
 
 
-def build_body(action: str, args: dict[str, Any] | None = None, *, why: str | None = None,
+def build_body(  # noqa: PLR0913 -- mirrors the request body's optional fields, all keyword
+        action: str, args: dict[str, Any] | None = None, *, why: str | None = None,
                context: dict[str, Any] | None = None, risk: str | dict[str, Any] | None = None,
                sql: str | None = None, args_schema: dict[str, Any] | None = None,
                run_id: str | None = None, idempotency_key: str | None = None,
@@ -144,7 +145,8 @@ class Countersign:
         return cast(Approval, self._run(self.plans.gate(build_body(action, args, **options), timeout)))
 
     # -- the decorator ----------------------------------------------------------------------------
-    def require_approval(self, risk: str | dict[str, Any] | None = None, why: str | None = None,
+    def require_approval(  # noqa: C901, PLR0913 -- the public decorator's documented options
+            self, risk: str | dict[str, Any] | None = None, why: str | None = None,
                          context: dict[str, Any] | None = None, on_reject: OnReject = "raise", *,
                          action: str | None = None, timeout: float | None = None,
                          idempotency_key: str | Callable[..., str] | None = None,

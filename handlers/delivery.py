@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
-from typing import Any
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
@@ -14,6 +13,8 @@ from bot.channels.common import target_kind
 from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
+from bot.policy.schema import LevelPolicy
+from bot.search import Search
 from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
@@ -28,9 +29,8 @@ def request_link(slack: SlackChannel, approval_id: str) -> str:
     return f"{slack.runtime.settings.countersign_public_url}/requests/{approval_id}"
 
 
-def slack_targets(route: dict[str, Any]) -> list[str]:
-    channels: list[Any] = route.get("channels") or []
-    return [str(c["target"]) for c in channels if isinstance(c, dict) and c.get("kind") == "slack"]
+def slack_targets(route: LevelPolicy) -> list[str]:
+    return [channel.target for channel in route.channels if channel.kind == "slack"]
 
 
 def slack_error(exc: BaseException) -> str:
@@ -156,10 +156,9 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
 async def post_missed(slack: SlackChannel) -> int:
     """At start-up: queue posts for pending requests routed to Slack that have no message yet (a process
     stopped with them queued, or Slack was down). Returns how many requests it queued."""
-    store = slack.runtime.store
-    pending, _ = await store.page(store.keys.pending, SWEEP_LIMIT, None, Status.pending)
+    pending = await slack.service.searcher.page(Search(status=Status.pending.value), SWEEP_LIMIT)
     queued = 0
-    for stored in pending:
+    for stored in pending.items:
         targets = slack_targets(stored.route)
         if targets and not await slack.messages.all(stored.approval.id):
             for target in targets:

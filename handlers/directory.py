@@ -37,14 +37,14 @@ class Directory:
         self._cache[key] = (self.monotonic() + self.ttl_s, value)
         return value
 
-    async def _group_ids(self) -> dict[str, str]:
-        """Handle (lower case, without @) → user-group ID."""
+    async def group_ids(self) -> dict[str, str]:
+        """Handle (lower case, without @) → user-group ID; {} when Slack will not say (no usergroups:read)."""
         cached = self._cached("groups")
         if cached is not None:
             return dict(cached)
         try:
             response = await self.client.usergroups_list()
-        except (SlackApiError, SlackClientError) as exc:
+        except (SlackApiError, SlackClientError, OSError, TimeoutError) as exc:
             log.warning("usergroups.list failed: %s", exc)
             return {}
         listed: list[dict[str, Any]] = response.get("usergroups") or []
@@ -57,7 +57,7 @@ class Directory:
         cached = self._cached(f"group:{name}")
         if cached is not None:
             return set(cached)
-        group_id = (await self._group_ids()).get(name)
+        group_id = (await self.group_ids()).get(name)
         if group_id is None:
             return set()
         try:

@@ -14,17 +14,11 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runtime import Runtime
-from bot.settings import Settings
 from handlers import register_listeners
 from handlers.channel import CONTEXT_KEY, SlackChannel
+from handlers.client import web_client
 from handlers.delivery import outbox_handler, post_missed, poster
 from handlers.directory import Directory
 from handlers.membership import member_resolver
@@ -36,21 +30,6 @@ log = logging.getLogger(__name__)
 SLACK = web.AppKey("slack", SlackChannel)
 BOLT = web.AppKey("bolt", AsyncApp)
 EVENTS_PATH = "/slack/events"
-
-
-def web_client(settings: Settings) -> AsyncWebClient:
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=base_url,
-        timeout=10,
-        # 429s wait out Retry-After; dropped connections and 5xx are retried a couple of times.
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
 
 
 def build_bolt(slack: SlackChannel) -> AsyncApp:

@@ -34,11 +34,8 @@ class MessageLocations:
         if not target.startswith("#"):
             return target
         raw = await self.redis.hget(slack_keys.channel_ids(self.keys), target.lower())
-        return raw.decode() if isinstance(raw, bytes) else raw
+        return None if raw is None else str(raw)
 
     async def all(self, approval_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.key(approval_id))
-        return {
-            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in raw.items()
-        }
+        return {str(k): str(v) for k, v in raw.items()}

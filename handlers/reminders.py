@@ -13,7 +13,9 @@ from blocks.text import code_span, mrkdwn
 from bot.channels.common import DeliveryError
 from bot.keys import Keys
 from bot.models import Approval
+from bot.policy.schema import LevelPolicy
 from handlers import keys as slack_keys
+from handlers.directory import Directory
 
 
 def mention(handle: str, group_ids: dict[str, str]) -> str:
@@ -25,9 +27,9 @@ def mention(handle: str, group_ids: dict[str, str]) -> str:
     return f"<!subteam^{group_id}|{handle}>" if group_id else handle  # unknown handle: shown as text
 
 
-def reminder_text(approval: Approval, route: dict[str, Any], target: str, link: str,
+def reminder_text(approval: Approval, route: LevelPolicy, target: str, link: str,
                   group_ids: dict[str, str] | None = None) -> str:
-    people = [a for a in route.get("approvers") or [] if a[:1] in ("U", "W", "S", "@")]
+    people = [a for a in route.approvers if a[:1] in ("U", "W", "S", "@")]
     if target[:1] in ("@", "S") and target not in people:
         people.insert(0, target)
     who = " ".join(mention(p, group_ids or {}) for p in people)
@@ -43,36 +45,26 @@ def reminder_blocks(text: str) -> list[dict[str, Any]]:
     return [SectionBlock(text=mrkdwn(text)).to_dict()]
 
 
-def fallback_channel(route: dict[str, Any], target: str) -> str | None:
+def fallback_channel(route: LevelPolicy, target: str) -> str | None:
     if target[:1] in ("#", "C", "G", "D"):
         return target
-    for channel in route.get("channels") or []:
-        if channel.get("kind") == "slack" and channel.get("target", "")[:1] in ("#", "C", "G", "D"):
-            return str(channel["target"])
+    for channel in route.channels:
+        if channel.kind == "slack" and channel.target[:1] in ("#", "C", "G", "D"):
+            return channel.target
     return None
 
 
-async def user_group_ids(client: AsyncWebClient) -> dict[str, str]:
-    """handle → ID so that `@platform-oncall` is a real mention; {} without the usergroups:read scope."""
-    try:
-        response = await client.usergroups_list()
-    except (SlackApiError, OSError, TimeoutError):
-        return {}
-    return {str(g.get("handle", "")).lower(): str(g.get("id")) for g in response.get("usergroups") or []}
-
-
 async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval,
-                        route: dict[str, Any], target: str, link: str) -> list[str]:
+                        route: LevelPolicy, target: str, link: str) -> list[str]:
     """Post in every thread the Slack adapter recorded; returns where it posted."""
     threads = await redis.hgetall(slack_keys.messages(keys, approval.id))
-    handles = [a for a in [target, *(route.get("approvers") or [])] if a.startswith("@")]
-    text = reminder_text(approval, route, target, link, await user_group_ids(client) if handles else {})
+    handles = [a for a in [target, *route.approvers] if a.startswith("@")]
+    text = reminder_text(approval, route, target, link, await Directory(client).group_ids() if handles else {})
     posted = []
     try:
         if threads:
             for raw_channel, raw_ts in threads.items():
-                channel = raw_channel.decode() if isinstance(raw_channel, bytes) else str(raw_channel)
-                ts = raw_ts.decode() if isinstance(raw_ts, bytes) else str(raw_ts)
+                channel, ts = str(raw_channel), str(raw_ts)
                 await client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=reminder_blocks(text),
                                               reply_broadcast=False, unfurl_links=False)
                 posted.append(f"{channel}/{ts}")

@@ -37,9 +37,15 @@ def configure(settings: Settings, redis_url: str, clock: Clock | None = None) ->
 
 def load_policy_once() -> None:
     """Load the policy into the context (the worker does it once, before forking work horses)."""
+    current_policy()
+
+
+def current_policy() -> Policy:
+    """The policy, loaded once per process."""
     settings, _url = current()
     if _context.policy is None:
         _context.policy = load_policy(settings.countersign_policy)
+    return _context.policy
 
 
 def current() -> tuple[Settings, str]:
@@ -64,10 +70,8 @@ def job_queue() -> Queue:
 def run(work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run one job's async work on a runtime of its own: the same service code the web process uses."""
     settings, url = current()
-    if _context.policy is None:
-        # Jobs act on stored routes; the policy is loaded once only so that the runtime is complete.
-        _context.policy = load_policy(settings.countersign_policy)
-    policy = _context.policy
+    # Jobs act on stored routes; the policy is loaded once only so that the runtime is complete.
+    policy = current_policy()
 
     async def main() -> T:
         runtime = build_runtime(settings, url, clock=_context.clock, policy=policy)

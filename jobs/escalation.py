@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 import aiohttp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels.common import DeliveryError, target_kind
 from bot.channels.common.smtp import SmtpConfig, send_email
@@ -18,10 +17,11 @@ from bot.channels.sms import keys as sms_keys
 from bot.channels.sms.outbound import code_for, send_sms, sms_text, twilio_configured
 from bot.clock import iso
 from bot.models import Actor, Status
-from bot.policy.schema import ChannelTarget, EscalationStep
+from bot.policy.schema import ChannelTarget
 from bot.runtime import Runtime
 from bot.secrets import signing_key
 from bot.store import StoredApproval
+from handlers.client import web_client
 from handlers.reminders import post_reminder
 from jobs import context
 
@@ -58,10 +58,10 @@ async def notify_step(runtime: Runtime, approval_id: str, index: int, repeat: in
     stored = await _still_pending(runtime, approval_id)
     if stored is None:
         return "skipped: no longer pending"
-    steps = stored.route.get("escalate") or []
+    steps = stored.route.escalate
     if index >= len(steps):
         return "skipped: no such step"
-    step = EscalationStep.model_validate(steps[index])
+    step = steps[index]
     return await send_once(runtime, approval_id, step.targets, f"{index}:{repeat}",
                            {"step": index, "repeat": repeat}, reminder=index > 0 or repeat > 0)
 
@@ -70,8 +70,7 @@ async def notify_channels(runtime: Runtime, approval_id: str) -> str:
     stored = await _still_pending(runtime, approval_id)
     if stored is None:
         return "skipped: no longer pending"
-    targets = [ChannelTarget.model_validate(channel) for channel in stored.route.get("channels") or []
-               if channel.get("kind") in SENT_AT_CREATION]
+    targets = [channel for channel in stored.route.channels if channel.kind in SENT_AT_CREATION]
     return await send_once(runtime, approval_id, targets, "channels", {"step": "channels"}, reminder=False)
 
 
@@ -148,7 +147,7 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
     if target.kind == "slack":
         if not settings.slack_bot_token:
             return {"skipped": "SLACK_BOT_TOKEN is not set"}
-        client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+        client = web_client(settings)
         posted = await post_reminder(client, runtime.redis, runtime.keys, approval, stored.route,
                                      target.target, review)
         return {"posted": posted}

@@ -1,5 +1,5 @@
-"""Plans and schedules a request's RQ jobs (channel notifications, escalation steps, expiry, agent callback)
-from outbox events."""
+"""Plans and schedules a request's RQ jobs (channel notifications, escalation steps, agent callback) from
+outbox events. Expiry is not a job: the sweeper (bot/expiry.py) in every process does it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 from redis import Redis
@@ -20,14 +19,13 @@ from bot.errors import NotFound
 from bot.events import OutboxHandler
 from bot.keys import Keys
 from bot.models import Approval, Status
-from bot.policy.schema import EscalationStep
+from bot.policy.schema import LevelPolicy
 from bot.runtime import Runtime
 from jobs.context import queue_for
 
 log = logging.getLogger(__name__)
 # A notification step that failed (provider down) is retried by RQ; the send-once records make it safe.
 STEP_RETRY = Retry(max=8, interval=[5, 15, 30, 60, 120, 300, 600, 1200])
-EXPIRY_RETRY = Retry(max=5, interval=[1, 5, 15, 60, 300])
 
 
 @dataclass(frozen=True)
@@ -39,11 +37,10 @@ class PlannedStep:
     at: datetime
 
 
-def plan_steps(route: dict[str, Any], created_at: datetime, expires_at: datetime) -> list[PlannedStep]:
+def plan_steps(route: LevelPolicy, created_at: datetime, expires_at: datetime) -> list[PlannedStep]:
     """Every firing of the route's escalation steps that falls before the request expires."""
     planned = []
-    for index, raw in enumerate(route.get("escalate") or []):
-        step = EscalationStep.model_validate(raw)
+    for index, step in enumerate(route.escalate):
         firings = 1 + (step.repeat.times if step.repeat else 0)
         for repeat in range(firings):
             at = created_at + step.after + (step.repeat.every * repeat if step.repeat else timedelta(0))
@@ -66,10 +63,6 @@ def channels_job_id(keys: Keys, approval_id: str) -> str:
     return f"{_job_prefix(keys)}ch-{approval_id}"
 
 
-def expiry_job_id(keys: Keys, approval_id: str) -> str:
-    return f"{_job_prefix(keys)}exp-{approval_id}"
-
-
 def callback_job_id(keys: Keys, approval_id: str, attempt: int) -> str:
     return f"{_job_prefix(keys)}cb-{approval_id}-{attempt}"
 
@@ -87,14 +80,9 @@ class Scheduler:
         self.keys = keys
         self.retention_s = retention_s
 
-    def schedule(self, approval: Approval, route: dict[str, Any]) -> list[str]:
-        job_ids = []
-        expiry = self.queue.enqueue_at(
-            approval.expires_at, "jobs.expiry.expire_request", approval.id,
-            job_id=expiry_job_id(self.keys, approval.id), retry=EXPIRY_RETRY, result_ttl=3600,
-        )
-        job_ids.append(expiry.id)
-        if any(channel.get("kind") in ("email", "sms") for channel in route.get("channels") or []):
+    def schedule(self, approval: Approval, route: LevelPolicy) -> list[str]:
+        job_ids: list[str] = []
+        if any(channel.kind in ("email", "sms") for channel in route.channels):
             job = self.queue.enqueue("jobs.escalation.run_channels", approval.id,
                                      job_id=channels_job_id(self.keys, approval.id), retry=STEP_RETRY,
                                      result_ttl=3600)
@@ -106,6 +94,8 @@ class Scheduler:
                 retry=STEP_RETRY, result_ttl=3600,
             )
             job_ids.append(job.id)
+        if not job_ids:
+            return job_ids
         key = jobs_key(self.keys, approval.id)
         with self.redis.pipeline() as pipe:
             pipe.sadd(key, *job_ids)

@@ -1,18 +1,19 @@
 """`countersign worker`: an RQ worker with the scheduler on, running the jobs in `jobs/`, plus the expiry
-sweep (a thread) that catches any overdue request whose expiry job never ran."""
+sweeper (bot/expiry.py, the same one `serve` runs) on an event loop of its own in a thread."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 
 from redis import Redis
 from rq import SimpleWorker, Worker
 
+from bot.bootstrap import build_runtime
 from bot.settings import Settings
 from jobs import context
 from jobs.context import QUEUE_NAME, queue_for
-from jobs.expiry import sweep_forever
 
 log = logging.getLogger(__name__)
 __all__ = ["QUEUE_NAME", "queue_for", "run_worker"]
@@ -47,11 +48,48 @@ def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bo
     redis = Redis.from_url(redis_url)
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([queue_for(redis, settings)], connection=redis)
-    stop = threading.Event()
-    if not burst:
-        threading.Thread(target=sweep_forever, args=(stop,), name="expiry-sweep", daemon=True).start()
+    sweeper = SweeperThread(settings, redis_url) if not burst else None
+    if sweeper is not None:
+        sweeper.start()
     try:
         worker.work(with_scheduler=True, burst=burst, logging_level=settings.countersign_log_level.upper())
     finally:
-        stop.set()
+        if sweeper is not None:
+            sweeper.stop()
     return 0
+
+
+class SweeperThread(threading.Thread):
+    """The expiry sweeper on an event loop of its own, beside RQ's (sync) work loop."""
+
+    def __init__(self, settings: Settings, redis_url: str) -> None:
+        super().__init__(name="expiry-sweeper", daemon=True)
+        self.settings, self.redis_url = settings, redis_url
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:  # the RQ worker goes on; expiry still runs in every other process
+            log.exception("the expiry sweeper stopped")
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        runtime = build_runtime(self.settings, self.redis_url, policy=context.current_policy())
+        runtime.sweep_expiry = True
+        await runtime.start()
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await runtime.stop()
+
+    def stop(self, timeout_s: float = 5) -> None:
+        self._ready.wait(timeout_s)
+        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self.join(timeout_s)

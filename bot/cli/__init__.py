@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.cli import admin, agents, client, server
 from bot.errors import ConfigError
+from bot.models import RISK_LEVELS
 
 URL_HELP = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
 
@@ -81,7 +82,7 @@ def _add_request(sub: Any) -> None:
     request.add_argument("--affected", help="who or what it affects")
     request.add_argument("--reversible", choices=["yes", "no"])
     request.add_argument("--context", help="more context as a JSON object")
-    request.add_argument("--risk", choices=["low", "medium", "high", "critical"], help="risk level hint")
+    request.add_argument("--risk", choices=RISK_LEVELS, help="risk level hint")
     request.add_argument("--sql", help="the SQL statement, classified by the policy")
     request.add_argument("--timeout", help="give up after this long, e.g. 30m (the request then expires)")
     request.add_argument("--run-id")

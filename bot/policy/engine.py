@@ -85,8 +85,8 @@ def _describe(condition: Condition | NumberCondition) -> str:
     return ", ".join(parts)
 
 
-def match_rule(match: Match, request: ApprovalCreate, agent: str, sql: SqlClassification | None
-               ) -> list[str] | None:
+def match_rule(  # noqa: C901 -- one branch per match condition, read top to bottom like docs/policy.md's table
+        match: Match, request: ApprovalCreate, agent: str, sql: SqlClassification | None) -> list[str] | None:
     """The reasons each condition holds, or None when any condition fails."""
     reasons: list[str] = []
     if match.action is not None:
@@ -149,7 +149,8 @@ def _add(reasons: list[str], new: list[str]) -> None:
     reasons.extend(r for r in new if r not in reasons)
 
 
-def classify(policy: Policy, request: ApprovalCreate, agent: str) -> Classification:
+def classify(  # noqa: C901 -- the raise-never-lower steps in the order docs/policy.md gives them
+        policy: Policy, request: ApprovalCreate, agent: str) -> Classification:
     """The policy's level (highest matching rule, else `default_level`), raised — never lowered — by what
     the agent says: its SQL, its risk hints and its own `risk.level`."""
     sql = classify_sql(request.sql) if request.sql else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -110,7 +111,7 @@ class LevelPolicy(Strict):
 DEFAULT_REQUIRE_REASON = {RiskLevel.high: ["reject"], RiskLevel.critical: ["reject"]}
 
 
-def reasons_for(level: RiskLevel, require_reason: list[str] | None) -> list[str]:
+def reasons_for(level: RiskLevel, require_reason: Sequence[str] | None) -> list[str]:
     """The outcomes that need a reason at this level: as the policy says, else the level's default."""
     return list(DEFAULT_REQUIRE_REASON.get(level, []) if require_reason is None else require_reason)
 

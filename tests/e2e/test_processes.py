@@ -166,18 +166,18 @@ async def test_audit_verify_and_export_catch_tampering(app, settings, tmp_path):
     await redis.delete(stream)
     for entry_id, fields in entries:
         if entry_id == target_id:
-            fields = {**fields, b"body": fields[b"body"].replace(b"deploy", b"delete")}
+            fields = {**fields, "body": fields["body"].replace("deploy", "delete")}
         await redis.xadd(stream, fields, id=entry_id)
     broken = cli("verify")
     assert broken.returncode == 1
-    assert f"BROKEN at entry {target_id.decode()}" in broken.stdout and "altered" in broken.stdout
+    assert f"BROKEN at entry {target_id}" in broken.stdout and "altered" in broken.stdout
     # Remove: delete the third entry; the fourth's link is broken.
     await redis.delete(stream)
     for entry_id, fields in entries:
         if entry_id != entries[2][0]:
             await redis.xadd(stream, fields, id=entry_id)
     removed = cli("verify")
-    assert removed.returncode == 1 and f"BROKEN at entry {entries[3][0].decode()}" in removed.stdout
+    assert removed.returncode == 1 and f"BROKEN at entry {entries[3][0]}" in removed.stdout
 
 
 @pytest.mark.parametrize(("env", "expected"), [
@@ -210,3 +210,21 @@ async def test_serve_alone_expires_requests_into_their_default(settings, tmp_pat
             assert time.monotonic() - started < 3
     finally:
         stop(proc)
+
+
+async def test_worker_alone_expires_requests_into_their_default(app, tmp_path):
+    # The app here runs no sweeper (tests build runtimes without one): only the `countersign worker`
+    # process's sweeper can expire the request, and it does at expires_at, woken by the new request.
+    settings = app.runtime.settings
+    env = clean_env(**KEYS, REDIS_URL=settings.redis_url or "",
+                    COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
+                    COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "")
+    worker = await asyncio.to_thread(subprocess.Popen, countersign_cmd("worker"), env=env, cwd=tmp_path)
+    try:
+        filed = await app.client.post("/v1/approvals", json={"action": "deploy", "timeout_s": 2}, headers=auth())
+        approval = await filed.json()
+        final = await (await app.client.get(f"/v1/approvals/{approval['id']}?wait=20", headers=auth())).json()
+        assert final["status"] == "expired"
+        assert final["decision"]["outcome"] == "reject" and final["decision"]["by"]["id"] == "timeout"
+    finally:
+        stop(worker)

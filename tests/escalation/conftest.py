@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
 
+from bot.clock import FrozenClock
 from bot.embedded import EmbeddedRedis
+from bot.expiry import ExpirySweeper
+from bot.models import Approval
+from bot.service import ApprovalService
 from bot.settings import Settings
 from tests.support.http_recorder import HttpRecorder, running_recorder
 from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
@@ -121,3 +126,12 @@ async def all_audit(running: RunningApp) -> list[dict[str, Any]]:
     import json
 
     return [json.loads(fields["body"]) async for _id, fields in running.runtime.audit.raw_entries()]
+
+
+async def sweep_at(running: RunningApp, moment: datetime) -> list[Approval]:
+    """Run one pass of the expiry sweeper as another process would, with its clock standing at `moment`
+    (the same store and outbox; only the clock differs): no sleeping until expires_at."""
+    runtime = running.runtime
+    service = ApprovalService(runtime.store, runtime.audit, runtime.feed, runtime.policy, FrozenClock(moment))
+    service.mask_key = runtime.service.mask_key
+    return await ExpirySweeper(service, runtime.feed).sweep()

@@ -1,4 +1,4 @@
-"""The escalation chain and expiry, run by a real RQ SimpleWorker with the scheduler on."""
+"""The escalation chain, run by a real RQ SimpleWorker with the scheduler on, and expiry by the sweeper."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import asyncio
 import json
 from datetime import timedelta
 
-from bot.clock import FrozenClock
 from bot.models import Status
 from handlers import keys as slack_keys
-from jobs.scheduling import expiry_job_id, step_job_id
-from tests.escalation.conftest import ALICE_EMAIL, ALICE_PHONE, OutboxProbe, audit_types, submit
+from jobs.scheduling import step_job_id
+from tests.escalation.conftest import ALICE_EMAIL, ALICE_PHONE, OutboxProbe, audit_types, submit, sweep_at
 from tests.support.http_recorder import HttpRecorder
 from tests.support.rq_worker import make_due, run_burst, scheduled
 from tests.support.servers import APPROVER_KEY, RunningApp, auth
@@ -29,8 +28,7 @@ async def test_jobs_are_scheduled_at_the_policy_times(esc_app: tuple[RunningApp,
     created = (await running.runtime.service.get(approval["id"])).created_at
     keys, approval_id = running.runtime.keys, approval["id"]
     expected = {step_job_id(keys, approval_id, 0, 0): 10, step_job_id(keys, approval_id, 1, 0): 30,
-                step_job_id(keys, approval_id, 2, 0): 60, step_job_id(keys, approval_id, 2, 1): 75,
-                expiry_job_id(keys, approval_id): 120}
+                step_job_id(keys, approval_id, 2, 0): 60, step_job_id(keys, approval_id, 2, 1): 75}
     assert set(rows) == set(expected)
     for job_id, minutes in expected.items():
         # RQ stores due times to the second.
@@ -118,11 +116,10 @@ async def _expire_with(esc_app: tuple[RunningApp, OutboxProbe], action: str) -> 
     running, probe = esc_app
     approval = await submit(running, probe, action=action)
     approval_id = approval["id"]
-    expiry = next(j for j, _ in scheduled(running.runtime.settings) if f"exp-{approval_id}" in j)
     stored = await running.runtime.service.get(approval_id)
-    make_due(running.runtime.settings, expiry)
-    # The job's clock stands just past expires_at, as it will when RQ runs the job on time.
-    await run_burst(running.runtime.settings, FrozenClock(stored.expires_at + timedelta(seconds=1)))
+    # The sweeper's clock stands just past expires_at, as it will when it wakes on time.
+    [expired] = await sweep_at(running, stored.expires_at + timedelta(seconds=1))
+    assert expired.id == approval_id
     await probe.wait("decided", approval_id)
     response = await running.client.get(f"/v1/approvals/{approval_id}", headers=auth())
     return dict(await response.json())
@@ -149,15 +146,14 @@ async def test_expiry_approves_when_the_policy_says_so(esc_app: tuple[RunningApp
     assert decision["outcome"] == "approve" and json.dumps(decision["args"]) == '{"user_id": "user_123"}'
 
 
-async def test_an_early_expiry_job_changes_nothing(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+async def test_an_early_sweep_changes_nothing(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
-    expiry = next(j for j, _ in scheduled(running.runtime.settings) if f"exp-{approval['id']}" in j)
-    make_due(running.runtime.settings, expiry)
-    await run_burst(running.runtime.settings)  # real clock: two hours too early
+    expires_at = (await running.runtime.service.get(approval["id"])).expires_at
+    assert await sweep_at(running, expires_at - timedelta(seconds=1)) == []
     assert (await running.runtime.service.get(approval["id"])).status == Status.pending
-    # RQ retries it later (the retry is scheduled again), it is not lost.
-    assert any(expiry == j for j, _ in scheduled(running.runtime.settings))
+    # Still on the schedule: the next sweep after expires_at finds it.
+    assert await running.runtime.redis.zscore(running.runtime.keys.expiry, approval["id"]) is not None
 
 
 async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
@@ -175,24 +171,15 @@ async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, Ou
     assert (await running.runtime.service.get(approval_id)).status == Status.cancelled
 
 
-async def test_the_sweep_expires_a_request_whose_expiry_job_was_lost(
+async def test_sweepers_in_several_processes_expire_a_request_once(
         esc_app: tuple[RunningApp, OutboxProbe]) -> None:
-    from rq.job import Job
-
-    from jobs import context
-    from jobs.expiry import sweep_once
-    from tests.support.rq_worker import sync_redis
-
     running, probe = esc_app
-    settings = running.runtime.settings
     approval = await submit(running, probe)
-    redis = sync_redis(settings)
-    Job.fetch(expiry_job_id(running.runtime.keys, approval["id"]), connection=redis).delete()
-    redis.close()
     expires_at = (await running.runtime.service.get(approval["id"])).expires_at
-    context.configure(settings, settings.redis_url or "", FrozenClock(expires_at - timedelta(seconds=1)))
-    assert await asyncio.to_thread(sweep_once) == 0  # not yet due
-    context.configure(settings, settings.redis_url or "", FrozenClock(expires_at + timedelta(seconds=1)))
-    assert await asyncio.to_thread(sweep_once) == 1
+    after = expires_at + timedelta(seconds=1)
+    # serve's and two workers' sweepers wake at the same moment: one transition wins, the rest find nothing.
+    results = await asyncio.gather(*(sweep_at(running, after) for _ in range(3)))
+    assert sorted(len(found) for found in results) == [0, 0, 1]
     await probe.wait("decided", approval["id"])
     assert (await running.runtime.service.get(approval["id"])).status == Status.expired
+    assert (await audit_types(running, approval["id"])).count("expired") == 1

@@ -9,11 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import FrozenClock
 from bot.models import Status
 from bot.settings import Settings
-from jobs.scheduling import expiry_job_id, step_job_id
-from tests.escalation.conftest import PUBLIC_URL, OutboxProbe, submit
+from jobs.scheduling import step_job_id
+from tests.escalation.conftest import PUBLIC_URL, OutboxProbe, submit, sweep_at
 from tests.support.http_recorder import HttpRecorder
 from tests.support.rq_worker import make_due, run_burst, scheduled
 from tests.support.servers import EXAMPLE_POLICY, RunningApp, running_app
@@ -42,8 +41,7 @@ async def test_unanswered_high_risk_request_escalates_then_sms_approves(
     # 45, 55 min fire; 65 min would be after the 1 h expiry, so it is not planned.
     planned = {job_id for job_id, _ in scheduled(settings) if approval_id in job_id}
     assert planned == {step_job_id(keys, approval_id, 0, 0), step_job_id(keys, approval_id, 1, 0),
-                       step_job_id(keys, approval_id, 2, 0), step_job_id(keys, approval_id, 2, 1),
-                       expiry_job_id(keys, approval_id)}
+                       step_job_id(keys, approval_id, 2, 0), step_job_id(keys, approval_id, 2, 1)}
 
     make_due(settings, step_job_id(keys, approval_id, 0, 0))
     await run_burst(settings)
@@ -91,11 +89,10 @@ async def test_the_levels_email_channel_is_notified_at_creation(
 async def test_unanswered_high_risk_request_expires_rejected(
         example_app: tuple[RunningApp, OutboxProbe]) -> None:
     running, probe = example_app
-    settings, keys = running.runtime.settings, running.runtime.keys
+    settings = running.runtime.settings
     approval_id = (await submit(running, probe))["id"]
     expires_at = (await running.runtime.service.get(approval_id)).expires_at
-    make_due(settings, expiry_job_id(keys, approval_id))
-    await run_burst(settings, FrozenClock(expires_at + timedelta(seconds=1)))
+    await sweep_at(running, expires_at + timedelta(seconds=1))
     await probe.wait("decided", approval_id)
     approval = await running.runtime.service.get(approval_id)
     assert approval.status == Status.expired

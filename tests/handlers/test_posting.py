@@ -31,7 +31,7 @@ async def test_message_carries_the_context_and_buttons(slack):
     assert "needs approval" in message.text
     # The contract other adapters rely on: slack:msg:<id> maps channel ID → ts.
     stored = await slack.running.runtime.redis.hgetall(slack_keys.messages(slack.running.runtime.keys, approval['id']))
-    assert stored == {b"C0APPROVALS": message.ts.encode()}
+    assert stored == {"C0APPROVALS": message.ts}
     events = await slack.running.runtime.audit.for_approval(approval["id"])
     notified = [e for e in events if e.type == "notified"]
     assert notified and notified[0].detail["slack_channel"] == "C0APPROVALS"

@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 from blocks.approval import APPROVE
+from tests.support.servers import APPROVER_KEY
+
+
+async def then_the_same_click_signed_decides_it_once(slack, approval, payload):
+    """A refused request must have changed nothing, also later: play the same click correctly signed and
+    wait for its decision and message update; had the refused one acted too, there would be a second
+    attempt on record (a stale refusal) and an ephemeral about it."""
+    assert (await slack.approval(approval["id"]))["status"] == "pending"
+    status, _ = await slack.player.payload(payload)
+    assert status == 200
+    decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
+    assert decided["status"] == "approved"
+    await slack.emulator.wait_for("chat.update")
+    events = await slack.running.runtime.audit.for_approval(approval["id"])
+    assert [e.type for e in events if e.type in ("vote", "decision", "refused")] == ["vote", "decision"]
+    assert len(slack.emulator.calls_to("chat.update")) == 1
+    assert slack.emulator.calls_to("chat.postEphemeral") == []
 
 
 async def test_bad_signature_is_refused_and_changes_nothing(slack):
@@ -10,7 +27,7 @@ async def test_bad_signature_is_refused_and_changes_nothing(slack):
     payload = slack.player.block_action("U0ADA", APPROVE, approval["id"], message=message)
     status, _ = await slack.player.payload(payload, secret="not-the-signing-secret")
     assert status == 401
-    assert (await slack.approval(approval["id"]))["status"] == "pending"
+    await then_the_same_click_signed_decides_it_once(slack, approval, payload)
 
 
 async def test_replayed_old_request_is_refused(slack):
@@ -20,8 +37,7 @@ async def test_replayed_old_request_is_refused(slack):
     assert status == 401
     status, _ = await slack.player.command("U0ADA", "help", age_s=600)
     assert status == 401
-    assert (await slack.approval(approval["id"]))["status"] == "pending"
-    assert slack.emulator.calls_to("chat.postEphemeral") == []
+    await then_the_same_click_signed_decides_it_once(slack, approval, payload)
 
 
 async def test_unsigned_request_is_refused(slack):

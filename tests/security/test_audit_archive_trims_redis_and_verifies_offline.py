@@ -16,7 +16,7 @@ def _iso(ms: int) -> str:
 
 
 async def _ids(app) -> list[str]:
-    return [i.decode() for i, _ in await app.runtime.redis.xrange(app.runtime.keys.audit)]
+    return [i for i, _ in await app.runtime.redis.xrange(app.runtime.keys.audit)]
 
 
 async def test_audit_archive_moves_entries_before_the_date_to_a_verifiable_file(app, settings, tmp_path):
@@ -35,7 +35,7 @@ async def test_audit_archive_moves_entries_before_the_date_to_a_verifiable_file(
     assert lines[-1]["checkpoint"]["id"] == archived[-1]
     remaining = await _ids(app)
     assert remaining[:-1] == [i for i in first + later if i not in archived]
-    assert json.loads((await app.runtime.redis.xrange(app.runtime.keys.audit))[-1][1][b"body"])["type"] == (
+    assert json.loads((await app.runtime.redis.xrange(app.runtime.keys.audit))[-1][1]["body"])["type"] == (
         "audit_archived")
 
     # The rest verifies from the checkpoint, also after new entries; the file verifies offline.

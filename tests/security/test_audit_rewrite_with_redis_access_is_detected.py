@@ -24,20 +24,20 @@ async def test_audit_rewrite_with_redis_access_is_detected(app, settings, tmp_pa
     # The attacker rewrites the third entry's body and recomputes a plain SHA-256 chain from there on,
     # exactly as verification worked before (stream entries cannot be edited: rebuild the stream).
     await redis.delete(stream)
-    prev = entries[1][1][b"hash"].decode()
+    prev = entries[1][1]["hash"]
     for entry_id, fields in entries:
         if entry_id >= target:
-            body = fields[b"body"].replace(b"deploy", b"delete") if entry_id == target else fields[b"body"]
-            prev = _sha(f"{prev}:{_sha(body)}".encode())
-            fields = {**fields, b"body": body, b"hash": prev.encode()}
+            body = fields["body"].replace("deploy", "delete") if entry_id == target else fields["body"]
+            prev = _sha(f"{prev}:{_sha(body.encode())}".encode())
+            fields = {**fields, "body": body, "hash": prev}
             if drop_scheme:
-                fields = {k: v for k, v in fields.items() if k not in (b"alg", b"kid")}
+                fields = {k: v for k, v in fields.items() if k not in ("alg", "kid")}
         await redis.xadd(stream, fields, id=entry_id)
     await redis.set(tail, prev)
 
     result = await audit_cli(settings, tmp_path, "verify")
     assert result.returncode == 1, result.stdout
-    assert f"BROKEN at entry {target.decode()}" in result.stdout
+    assert f"BROKEN at entry {target}" in result.stdout
 
 
 async def test_audit_verify_with_another_secret_key_names_the_key_mismatch(app, settings, tmp_path):
@@ -55,8 +55,8 @@ async def test_audit_entries_from_before_keying_still_verify(app, settings, tmp_
         await legacy.append_audit(Entry.of({"type": "legacy", "n": n}))
     await file_and_decide(app, 1)
     fields = [f for _, f in await runtime.redis.xrange(runtime.keys.audit)]
-    schemes = [f.get(b"alg") for f in fields]
-    assert schemes[:2] == [None, None] and set(schemes[2:]) == {b"hmac-sha256"}
+    schemes = [f.get("alg") for f in fields]
+    assert schemes[:2] == [None, None] and set(schemes[2:]) == {"hmac-sha256"}
     result = await audit_cli(settings, tmp_path, "verify")
     assert result.returncode == 0, result.stdout
     assert (f"audit chain OK: {len(fields)} entries ({len(fields) - 2} keyed with HMAC-SHA256, 2 plain from "

@@ -70,7 +70,7 @@ def test_edge_embedded_server_on_loopback_needs_its_random_password(embedded):
 async def test_edge_embedded_generated_key_is_a_private_file_not_in_redis(redis_server, tmp_path):
     data = tmp_path / "data"
     settings = make_settings(redis_server.url, countersign_secret_key=None, countersign_data_dir=data)
-    client = redis.asyncio.Redis.from_url(redis_server.url)
+    client = redis.asyncio.Redis.from_url(redis_server.url, decode_responses=True)  # as the runtime's
     keys = Keys(settings.countersign_redis_prefix)
     try:
         key = await signing_key(settings, client, keys)
@@ -85,7 +85,7 @@ async def test_edge_embedded_generated_key_is_a_private_file_not_in_redis(redis_
 async def test_edge_embedded_key_kept_in_redis_by_an_older_version_moves_to_the_file(redis_server, tmp_path):
     data = tmp_path / "data"
     settings = make_settings(redis_server.url, countersign_secret_key=None, countersign_data_dir=data)
-    client = redis.asyncio.Redis.from_url(redis_server.url)
+    client = redis.asyncio.Redis.from_url(redis_server.url, decode_responses=True)  # as the runtime's
     keys = Keys(settings.countersign_redis_prefix)
     try:
         await client.set(keys.named("secret"), "legacy-key-0123456789abcdef")

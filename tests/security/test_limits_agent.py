@@ -117,5 +117,5 @@ async def test_escalation_notes_count_against_the_agent_rate(limited):
     assert statuses == [200, 200, 429, 429]
     runtime = limited.runtime
     entries = await runtime.redis.xrange(runtime.keys.audit)
-    notes = [e for _, e in entries if b"humanlayer_escalation" in e.get(b"body", b"")]
+    notes = [e for _, e in entries if "humanlayer_escalation" in e.get("body", "")]
     assert len(notes) == 2  # the refused ones stored nothing

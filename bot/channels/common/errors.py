@@ -24,9 +24,18 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_STATUS: dict[type[CountersignError], int] = {
-    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+# The one error → HTTP status map, for every channel that answers over HTTP (JSON API, dashboard pages,
+# email-link pages).
+HTTP_STATUS: dict[type[CountersignError], int] = {
+    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooManyRequests: 429,
 }
+# The title a page shows for each status (the dashboard's and the email links' pages).
+PAGE_TITLE = {400: "Not accepted", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
+              409: "Already decided", 429: "Too many requests"}
+
+
+def http_status(exc: CountersignError) -> int:
+    return next((status for kind, status in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
 
 
 def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
@@ -105,7 +114,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Unauthenticated as exc:
         return error_response(401, exc.code, exc.message, headers={"WWW-Authenticate": "Bearer"})
     except CountersignError as exc:
-        return error_response(_STATUS.get(type(exc), 400), exc.code, exc.message, exc.fields)
+        return error_response(http_status(exc), exc.code, exc.message, exc.fields)
     except web.HTTPRequestEntityTooLarge:
         return error_response(413, "too_large", f"body over the {request.app._client_max_size // 1024} KiB limit",
                               {"body": "too large"})

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeSerializer
 from redis.asyncio import Redis
 
+from bot.channels.common.signed import InvalidToken, SignedTokens
 from bot.keys import Keys
-from bot.secrets import derive
 
 PURPOSE = "email-links"
 # A link outlives the request's expiry a little so that a late click gets "already decided", not "expired".
@@ -36,22 +35,22 @@ class LinkClaim:
 
 class LinkTokens:
     def __init__(self, master_key: bytes, redis: Redis, keys: Keys) -> None:
-        self._serializer = URLSafeSerializer(derive(master_key, PURPOSE), salt=PURPOSE)
-        self.redis = redis
         self.keys = keys
+        self._tokens = SignedTokens(master_key, PURPOSE, redis, lambda nonce: keys.named(f"email:used:{nonce}"),
+                                    accept_sha1=True)
 
     def issue(self, approval_id: str, recipient: str, outcome: str, expires_at: datetime) -> str:
         claim: dict[str, Any] = {"a": approval_id, "r": recipient.lower(), "o": outcome,
                                  "n": secrets.token_urlsafe(12), "e": int((expires_at + GRACE).timestamp())}
-        return str(self._serializer.dumps(claim))
+        return self._tokens.issue(claim)
 
     def read(self, token: str, now: datetime) -> LinkClaim:
         """Check the signature and expiry (not use): for the confirm page and before consuming."""
         try:
-            claim = self._serializer.loads(token)
-        except BadSignature:
+            claim = self._tokens.read(token)
+        except InvalidToken:
             raise BadToken("forged") from None
-        if not isinstance(claim, dict) or claim.get("o") not in ("approve", "reject"):
+        if claim.get("o") not in ("approve", "reject"):
             raise BadToken("forged")
         try:
             parsed = LinkClaim(str(claim["a"]), str(claim["r"]), str(claim["o"]), str(claim["n"]),
@@ -63,13 +62,10 @@ class LinkTokens:
         return parsed
 
     async def is_used(self, claim: LinkClaim) -> bool:
-        return bool(await self.redis.exists(self._used_key(claim)))
+        return await self._tokens.is_used(claim.nonce)
 
     async def consume(self, claim: LinkClaim, now: datetime) -> None:
         """Mark the token used, atomically: a second POST (or a race of two) raises BadToken('used')."""
         ttl = max(60, claim.expires_ts - int(now.timestamp()) + 60)
-        if not await self.redis.set(self._used_key(claim), now.isoformat(), nx=True, ex=ttl):
+        if not await self._tokens.use(claim.nonce, ttl, now.isoformat()):
             raise BadToken("used", claim)
-
-    def _used_key(self, claim: LinkClaim) -> str:
-        return self.keys.named(f"email:used:{claim.nonce}")

@@ -6,11 +6,12 @@ import logging
 
 from aiohttp import web
 
+from bot.channels.common.errors import PAGE_TITLE, http_status
 from bot.channels.common.pages import message_page, page
 from bot.channels.common.smtp import SmtpConfig
 from bot.channels.common.tokens import BadToken, LinkClaim, LinkTokens
 from bot.channels.email.outbound import context_fields
-from bot.errors import Conflict, Forbidden, InvalidInput, NotFound
+from bot.errors import CountersignError, NotFound
 from bot.models import Actor, Status
 from bot.runtime import Runtime
 from bot.secrets import signing_key
@@ -91,14 +92,11 @@ async def decide(request: web.Request) -> web.Response:
     try:
         approval = await runtime.service.decide(claim.approval_id, decider, claim.outcome,  # type: ignore[arg-type]
                                                 comment=comment)
-    except Conflict as exc:
-        return message_page("Already decided", f"Nothing changed: {exc.message}.", 409)
-    except Forbidden as exc:
-        return message_page("Not allowed", f"Nothing changed: {exc.message}.", 403)
-    except InvalidInput as exc:
-        return message_page("Not accepted", f"Nothing changed: {exc.message}.", 400)
     except NotFound:
         return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
+    except CountersignError as exc:
+        status = http_status(exc)
+        return message_page(PAGE_TITLE.get(status, "Not accepted"), f"Nothing changed: {exc.message}.", status)
     if approval.status == Status.pending:
         return message_page("Vote recorded", "Your vote is recorded; the request needs more approvals.", 200)
     return message_page(f"Request {approval.status.value}",

@@ -51,16 +51,12 @@ def _idempotency(kind: str, call_id: str) -> str:
     return call_id if kind == FUNCTION_CALL else mapping.CONTACT_KEY_PREFIX + call_id
 
 
-def _text(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
-
-
 async def _holders(runtime: Runtime, kind: str, call_id: str) -> list[Approval]:
     """Every live request filed with this call_id, by any agent."""
     index = _index_key(runtime, kind, call_id)
-    ids = {_text(raw) for raw in await runtime.redis.smembers(index)}
+    ids: set[str] = set(await runtime.redis.smembers(index))  # type: ignore[arg-type]  # a decoding client
     if (legacy := await runtime.redis.get(_legacy_index_key(runtime, kind, call_id))) is not None:
-        ids.add(_text(legacy))
+        ids.add(str(legacy))
     holders = []
     for approval_id in sorted(ids):
         try:
@@ -78,7 +74,7 @@ async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
         raw = await runtime.redis.get(runtime.keys.idempotency(caller.name, _idempotency(kind, call_id)))
         if raw is None:
             raise missing
-        approval = await runtime.service.get(_text(raw))
+        approval = await runtime.service.get(str(raw))
         if approval.agent != caller.name:
             raise missing
         return approval

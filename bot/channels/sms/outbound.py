@@ -49,7 +49,7 @@ async def code_for(redis: Redis, keys: Keys, approval_id: str, ttl_s: int) -> st
     mine = sms_keys.code_of(keys, approval_id)
     existing = await redis.get(mine)
     if existing:
-        return existing.decode() if isinstance(existing, bytes) else str(existing)
+        return str(existing)
     for _attempt in range(40):
         code = new_code()
         if await redis.set(sms_keys.code(keys, code), approval_id, nx=True, ex=ttl_s):
@@ -63,7 +63,7 @@ async def code_for(redis: Redis, keys: Keys, approval_id: str, ttl_s: int) -> st
 
 async def approval_for_code(redis: Redis, keys: Keys, code: str) -> str | None:
     value = await redis.get(sms_keys.code(keys, code))
-    return None if value is None else (value.decode() if isinstance(value, bytes) else str(value))
+    return None if value is None else str(value)
 
 
 SMS_VALUE_MAX = 40  # characters of one argument value in a text

@@ -15,7 +15,6 @@ from aiohttp import web
 from bot.channels.common.smtp import SmtpConfig
 from bot.channels.web import history, live, login, pages
 from bot.channels.web.auth import WebAuth
-from bot.channels.web.queries import Queries
 from bot.channels.web.state import JINJA, WEB, WebState
 from bot.errors import ConfigError
 from bot.runtime import Runtime
@@ -56,7 +55,7 @@ def install(app: web.Application, runtime: Runtime) -> None:
     )
     environment.filters.update({"ago": ago, "span": span, "stamp": stamp})
     environment.globals["seconds"] = lambda value: "—" if value is None else span(timedelta(seconds=value))
-    state = WebState(runtime, WebAuth(runtime.settings, runtime.redis, runtime.keys), Queries(runtime.store))
+    state = WebState(runtime, WebAuth(runtime.settings, runtime.redis, runtime.keys))
     app[WEB] = state
     for table in (login.routes, pages.routes, history.routes, live.routes):
         app.add_routes(table)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
+from bot.channels.common.signed import InvalidToken, SignedTokens
 from bot.clock import to_ms
 from bot.keys import Keys
 from bot.policy import Policy
@@ -50,10 +51,6 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 @dataclass(frozen=True)
 class Session:
     token_hash: str
@@ -70,11 +67,22 @@ class WebAuth:
         self.redis = redis
         self.keys = keys
         self._master: bytes | None = None
+        self._link_tokens: SignedTokens | None = None
 
     async def _key(self, purpose: str) -> bytes:
+        return derive(await self._master_key(), purpose)
+
+    async def _master_key(self) -> bytes:
         if self._master is None:
             self._master = await signing_key(self.settings, self.redis, self.keys)
-        return derive(self._master, purpose)
+        return self._master
+
+    async def _links(self) -> SignedTokens:
+        if self._link_tokens is None:
+            self._link_tokens = SignedTokens(
+                await self._master_key(), "web-login-link", self.redis,
+                lambda nonce: self.keys.named(f"web:link:{hashlib.sha256(nonce.encode()).hexdigest()}"))
+        return self._link_tokens
 
     @property
     def secure_cookies(self) -> bool:
@@ -82,31 +90,24 @@ class WebAuth:
 
     # -- magic links -----------------------------------------------------------------------------
     async def make_link(self, email: str, now: datetime, admin: bool = False) -> str:
-        payload = json.dumps({"e": email, "n": secrets.token_urlsafe(16), "x": to_ms(now + LINK_TTL),
-                              "a": 1 if admin else 0}, separators=(",", ":")).encode()
-        signature = hmac.new(await self._key("web-login-link"), payload, hashlib.sha256).digest()
-        token = f"{_b64(payload)}.{_b64(signature)}"
+        token = (await self._links()).issue({"e": email, "n": secrets.token_urlsafe(16),
+                                             "x": to_ms(now + LINK_TTL), "a": 1 if admin else 0})
         return f"{self.settings.countersign_public_url}/login/{token}"
 
     async def read_link(self, token: str, now: datetime) -> tuple[str, bool, str]:
         """(email, admin, nonce) of a well-signed, unexpired link; does not consume it."""
         try:
-            payload_text, signature_text = token.split(".", 1)
-            payload, signature = _unb64(payload_text), _unb64(signature_text)
-        except (ValueError, UnicodeEncodeError):
+            body = (await self._links()).read(token)
+            email, admin, nonce, expires_ms = str(body["e"]), bool(body.get("a")), str(body["n"]), int(body["x"])
+        except (InvalidToken, KeyError, TypeError, ValueError):
             raise LinkError("This sign-in link is not valid.") from None
-        expected = hmac.new(await self._key("web-login-link"), payload, hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, signature):
-            raise LinkError("This sign-in link is not valid.")
-        body = json.loads(payload)
-        if to_ms(now) > int(body["x"]):
+        if to_ms(now) > expires_ms:
             raise LinkError("This sign-in link has expired; ask for a new one.")
-        return str(body["e"]), bool(body.get("a")), str(body["n"])
+        return email, admin, nonce
 
     async def consume_link(self, nonce: str) -> bool:
         """True the first time a link is used, False after (single use, across processes)."""
-        key = self.keys.named(f"web:link:{hashlib.sha256(nonce.encode()).hexdigest()}")
-        return bool(await self.redis.set(key, "1", nx=True, ex=int(LINK_TTL.total_seconds()) + 60))
+        return await (await self._links()).use(nonce, int(LINK_TTL.total_seconds()) + 60)
 
     async def allow_link_mail(self, email: str) -> bool:
         """At most 5 mailed links per address per 15 minutes."""

@@ -7,17 +7,17 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from bot.channels.web import stats as stats_module
-from bot.channels.web.queries import HISTORY_STATUSES, day_ms, parse_filters
+from bot.channels.web.queries import HISTORY_STATUSES, day_ms, parse_filters, to_search
 from bot.channels.web.state import WEB, page, render
-from bot.clock import to_ms
 from bot.errors import InvalidInput
+from bot.models import RISK_LEVELS
+from bot.search import DECIDED
 from bot.service import time_to_decision
+from bot.stats import FAST
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
 STATS_WINDOWS = {"1": timedelta(days=1), "7": timedelta(days=7), "30": timedelta(days=30)}
-MAX_STATS_ENTRIES = 200_000
 
 
 @routes.get("/history")
@@ -26,14 +26,13 @@ async def history(request: web.Request) -> web.StreamResponse:
     state = request.app[WEB]
     runtime = state.runtime
     filters = parse_filters(request.query)
-    result = await state.queries.page(runtime.keys.all, filters, runtime.clock.now(),
-                                      status=filters.status or "decided", limit=PAGE_SIZE,
-                                      cursor=request.query.get("cursor") or None)
-    rows = [(await runtime.service.for_humans(s.approval), time_to_decision(s.approval)) for s in result.items]
+    search = to_search(filters, runtime.clock.now(), filters.status or DECIDED)
+    result = await runtime.service.search(search, PAGE_SIZE, request.query.get("cursor") or None, count=True)
+    rows = [(approval, time_to_decision(approval)) for approval in result.items]
     return await render(request, "history.html", {
         "filters": filters, "rows": rows, "matched": result.matched, "truncated": result.truncated,
         "next_cursor": result.next_cursor, "statuses": HISTORY_STATUSES,
-        "levels": ["low", "medium", "high", "critical"], "today": runtime.clock.now().strftime("%Y-%m-%d"),
+        "levels": RISK_LEVELS, "today": runtime.clock.now().strftime("%Y-%m-%d"),
     })
 
 
@@ -67,16 +66,8 @@ async def stats(request: web.Request) -> web.StreamResponse:
     window_key = request.query.get("days", "7")
     if window_key not in STATS_WINDOWS:
         raise InvalidInput("unknown window", {"days": "one of " + ", ".join(STATS_WINDOWS)})
-    since = runtime.clock.now() - STATS_WINDOWS[window_key]
-    bodies: list[str] = []
-    async for _, fields in runtime.audit.raw_entries(to_ms(since)):
-        bodies.append(fields["body"])
-        if len(bodies) >= MAX_STATS_ENTRIES:
-            break
-    figures = stats_module.compute(bodies)
-    pending = await runtime.store.pending_by_level()
+    figures = await runtime.service.stats(runtime.clock.now() - STATS_WINDOWS[window_key])
     return await render(request, "stats.html", {
-        "stats": figures, "pending": pending, "days": window_key, "windows": list(STATS_WINDOWS),
-        "levels": ["low", "medium", "high", "critical"], "capped": len(bodies) >= MAX_STATS_ENTRIES,
-        "fast_seconds": int(stats_module.FAST.total_seconds()),
+        "stats": figures, "pending": figures.pending, "days": window_key, "windows": list(STATS_WINDOWS),
+        "levels": RISK_LEVELS, "capped": figures.capped, "fast_seconds": int(FAST.total_seconds()),
     })

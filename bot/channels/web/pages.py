@@ -8,11 +8,11 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.web.decisions import MAX_BATCH, decide_batch, read_args, read_comment, read_outcome
-from bot.channels.web.queries import AGE_LABELS, parse_filters
+from bot.channels.web.queries import AGE_LABELS, parse_filters, to_search
 from bot.channels.web.state import WEB, decider_for, page, render, require_session
 from bot.clock import to_ms
 from bot.errors import InvalidInput
-from bot.models import Approval, Status
+from bot.models import RISK_LEVELS, Approval, Status
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -46,14 +46,13 @@ async def queue(request: web.Request) -> web.StreamResponse:
     runtime = state.runtime
     filters = parse_filters(request.query)
     now = runtime.clock.now()
-    result = await state.queries.page(runtime.keys.pending, filters, now, status="", limit=PAGE_SIZE,
-                                      cursor=request.query.get("cursor") or None)
-    items = [await runtime.service.for_humans(s.approval) for s in result.items
-             if s.approval.status == Status.pending]
+    result = await runtime.service.search(to_search(filters, now, Status.pending.value), PAGE_SIZE,
+                                          request.query.get("cursor") or None, count=True)
+    items = result.items
     context: dict[str, Any] = {
         "filters": filters, "items": items, "matched": result.matched, "truncated": result.truncated,
         "next_cursor": result.next_cursor, "now": now, "upto": to_ms(now), "ages": AGE_LABELS,
-        "summary": summary, "levels": ["low", "medium", "high", "critical"],
+        "summary": summary, "levels": RISK_LEVELS,
         "first_page": not request.query.get("cursor"), "max_batch": MAX_BATCH,
     }
     template = "_queue_rows.html" if request.query.get("partial") == "1" else "queue.html"
@@ -76,8 +75,8 @@ async def batch(request: web.Request) -> web.StreamResponse:
         except ValueError:
             raise InvalidInput("the page's time mark is missing", {"upto": "required"}) from None
         # Only what the person could have seen: nothing filed after the page was drawn.
-        ids = await state.queries.matching_ids(runtime.keys.pending, filters, runtime.clock.now(), status="",
-                                               limit=MAX_BATCH, upto_ms=upto)
+        ids = await runtime.service.search_ids(
+            to_search(filters, runtime.clock.now(), Status.pending.value, upto_ms=upto), MAX_BATCH)
     else:
         ids = [check_id(v) for v in form.getall("id", [])]
         if len(ids) > MAX_BATCH:

@@ -1,20 +1,18 @@
-"""Filtered, paged reads of the approval indexes for the queue and history pages (one Lua walk each)."""
+"""The queue and history pages' filters: read from a query string or form, and turned into the service's
+Search (the paging engine is the core's, bot/search.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 from bot.clock import to_ms
 from bot.errors import InvalidInput
-from bot.models import RiskLevel, Status
-from bot.store import Store, StoredApproval, decode_cursor, encode_cursor
+from bot.models import RiskLevel
+from bot.search import Search
 
-MAX_SCAN = 20_000  # the walk stops here; the page says the count is "at least"
 AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
     # label: (newer than, older than)
     "": (None, None),
@@ -87,75 +85,20 @@ def parse_filters(values: Mapping[str, Any]) -> Filters:
                    status=status, since=_date(values, "since"), until=_date(values, "until"))
 
 
-@dataclass
-class Page:
-    items: list[StoredApproval]
-    matched: int
-    truncated: bool
-    next_cursor: str | None
-    ids: list[str] = field(default_factory=list)
-
-
-class Queries:
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._scan = store.redis.register_script(resources.files("bot.channels.web").joinpath("scan.lua").read_text())
-
-    async def scan(self, index: str, filters: Filters, now: datetime, *, status: str, limit: int,
-                   cursor: str | None = None, upto_ms: int | None = None,
-                   max_scan: int = MAX_SCAN) -> tuple[list[tuple[str, int]], int, bool]:
-        newer, older = AGES[filters.age]
-        max_score = to_ms(now - older) if older else None
-        min_score = to_ms(now - newer) if newer else None
-        if filters.until:
-            until_ms = day_ms(filters.until) + 86_400_000 - 1
-            max_score = until_ms if max_score is None else min(max_score, until_ms)
-        if filters.since:
-            since_ms = day_ms(filters.since)
-            min_score = since_ms if min_score is None else max(min_score, since_ms)
-        if upto_ms is not None:
-            max_score = upto_ms if max_score is None else min(max_score, upto_ms)
-        after_score, after_member = "", ""
-        if cursor:
-            try:
-                score, after_member = decode_cursor(cursor)
-            except (ValueError, UnicodeDecodeError):
-                raise InvalidInput("the page cursor is not one this server issued",
-                                   {"cursor": "invalid"}) from None
-            after_score = str(score)
-
-        def needle(name: str, value: str) -> str:
-            return f'"{name}":' + json.dumps(value, ensure_ascii=False) if value else ""
-
-        raw = await self._scan(keys=[index], args=[
-            self.store.keys.approval(""), "+inf" if max_score is None else max_score,
-            "-inf" if min_score is None else min_score, after_score, after_member, status, filters.level,
-            needle("agent", filters.agent), filters.agent, needle("action", filters.action), filters.action,
-            limit, max_scan,
-        ])
-        matched, truncated, flat = int(raw[0]), bool(int(raw[1])), raw[2:]
-        members = [m.decode() if isinstance(m, bytes) else m for m in flat[::2]]
-        rows = [(member, int(float(score))) for member, score in zip(members, flat[1::2], strict=True)]
-        return rows, matched, truncated
-
-    async def page(self, index: str, filters: Filters, now: datetime, *, status: str, limit: int,
-                   cursor: str | None = None) -> Page:
-        rows, matched, truncated = await self.scan(index, filters, now, status=status, limit=limit + 1,
-                                                   cursor=cursor)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = await self.store.get_many([member for member, _ in rows])
-        next_cursor = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
-        return Page(items, matched, truncated, next_cursor)
-
-    async def matching_ids(self, index: str, filters: Filters, now: datetime, *, status: str, limit: int,
-                           upto_ms: int | None) -> list[str]:
-        rows, _, _ = await self.scan(index, filters, now, status=status, limit=limit, upto_ms=upto_ms)
-        return [member for member, _ in rows[:limit]]
+def to_search(filters: Filters, now: datetime, status: str, upto_ms: int | None = None) -> Search:
+    """The page's filters as a Search: ages and dates become bounds on the filing time."""
+    newer, older = AGES[filters.age]
+    candidates_to = [to_ms(now - older) if older else None, upto_ms,
+                     day_ms(filters.until) + 86_400_000 - 1 if filters.until else None]
+    candidates_from = [to_ms(now - newer) if newer else None, day_ms(filters.since) if filters.since else None]
+    filed_to = min((v for v in candidates_to if v is not None), default=None)
+    filed_from = max((v for v in candidates_from if v is not None), default=None)
+    return Search(status=status, level=filters.level, agent=filters.agent, action=filters.action,
+                  filed_from_ms=filed_from, filed_to_ms=filed_to)
 
 
 def day_ms(day: str) -> int:
     return to_ms(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC))
 
 
-__all__ = ["AGES", "AGE_LABELS", "Filters", "Page", "Queries", "Status", "parse_filters"]
+__all__ = ["AGES", "AGE_LABELS", "Filters", "parse_filters", "to_search"]

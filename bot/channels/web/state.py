@@ -15,16 +15,15 @@ import jinja2
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.channels.common.errors import PAGE_TITLE, http_status
 from bot.channels.web.auth import PRE_COOKIE, SESSION_COOKIE, Session, WebAuth, same_token
-from bot.channels.web.queries import Queries
-from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound
+from bot.errors import CountersignError
 from bot.runtime import Runtime
 from bot.service import Decider
 
 log = logging.getLogger(__name__)
 JINJA = web.AppKey("web_jinja", jinja2.Environment)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-_STATUS: dict[type[CountersignError], int] = {InvalidInput: 400, Forbidden: 403, NotFound: 404, Conflict: 409}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
                                "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
@@ -40,7 +39,6 @@ SECURITY_HEADERS = {
 class WebState:
     runtime: Runtime
     auth: WebAuth
-    queries: Queries
     closed: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: live streams end
     tasks: set[asyncio.Task[None]] = field(default_factory=set)  # mail being sent
 
@@ -81,7 +79,7 @@ async def message_page(request: web.Request, status: int, title: str, text: str,
     return await render(request, "message.html", context, status)
 
 
-def page(login: bool = True) -> Callable[[Handler], Handler]:
+def page(login: bool = True) -> Callable[[Handler], Handler]:  # noqa: C901 -- one wrapper: session, CSRF, errors
     """Wrap a page handler: session (or redirect to sign-in), CSRF on every POST, errors as pages."""
 
     def wrap(handler: Handler) -> Handler:
@@ -118,10 +116,9 @@ def page(login: bool = True) -> Callable[[Handler], Handler]:
             try:
                 return await handler(request)
             except CountersignError as exc:
-                status = _STATUS.get(type(exc), 400)
-                return await message_page(request, status, {400: "Not accepted", 403: "Not allowed",
-                                                             404: "Not found", 409: "Already decided"}
-                                          .get(status, "Error"), exc.message, exc.fields)
+                status = http_status(exc)
+                return await message_page(request, status, PAGE_TITLE.get(status, "Error"), exc.message,
+                                          exc.fields)
 
         return run
 

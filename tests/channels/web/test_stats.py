@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.audit import entry
-from bot.channels.web.stats import compute, percentile
 from bot.models import Actor
+from bot.stats import compute, percentile
 from tests.support.web import ADA, file_request, sign_in
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -67,8 +67,7 @@ async def test_events_stream_pushes_changes(web_app):
 
 
 async def test_history_filters_by_filing_date_and_scan_bound(web_app):
-    from bot.channels.web.queries import Filters
-    from bot.channels.web.state import WEB
+    from bot.search import DECIDED, Search
 
     approvals = [await file_request(web_app) for _ in range(5)]
     today = approvals[0]["created_at"][:10]
@@ -79,8 +78,6 @@ async def test_history_filters_by_filing_date_and_scan_bound(web_app):
     assert "5 decided" in page
     page = await (await web_app.client.get("/history?since=2001-01-01&until=2001-01-31")).text()
     assert "0 decided" in page and "Nothing decided" in page
-    queries = web_app.client.app[WEB].queries
-    rows, matched, truncated = await queries.scan(web_app.runtime.keys.all, Filters(),
-                                                  web_app.runtime.clock.now(), status="decided", limit=50,
-                                                  max_scan=3)
+    searcher = web_app.runtime.service.searcher
+    rows, matched, truncated = await searcher.rows(Search(status=DECIDED), 50, count=True, max_scan=3)
     assert truncated and matched == 3 and len(rows) == 3

@@ -1,4 +1,7 @@
-"""Approval-fatigue figures from the audit trail: time to decision, who decides, how fast, how much auto."""
+"""Approval-fatigue figures from the audit trail: time to decision, who decides, how fast, how much auto.
+
+The one stats computation: the dashboard's /stats and Slack's `/approvals stats` both show these figures
+(through ApprovalService.stats)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 FAST = timedelta(seconds=10)  # a human approval this soon after arrival was probably not read
+MAX_ENTRIES = 200_000  # audit entries one computation reads at most
 
 
 @dataclass
@@ -35,6 +39,12 @@ class Stats:
     median_s: float | None = None
     p90_s: float | None = None
     approvers: list[ApproverFigures] = field(default_factory=list)
+    pending: dict[str, int] = field(default_factory=dict)  # by risk level, now
+    capped: bool = False  # the window held more entries than were read (MAX_ENTRIES)
+
+    @property
+    def pending_total(self) -> int:
+        return sum(self.pending.values())
 
     @property
     def auto_share(self) -> float | None:
