@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 
@@ -86,9 +85,7 @@ def repost_later(slack: SlackChannel, queued: QueuedPost, target: str) -> bool:
     """Queue the post again after a delay; False once the attempts are used up."""
     if queued.attempt >= len(REPOST_DELAYS_S):
         return False
-    loop = asyncio.get_running_loop()
-    again = replace(queued, attempt=queued.attempt + 1)
-    loop.call_later(REPOST_DELAYS_S[queued.attempt], lambda: slack.pacer.submit(target, again))
+    slack.pacer.submit_later(REPOST_DELAYS_S[queued.attempt], target, replace(queued, attempt=queued.attempt + 1))
     return True
 
 

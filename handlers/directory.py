@@ -89,6 +89,29 @@ class Directory:
             return frozenset(found)  # not cached: try again next time
         return frozenset(self._keep(f"user:{user_id}", frozenset(found)))
 
+    async def channel_named(self, name: str) -> str | None:
+        """A `#name`'s channel ID from `conversations.list` (all pages, public and private the bot can see);
+        None if Slack will not say or there is no such channel."""
+        wanted = name.lstrip("#").lower()
+        cached = self._cached("channel_ids")
+        if cached is None:
+            found: dict[str, str] = {}
+            cursor: str | None = None
+            try:
+                while True:
+                    response = await self.client.conversations_list(
+                        types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor)
+                    for channel in response.get("channels") or []:
+                        found[str(channel.get("name", "")).lower()] = str(channel.get("id", ""))
+                    cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                    if not cursor:
+                        break
+            except (SlackApiError, SlackClientError) as exc:
+                log.warning("conversations.list failed: %s", exc)
+                return None
+            cached = self._keep("channel_ids", found)
+        return dict(cached).get(wanted) or None
+
     async def channel_members(self, channel_id: str) -> frozenset[str] | None:
         """Members of a channel (`conversations.members`, all pages); None if Slack will not say."""
         cached = self._cached(f"members:{channel_id}")

@@ -12,7 +12,11 @@ def member_resolver(slack: SlackChannel) -> MemberResolver:
     async def members(target: str) -> frozenset[str] | None:
         channel_id = await slack.messages.channel_id(target)
         if not channel_id:
-            return None  # a #name not posted to yet: its ID is learnt when the message goes out
+            # A #name not posted to yet (a queue can be read, and clicked, before a paced post goes out).
+            channel_id = await slack.directory.channel_named(target)
+            if not channel_id:
+                return None
+            await slack.messages.remember_channel(target, channel_id)
         return await slack.directory.channel_members(channel_id)
 
     return members

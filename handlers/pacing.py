@@ -121,12 +121,28 @@ class ChannelPacer:
         # Set by a push, cleared by the worker before each take: a push that lands while the worker's last
         # take is in flight (and comes back empty) is not left behind.
         self._more: dict[str, bool] = {}
+        self._later: set[asyncio.TimerHandle] = set()
+        self._stopped = False
 
     def submit(self, channel: str, post: QueuedPost) -> None:
-        """Queue a post for `channel`; returns at once."""
+        """Queue a post for `channel`; returns at once (and does nothing once the pacer has stopped)."""
+        if self._stopped:
+            return
         task = asyncio.create_task(self._enqueue(channel, post), name=f"slack-queue-{channel}")
         self._pushes.add(task)
         task.add_done_callback(self._pushes.discard)
+
+    def submit_later(self, delay_s: float, channel: str, post: QueuedPost) -> None:
+        """Queue a post again after a delay (a retry); cancelled by stop, so no retry outlives the process."""
+        if self._stopped:
+            return
+
+        def fire() -> None:
+            self._later.discard(handle)
+            self.submit(channel, post)
+
+        handle = asyncio.get_running_loop().call_later(delay_s, fire)
+        self._later.add(handle)
 
     async def _enqueue(self, channel: str, post: QueuedPost) -> None:
         band = RiskLevel.critical.rank - post.level.rank
@@ -203,6 +219,10 @@ class ChannelPacer:
             await self.queued()
 
     async def stop(self) -> None:
+        self._stopped = True
+        for handle in self._later:
+            handle.cancel()  # a retry that has not fired yet stays queued in nobody's memory: the start-up
+        self._later.clear()  # sweep of the next process posts requests that have no message
         tasks = [*self._pushes, *self._workers.values()]
         for task in tasks:
             task.cancel()

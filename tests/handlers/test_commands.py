@@ -84,3 +84,18 @@ async def test_app_home_shows_queue_and_recent_decisions(slack):
     await slack.player.click("U0BOB", APPROVE, decided["id"], home=True)
     [dm] = await slack.emulator.wait_for("chat.postMessage", where=lambda c: c.args["channel"] == "U0BOB")
     assert "already approved by ada" in dm.args["text"]
+
+
+async def test_approving_from_the_queue_before_the_message_is_posted(slack):
+    # A burst can keep a request's post waiting behind the channel's pace; someone reading /approvals meanwhile
+    # is still recognised as a member of the level's channel (looked up by name, not learnt from the post).
+    slack.emulator.hold_posts = asyncio.Event()
+    try:
+        [approval_id] = await file_many(slack, 1)
+        await slack.player.command("U0ADA")
+        await slack.emulator.wait_for("response_url")
+        await slack.player.click("U0ADA", APPROVE, approval_id, ephemeral=True)
+        assert (await slack.approval(approval_id, wait=5))["status"] == "approved"
+        assert slack.emulator.calls_to("conversations.list")
+    finally:
+        slack.emulator.hold_posts.set()

@@ -240,6 +240,14 @@ class SlackEmulator:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": group[1]}
 
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Pages of one, so that callers must follow `next_cursor` as they must with Slack."""
+        channels = [{"id": cid, "name": name} for name, cid in self.channels.items()]
+        start = int(args.get("cursor") or 0)
+        more = start + 1 < len(channels)
+        return {"ok": True, "channels": channels[start : start + 1],
+                "response_metadata": {"next_cursor": str(start + 1) if more else ""}}
+
     def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         """Pages of two, so that callers must follow `next_cursor` as they must with Slack."""
         members = self.channel_members.get(str(args.get("channel")))
