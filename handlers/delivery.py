@@ -16,6 +16,7 @@ from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
 from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
+from handlers.grants import tell_grant_revoked
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,10 @@ def outbox_handler(slack: SlackChannel) -> OutboxHandler:
         if event_type == "created":
             if status == Status.pending.value:
                 await schedule_posts(slack, approval_id)
-        elif event_type in ("voted", "decided"):
+        elif event_type in ("voted", "decided", "executed"):
             await refresh(slack, approval_id)
+        elif event_type == "grant_revoked":
+            await tell_grant_revoked(slack, approval_id)
 
     return on_outbox
 
@@ -125,6 +128,7 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)
+    await service.review_guard.mark_shown(approval_id, "slack", service.clock.now())  # min_review_s counts from here
     if target.startswith("#"):
         await slack.messages.remember_channel(target, channel_id)
     await service.record("notified", approval_id, BOT, channel="slack", target=target, slack_channel=channel_id, ts=ts)
