@@ -17,6 +17,7 @@ from bot.errors import (
     InvalidInput,
     NotFound,
     TooManyRequests,
+    TooSoon,
     Unauthenticated,
 )
 
@@ -25,7 +26,7 @@ M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _STATUS: dict[type[CountersignError], int] = {
-    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, TooSoon: 403, NotFound: 404, Conflict: 409,
 }
 
 
