@@ -1,5 +1,6 @@
 """The `countersign` command: its sub-commands and flags, wired here; the commands live in `server`
-(serve, worker, mcp), `admin` (policy, audit, web-login) and `client` (request, pending, approve, reject)."""
+(serve, worker, mcp), `admin` (policy, audit, web-login), `client` (request, pending, approve, reject) and
+`grants` (list, create, revoke)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from typing import Any
 
 from bot.cli import admin, client, server
+from bot.cli.grants import add_grants
 from bot.errors import ConfigError
 
 URL_HELP = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_serve_and_worker, _add_policy, _add_audit, _add_web_login, _add_request,
                 _add_decide_and_pending, _add_mcp):
         add(sub)
+    add_grants(sub, URL_HELP)
     return parser
 
 
