@@ -143,6 +143,8 @@ class ApprovalService:
         approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),
                                    "dec": decision.model_dump_json() if decision else ""}).approval
         metrics.observe_created(approval)
+        if granted is not None:
+            metrics.observe_final(approval)
         return approval, True
 
     async def check_callback_url(self, url: str | None) -> None:

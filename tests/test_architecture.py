@@ -18,6 +18,7 @@ CORE = {
     "bot.deciders", "bot.display", "bot.durations", "bot.errors", "bot.events", "bot.expiry", "bot.jsonutil",
     "bot.keys", "bot.limits", "bot.logs", "bot.metrics", "bot.models", "bot.netpolicy", "bot.ratelimit",
     "bot.redaction", "bot.secrets", "bot.service", "bot.settings", "bot.store", "bot.validation",
+    "bot.grants", "bot.grant_store", "bot.review_guard", "bot.trust",
 }
 # Wiring the core into something that runs (the Runtime, the embedded Redis server, the HTTP runner).
 WIRING = {"bot.runtime", "bot.embedded", "bot.connections"}

@@ -43,7 +43,8 @@ async def metrics_view(request: web.Request) -> web.Response:
         return error_response(401, "unauthenticated", "send Authorization: Bearer <COUNTERSIGN_METRICS_TOKEN>",
                               headers={"WWW-Authenticate": "Bearer"})
     pending = await request.app[RUNTIME].store.pending_by_level()
-    return web.Response(body=metrics.render(pending), content_type="text/plain", charset="utf-8",
+    grants_active = len(await request.app[RUNTIME].trust.grants())
+    return web.Response(body=metrics.render(pending, grants_active), content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 
 
