@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 from typing import Any, Literal
 
 import regex
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from bot.jsonutil import canonical
 from bot.models import Actor, RiskLevel, Text, Timestamp
@@ -32,6 +32,12 @@ _PATH = regex.compile(r"^[^.\s]+(\.[^.\s]+)*$")
 GrantState = Literal["active", "expired", "revoked", "used_up"]
 
 
+def dump_args(args: dict[str, Condition]) -> dict[str, Any]:
+    """Conditions as written: only the operators given (`eq: null` kept, unset operators left out)."""
+    return {path: condition.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            for path, condition in args.items()}
+
+
 class GrantCreate(BaseModel):
     """Body of `POST /v1/grants`. Unknown fields are refused."""
 
@@ -49,6 +55,10 @@ class GrantCreate(BaseModel):
     max_uses: int | None = Field(default=None, ge=1, le=1_000_000)
     revoke_after_failures: int = Field(default=1, ge=1, le=1000)
     reason: Text | None = Field(default=None, max_length=1000)
+
+    @field_serializer("args")
+    def _args_as_written(self, args: dict[str, Condition]) -> dict[str, Any]:
+        return dump_args(args)
 
     @field_validator("args")
     @classmethod
@@ -94,6 +104,10 @@ class Grant(BaseModel):
     revoked_at: Timestamp | None = None
     revoked_by: Actor | None = None
     revoked_reason: str | None = None
+
+    @field_serializer("args")
+    def _args_as_written(self, args: dict[str, Condition]) -> dict[str, Any]:
+        return dump_args(args)
 
     def state(self, now: datetime) -> GrantState:
         if self.revoked_at is not None:
