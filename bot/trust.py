@@ -46,6 +46,15 @@ class Suggestion:
                 "evidence": {"count": self.count, "approval_ids": self.approval_ids, "approvers": self.approvers}}
 
 
+@dataclass
+class GroupResult:
+    """What approving a group did, request by request."""
+
+    approved: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)  # a vote toward a quorum; still pending
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (id, why)
+
+
 def parse_grant_body(raw: Any) -> GrantCreate:
     """A grant body from any channel; a bad one is a 400 naming the field."""
     try:
@@ -173,6 +182,26 @@ class TrustService:
         now = self.service.clock.now()
         found = index.matching(agent, request.action, request.args, result.level, self.service.policy, now)
         return found[0] if found else None
+
+    # -- groups (digests) ----------------------------------------------------------------------------------
+    async def approve_all(self, approval_ids: list[str], decider: Decider, comment: str | None) -> GroupResult:
+        """Approve every request of a group at once (a digest's "Approve all in group…"). Each goes through
+        `decide`, so approvers, quorum, self-approval and the rubber-stamp guard hold one by one; a group
+        holding a high or critical request needs a typed reason."""
+        comment = comment.strip() if comment and comment.strip() else None
+        stored = await self.service.store.get_many(approval_ids)
+        if comment is None and any(s.approval.risk_level.rank >= RiskLevel.high.rank for s in stored):
+            raise InvalidInput("say why: approving a group with high or critical requests needs a reason",
+                               {"comment": "a reason is required to approve a high or critical group"})
+        result = GroupResult()
+        for approval_id in approval_ids:
+            try:
+                approval = await self.service.decide(approval_id, decider, "approve", comment)
+            except (Forbidden, Conflict, InvalidInput, NotFound) as exc:
+                result.skipped.append((approval_id, exc.message))
+                continue
+            (result.recorded if approval.status == Status.pending else result.approved).append(approval_id)
+        return result
 
     # -- suggestions -------------------------------------------------------------------------------------
     async def suggestions(self) -> list[Suggestion]:

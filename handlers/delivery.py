@@ -16,6 +16,7 @@ from bot.events import OutboxHandler
 from bot.models import Actor, Approval, Status
 from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
+from handlers.digest import take_into_digest
 from handlers.grants import tell_grant_revoked
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
 
@@ -100,10 +101,14 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
     service = slack.service
     approval_id, attempt = queued.approval_id, queued.attempt
     try:
-        approval = await service.get(approval_id)
+        stored = await service.get_stored(approval_id)
     except NotFound:
         return
+    approval = stored.approval
     if approval.status != Status.pending:
+        return
+    # A burst to this channel goes out as one digest message (handlers/digest.py).
+    if await take_into_digest(slack, queued, target, int(stored.route.get("digest_after") or 5), wait_turn):
         return
     # One post per request and target, whichever process gets here (a redelivered outbox entry, the
     # start-up sweep and the live event can all reach the same post).
@@ -165,7 +170,8 @@ async def post_missed(slack: SlackChannel) -> int:
     queued = 0
     for stored in pending:
         targets = slack_targets(stored.route)
-        if targets and not await slack.messages.all(stored.approval.id):
+        shown_in_digest = await slack.runtime.redis.exists(slack_keys.digested(slack.runtime.keys, stored.approval.id))
+        if targets and not shown_in_digest and not await slack.messages.all(stored.approval.id):
             for target in targets:
                 slack.pacer.submit(target, queued_post(stored.approval))
             queued += 1

@@ -7,9 +7,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from blocks.approval import ANSWER, APPROVE, MODIFY, REJECT, VIEW
+from blocks.digest import DIGEST_APPROVE_GROUP, DIGEST_POST_INDIVIDUALLY, DIGEST_REVIEW
 from blocks.grants import REVOKE_GRANT, TRUST
 from blocks.queue import PAGE_ACTION
-from handlers.actions import decisions, paging, trust
+from handlers.actions import decisions, digest, paging, trust
 
 
 def register(app: AsyncApp) -> None:
@@ -21,6 +22,9 @@ def register(app: AsyncApp) -> None:
     app.action(TRUST)(trust.open_trust)
     app.action(REVOKE_GRANT)(trust.revoke)
     app.action("grant_suggestions_open")(ack_only)
+    app.action(DIGEST_REVIEW)(digest.review)
+    app.action(DIGEST_APPROVE_GROUP)(digest.open_group)
+    app.action(DIGEST_POST_INDIVIDUALLY)(digest.individually)
     app.action(f"{PAGE_ACTION}_next")(paging.turn_page)
     app.action(f"{PAGE_ACTION}_prev")(paging.turn_page)
 
