@@ -4,6 +4,7 @@ ones that intake matches against: re-read only when the version a create or revo
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -23,6 +24,9 @@ def _plain_script(name: str) -> str:
     return resources.files("bot.lua").joinpath(name).read_text()
 
 
+VERSION_CHECK_S = 1.0
+
+
 class GrantBook:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -33,6 +37,7 @@ class GrantBook:
         self._use = self.redis.register_script(_plain_script("grant_use.lua"))
         self._index: GrantIndex = GrantIndex([])
         self._version: Any = None
+        self._checked_at = 0.0
 
     def key(self, grant_id: str) -> str:
         return self.keys.named(f"grant:{grant_id}")
@@ -53,6 +58,7 @@ class GrantBook:
             args=[grant.id, canonical(document), created_ms, expires_ms,
                   "" if grant.max_uses is None else grant.max_uses, entry.body, entry.sha,
                   await self.store.chain_arg()])
+        self.forget_index()
 
     async def get(self, grant_id: str) -> Grant | None:
         fields = _decode(await self.redis.hgetall(self.key(grant_id)))
@@ -71,12 +77,21 @@ class GrantBook:
         return [parse_grant(fields) for row in rows if (fields := _decode(row)).get("doc")]
 
     async def index(self) -> GrantIndex:
-        """The live grants (not revoked; uses and expiry are checked again when a use is taken)."""
-        version = await self.redis.get(self.version_key)
+        """The live grants (not revoked; uses, expiry and revocation are checked again, atomically, when a use
+        is taken). The version is re-read at most every VERSION_CHECK_S: a grant another process created
+        applies within that time; this process's own creates and revokes apply at once."""
+        now = time.monotonic()
+        if self._version is not None and now - self._checked_at < VERSION_CHECK_S:
+            return self._index
+        version = await self.redis.get(self.version_key) or b"0"
+        self._checked_at = now
         if version != self._version:
             self._index = GrantIndex([grant for grant in await self.all() if grant.revoked_at is None])
             self._version = version
         return self._index
+
+    def forget_index(self) -> None:
+        self._version = None
 
     async def take_first(self, agent: str, request: ApprovalCreate, result: Classification, policy: Policy,
                          now: datetime) -> Grant | None:
@@ -104,6 +119,7 @@ class GrantBook:
 
     async def revoke(self, grant_id: str, revocation: dict[str, Any], entry: Entry) -> int:
         """1 revoked now, 0 already revoked, -1 no such grant."""
+        self.forget_index()
         return int(await self._revoke(
             keys=[self.key(grant_id), self.version_key, self.keys.audit, self.keys.audit_tail, self.keys.outbox],
             args=[json.dumps(revocation), entry.body, entry.sha, grant_id, OUTBOX_MAXLEN,

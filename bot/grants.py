@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import regex
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
@@ -29,6 +30,7 @@ SEARCH_BUDGET_S = 0.01
 REQUEST_BUDGET_S = 0.05
 _GLOB_CHARS = set("*?[")
 _PATH = regex.compile(r"^[^.\s]+(\.[^.\s]+)*$")
+T = TypeVar("T")
 GrantState = Literal["active", "expired", "revoked", "used_up"]
 
 
@@ -154,11 +156,14 @@ def strictly_equal(value: Any, expected: Any) -> bool:
 
 @dataclass
 class _Budget:
-    """CPU time left for one request's regex searches."""
+    """CPU time left for one request's regex searches; the clock is read only once a regex runs (reading
+    the thread's CPU time is a system call, and most grants have no regex)."""
 
-    deadline: float = field(default_factory=lambda: time.thread_time() + REQUEST_BUDGET_S)
+    deadline: float | None = None
 
     def search(self, pattern: str, value: str) -> bool:
+        if self.deadline is None:
+            self.deadline = time.thread_time() + REQUEST_BUDGET_S
         remaining = self.deadline - time.thread_time()
         if remaining <= 0:
             return False
@@ -168,70 +173,124 @@ class _Budget:
             return False
 
 
-def args_match(grant: Grant, args: dict[str, Any], budget: _Budget | None = None) -> bool:
+Checks = list[tuple[str, Condition]]
+
+
+def ordered_checks(grant: Grant) -> Checks:
+    """The grant's conditions, the most selective (exact values, sets) first: a near miss fails at once."""
+    def rank(item: tuple[str, Condition]) -> int:
+        condition = item[1]
+        return 0 if "eq" in condition.model_fields_set else 1 if condition.in_ is not None else 2
+
+    return sorted(grant.args.items(), key=rank)
+
+
+def args_match(grant: Grant, args: dict[str, Any], budget: _Budget | None = None,
+               checks: Checks | None = None) -> bool:
     budget = budget or _Budget()
     if not grant.extra_args:
         covered = {path.split(".", 1)[0] for path in grant.args}
         if any(key not in covered for key in args):
             return False
     return all(condition_holds(args, path, condition, budget.search, strictly_equal)
-               for path, condition in grant.args.items())
+               for path, condition in (checks if checks is not None else grant.args.items()))
 
 
 def covers(grant: Grant, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy,
-           budget: _Budget | None = None) -> bool:
+           budget: _Budget | None = None, checks: Checks | None = None) -> bool:
     """Whether the grant's conditions cover this request (uses and expiry are the store's to check)."""
     if level.rank > grant.max_level.rank or not is_grantable(level, policy.level(level)):
         return False
     if not (fnmatchcase(agent, grant.agent) and fnmatchcase(action, grant.action)):
         return False
-    return args_match(grant, args, budget)
+    return args_match(grant, args, budget, checks)
 
 
 def _is_glob(pattern: str) -> bool:
     return any(char in _GLOB_CHARS for char in pattern)
 
 
+def _literal_prefix(glob: str) -> str:
+    return glob[:min((glob.index(c) for c in _GLOB_CHARS if c in glob), default=len(glob))]
+
+
+class _Globs(Generic[T]):
+    """Globs filed under their literal prefix (`team-7-*` under `team-7-`): a name is tested only against
+    the globs whose prefix it starts with, one dictionary look-up per prefix length of the name."""
+
+    def __init__(self) -> None:
+        self.by_prefix: dict[str, dict[str, T]] = defaultdict(dict)
+
+    def setdefault(self, glob: str, value: T) -> T:
+        return self.by_prefix[_literal_prefix(glob)].setdefault(glob, value)
+
+    def matching(self, name: str) -> Iterator[T]:
+        for length in range(len(name) + 1):
+            for glob, value in self.by_prefix.get(name[:length], {}).items():
+                if fnmatchcase(name, glob):
+                    yield value
+
+
 class _ByAction:
     def __init__(self) -> None:
         self.exact: dict[str, list[Grant]] = defaultdict(list)
-        self.globs: dict[str, list[Grant]] = defaultdict(list)
+        self.globs: _Globs[list[Grant]] = _Globs()
 
     def add(self, grant: Grant) -> None:
-        (self.globs if _is_glob(grant.action) else self.exact)[grant.action].append(grant)
+        if _is_glob(grant.action):
+            self.globs.setdefault(grant.action, []).append(grant)
+        else:
+            self.exact[grant.action].append(grant)
 
     def find(self, action: str) -> list[Grant]:
         found = list(self.exact.get(action, ()))
-        for glob, grants in self.globs.items():
-            if fnmatchcase(action, glob):
-                found.extend(grants)
+        for grants in self.globs.matching(action):
+            found.extend(grants)
         return found
 
 
+CANDIDATE_CACHE_MAX = 4096
+
+
 class GrantIndex:
-    """Live grants indexed by (agent, action): exact names are dictionary look-ups, and each distinct glob is
-    tested once however many grants share it, so 1,000 grants for named agents cost a few look-ups."""
+    """Live grants indexed by (agent, action): exact names are dictionary look-ups, globs are filed under
+    their literal prefix, and the candidates for an (agent, action) pair are remembered (agents repeat the
+    same few actions), so 1,000 grants cost a dictionary look-up per request plus the conditions of the
+    grants that could apply."""
 
     def __init__(self, grants: list[Grant]) -> None:
         self.grants = grants
+        self._checks = {grant.id: ordered_checks(grant) for grant in grants}
         self._exact: dict[str, _ByAction] = defaultdict(_ByAction)
-        self._globs: dict[str, _ByAction] = defaultdict(_ByAction)
+        self._globs: _Globs[_ByAction] = _Globs()
+        self._cache: dict[tuple[str, str], list[Grant]] = {}
         for grant in grants:
-            (self._globs if _is_glob(grant.agent) else self._exact)[grant.agent].add(grant)
+            if _is_glob(grant.agent):
+                self._globs.setdefault(grant.agent, _ByAction()).add(grant)
+            else:
+                self._exact[grant.agent].add(grant)
 
     def candidates(self, agent: str, action: str) -> list[Grant]:
+        cached = self._cache.get((agent, action))
+        if cached is not None:
+            return cached
         found = self._exact[agent].find(action) if agent in self._exact else []
-        for glob, by_action in self._globs.items():
-            if fnmatchcase(agent, glob):
-                found.extend(by_action.find(action))
+        for by_action in self._globs.matching(agent):
+            found.extend(by_action.find(action))
         # The narrowest and soonest-ending first: a use is taken from the grant that would lapse first.
-        return sorted(found, key=lambda g: (g.max_level.rank, g.expires_at, g.id))
+        found.sort(key=lambda g: (g.max_level.rank, g.expires_at, g.id))
+        if len(self._cache) >= CANDIDATE_CACHE_MAX:  # actions are the agent's to name: bounded
+            self._cache.clear()
+        self._cache[(agent, action)] = found
+        return found
 
     def matching(self, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy,
-                 now: datetime) -> list[Grant]:
+                 now: datetime) -> Iterator[Grant]:
+        """The live grants covering this request, checked one at a time as the caller asks for the next."""
         budget = _Budget()
-        return [grant for grant in self.candidates(agent, action)
-                if grant.state(now) == "active" and covers(grant, agent, action, args, level, policy, budget)]
+        return (grant for grant in self.candidates(agent, action)
+                if grant.state(now) == "active"
+                and covers(grant, agent, action, args, level, policy, budget, self._checks[grant.id]))
 
 
 def parse_grant(fields: dict[str, str]) -> Grant:

@@ -180,8 +180,8 @@ class TrustService:
             return None
         index = await self.book.index()
         now = self.service.clock.now()
-        found = index.matching(agent, request.action, request.args, result.level, self.service.policy, now)
-        return found[0] if found else None
+        return next(index.matching(agent, request.action, request.args, result.level, self.service.policy, now),
+                    None)
 
     # -- groups (digests) ----------------------------------------------------------------------------------
     async def approve_all(self, approval_ids: list[str], decider: Decider, comment: str | None) -> GroupResult:
