@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 from bot.jsonutil import canonical
 from bot.models import Actor, RiskLevel, Text, Timestamp
 from bot.policy import Policy
-from bot.policy.engine import condition_holds
+from bot.policy.engine import arg_value, condition_holds
 from bot.policy.schema import Condition, is_grantable
 
 MAX_GRANT_DAYS = 30
@@ -263,34 +263,69 @@ class GrantIndex:
         self._checks = {grant.id: ordered_checks(grant) for grant in grants}
         self._exact: dict[str, _ByAction] = defaultdict(_ByAction)
         self._globs: _Globs[_ByAction] = _Globs()
-        self._cache: dict[tuple[str, str], list[Grant]] = {}
+        self._cache: dict[tuple[str, str], _Candidates] = {}
         for grant in grants:
             if _is_glob(grant.agent):
                 self._globs.setdefault(grant.agent, _ByAction()).add(grant)
             else:
                 self._exact[grant.agent].add(grant)
 
-    def candidates(self, agent: str, action: str) -> list[Grant]:
+    def candidates(self, agent: str, action: str) -> _Candidates:
         cached = self._cache.get((agent, action))
         if cached is not None:
             return cached
         found = self._exact[agent].find(action) if agent in self._exact else []
         for by_action in self._globs.matching(agent):
             found.extend(by_action.find(action))
-        # The narrowest and soonest-ending first: a use is taken from the grant that would lapse first.
-        found.sort(key=lambda g: (g.max_level.rank, g.expires_at, g.id))
+        candidates = _Candidates(found, self._checks)
         if len(self._cache) >= CANDIDATE_CACHE_MAX:  # actions are the agent's to name: bounded
             self._cache.clear()
-        self._cache[(agent, action)] = found
-        return found
+        self._cache[(agent, action)] = candidates
+        return candidates
 
     def matching(self, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy,
                  now: datetime) -> Iterator[Grant]:
         """The live grants covering this request, checked one at a time as the caller asks for the next."""
         budget = _Budget()
-        return (grant for grant in self.candidates(agent, action)
+        return (grant for grant in self.candidates(agent, action).for_args(args)
                 if grant.state(now) == "active"
                 and covers(grant, agent, action, args, level, policy, budget, self._checks[grant.id]))
+
+
+def _value_key(value: Any) -> str:
+    """Equal under `strictly_equal` ⇒ equal keys (numbers by value, booleans apart from numbers)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"n:{float(value)!r}"
+    return canonical(value)
+
+
+def _order(grant: Grant) -> tuple[int, datetime, str]:
+    # The narrowest and soonest-ending first: a use is taken from the grant that would lapse first.
+    return grant.max_level.rank, grant.expires_at, grant.id
+
+
+class _Candidates:
+    """The grants for one (agent, action), filed by the value of their first exact-match condition: many
+    grants for the same action with different exact values (`service: svc-12`) cost one look-up."""
+
+    def __init__(self, grants: list[Grant], checks: dict[str, Checks]) -> None:
+        self.by_value: dict[str, dict[str, list[Grant]]] = defaultdict(lambda: defaultdict(list))
+        self.rest: list[Grant] = []
+        for grant in grants:
+            first = checks[grant.id][0] if checks[grant.id] else None
+            if first is not None and "eq" in first[1].model_fields_set:
+                self.by_value[first[0]][_value_key(first[1].eq)].append(grant)
+            else:
+                self.rest.append(grant)
+        self.rest.sort(key=_order)
+
+    def for_args(self, args: dict[str, Any]) -> list[Grant]:
+        found = list(self.rest)
+        for path, table in self.by_value.items():
+            present, value = arg_value(args, path)
+            if present:
+                found.extend(table.get(_value_key(value), ()))
+        return sorted(found, key=_order) if len(found) > len(self.rest) else found
 
 
 def parse_grant(fields: dict[str, str]) -> Grant:

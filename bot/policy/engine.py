@@ -86,6 +86,12 @@ def _condition_holds(value: Any, condition: Condition, search: Search = re.searc
     return _compare(value, condition)
 
 
+def arg_value(args: dict[str, Any], path: str) -> tuple[bool, Any]:
+    """(found, value) at a dotted argument path, looked up as rules look it up."""
+    value = _lookup(args, path)
+    return value is not _MISSING, None if value is _MISSING else value
+
+
 def condition_holds(args: dict[str, Any], path: str, condition: Condition, search: Search,
                     equal: Callable[[Any, Any], bool]) -> bool:
     """One argument condition, as rules test it (same path look-up and operators), with the caller's regex
