@@ -82,6 +82,8 @@ async def post_digest(slack: SlackChannel, target: str, ids: list[str], wait_tur
     response = await slack.client.chat_postMessage(channel=target, unfurl_links=False, unfurl_media=False,
                                                    **message)
     channel_id, ts = str(response["channel"]), str(response["ts"])
+    if target.startswith("#"):  # who is in the channel decides requests that name no approvers
+        await slack.messages.remember_channel(target, channel_id)
     await redis.hset(slack_keys.digest(keys, digest_id), mapping={
         "target": target, "channel": channel_id, "ts": ts, "ids": json.dumps(ids)})
     await redis.expire(slack_keys.digest(keys, digest_id), slack.runtime.settings.retention_seconds)
