@@ -37,6 +37,8 @@ REJECT = "approval_reject"
 MODIFY = "approval_modify"
 VIEW = "approval_view"
 ANSWER = "approval_answer"
+TRUST = "approval_trust"  # Approve & trust similar… (blocks/grants.py builds its modal)
+EXECUTION_MARK = {"succeeded": ":white_check_mark:", "failed": ":x:"}
 
 
 def is_question(approval: Approval) -> bool:
@@ -82,6 +84,7 @@ def decision_buttons(approval_id: str, *, with_modify: bool = True, with_view: b
     ]
     if with_modify:
         buttons.append(ButtonElement(text="Modify", action_id=MODIFY, value=approval_id))
+        buttons.append(ButtonElement(text="Approve & trust similar…", action_id=TRUST, value=approval_id))
     if with_view:
         buttons.append(ButtonElement(text="View full request", action_id=VIEW, value=approval_id))
     return ActionsBlock(block_id=f"decide:{approval_id}", elements=buttons)
@@ -173,6 +176,11 @@ def outcome_blocks(approval: Approval) -> list[Block]:
     if decision.outcome == "modify" and decision.args is not None:
         diff = cut("*Changed arguments*\n" + args_diff(approval.args, decision.args), SECTION_TEXT_MAX)
         blocks.append(SectionBlock(text=mrkdwn(diff)))
+    if approval.execution is not None:  # the agent's own report: its detail is agent text, so in code
+        ran = f"{EXECUTION_MARK[approval.execution.status]} ran: {approval.execution.status}"
+        if approval.execution.detail:
+            ran += " " + code_span(approval.execution.detail, 300)
+        blocks.append(ContextBlock(elements=[mrkdwn(cut(ran, SECTION_TEXT_MAX))]))
     return blocks
 
 

@@ -138,6 +138,7 @@ def stats_blocks(pending: int, decided_today: int, median: timedelta | None) -> 
 HELP_TEXT = (
     "*/approvals* — the pending requests you may decide (only you see it)\n"
     "*/approvals stats* — pending count, decisions today, median time to decision\n"
+    "*/approvals grants* — the standing grants, with Revoke buttons\n"
     "*/approvals help* — this help\n"
     "Open the app's *Home* tab for your queue and the latest decisions."
 )

@@ -34,6 +34,9 @@ def agent_actor(actor: Actor) -> Actor:
     or Slack ID never (an actor's name is often one of those too, and is then dropped)."""
     if actor.channel in _SYSTEM_CHANNELS:
         return actor
+    if actor.channel == "grant":  # the grant's id, and its creator by display name only
+        return Actor(channel="grant", id=actor.id,
+                     name=actor.name if actor.name and not _contact_like(actor.name) else None)
     name = actor.name if actor.name and actor.name != actor.id and not _contact_like(actor.name) else None
     return Actor(channel=actor.channel, id=name or f"{actor.channel} approver", name=name)
 

@@ -57,3 +57,10 @@ class ConfigError(CountersignError):
     """A bad setting or policy file: the process stops with exit code 2 and one line."""
 
     code = "config_error"
+
+
+class TooSoon(Forbidden):
+    """An approve sooner than the level's `min_review_s` after the request was shown (the rubber-stamp
+    guard); the same click later works."""
+
+    code = "too_soon"

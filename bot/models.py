@@ -43,7 +43,7 @@ Outcome = Literal["approve", "reject", "modify"]
 # (POST /v1/approvals files actions; POST /v1/questions and HumanLayer contacts file questions), never by
 # anything in the body.
 Kind = Literal["action", "question"]
-ChannelName = Literal["slack", "email", "sms", "web", "api", "policy"]
+ChannelName = Literal["slack", "email", "sms", "web", "api", "policy", "grant"]
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 
 
@@ -152,6 +152,23 @@ class Decision(Vote):
     pass
 
 
+class Execution(BaseModel):
+    """What the agent reported after running an approved request (`POST /v1/approvals/{id}/outcome`)."""
+
+    status: Literal["succeeded", "failed"]
+    detail: str | None = None
+    at: Timestamp
+
+
+class OutcomeReport(BaseModel):
+    """Body of `POST /v1/approvals/{id}/outcome`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["succeeded", "failed"]
+    detail: Text | None = Field(default=None, max_length=2000)
+
+
 class Approval(BaseModel):
     """An approval request as agents and channels see it."""
 
@@ -176,6 +193,7 @@ class Approval(BaseModel):
     callback_url: str | None = None
     updated_at: Timestamp | None = None
     kind: Kind = "action"
+    execution: Execution | None = None
 
 
 class ApprovalPage(BaseModel):

@@ -23,6 +23,7 @@ from bot.secrets import derive, signing_key
 from bot.service import ApprovalService
 from bot.settings import Settings
 from bot.store import Store
+from bot.trust import TrustService
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,14 @@ class Runtime:
     approver_keys: dict[str, str] = field(default_factory=dict)
     sweep_expiry: bool = False  # `countersign serve` expires requests itself too (bot/expiry.py)
     _sweeper: Any = None
+    _trust: TrustService | None = None
+
+    @property
+    def trust(self) -> TrustService:
+        """Standing grants, suggestions and outcomes (bot/trust.py), over the same service."""
+        if self._trust is None or self._trust.service is not self.service:
+            self._trust = TrustService(self.service)
+        return self._trust
 
     async def start(self) -> None:
         await self.feed.start()

@@ -14,8 +14,9 @@ from bot import audit, metrics, netpolicy
 from bot.audit import AuditLog
 from bot.clock import Clock, iso, new_id, to_ms
 from bot.deciders import Decider, GroupResolver, Individual, People, Resolver, slack_channels
-from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound
+from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound, TooSoon
 from bot.events import ChangeFeed
+from bot.grant_store import GrantBook, grant_actor, grant_comment
 from bot.jsonutil import canonical
 from bot.limits import AgentLimits, RateCounter
 from bot.models import (
@@ -34,6 +35,7 @@ from bot.policy import Classification, Policy, classify
 from bot.policy.schema import reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
+from bot.review_guard import ReviewGuard, too_soon_text
 from bot.search import DECIDED, Search, Searcher, SearchPage
 from bot.stats import MAX_ENTRIES, Stats, compute
 from bot.store import Ballot, Entry, Filing, Store, StoredApproval, parse_approval
@@ -65,6 +67,8 @@ class ApprovalService:
         self.limits = AgentLimits()  # off unless the runtime sets them from settings
         self.rate_counter = RateCounter(store.redis, store.keys)
         self.searcher = Searcher(store)
+        self.grants = GrantBook(store)
+        self.review_guard = ReviewGuard(store.redis, store.keys, store.retention_s)
 
     @property
     def resolver(self) -> Resolver:
@@ -111,20 +115,40 @@ class ApprovalService:
             decided_entry = audit.entry("decision", now, approval_id, actor, outcome=decision.outcome,
                                         status=status.value, comment=decision.comment,
                                         args=redactor.args(decision.args))
+        granted = None
+        if decision is None and kind == "action":
+            granted = await self.grants.take_first(agent, request, result, self.policy, now)
+        if granted is not None:  # a standing grant approves it: no person is asked (bot/grants.py)
+            actor = grant_actor(granted)
+            status = Status.approved
+            decision = Decision(outcome="approve", by=actor, at=now, comment=grant_comment(granted),
+                                args=request.args)
+            decided_entry = audit.entry("decision", now, approval_id, actor, outcome="approve",
+                                        status=status.value, comment=decision.comment, grant=granted.id,
+                                        args=redactor.args(request.args))
         created_entry = audit.entry(
             "created", now, approval_id, Actor(channel="api", id=agent, name=agent),
             action=request.action, args=redactor.args(request.args), risk_level=result.level.value,
             risk_reasons=result.reasons, rules=result.rules, run_id=request.run_id,
             requested_by=request.requested_by, expires_at=iso(expires), kind=None if kind == "action" else kind,
         )
-        created, found_id = await self.store.create(
-            Filing(document, status, decision, to_ms(now), to_ms(expires), created_entry, decided_entry),
-            self.limits.max_pending)
+        try:
+            created, found_id = await self.store.create(
+                Filing(document, status, decision, to_ms(now), to_ms(expires), created_entry, decided_entry),
+                self.limits.max_pending)
+        except BaseException:
+            if granted is not None:
+                await self.grants.give_back(granted.id)
+            raise
         if not created:
+            if granted is not None:  # an idempotent repeat of an earlier request: this one used nothing
+                await self.grants.give_back(granted.id)
             return await self.get(found_id), False
         approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),
                                    "dec": decision.model_dump_json() if decision else ""}).approval
         metrics.observe_created(approval)
+        if granted is not None:
+            metrics.observe_final(approval)
         return approval, True
 
     async def check_callback_url(self, url: str | None) -> None:
@@ -327,6 +351,12 @@ class ApprovalService:
                 "refused", now, approval_id, decider.actor, reason="not_authorised", outcome=outcome,
                 detail=refusal), approval_id)
             raise Forbidden(refusal)
+        if wait_s := await self.review_guard.wait_left(stored, decider.channel, outcome, now):
+            seen_for = float(stored.route.min_review_s or 0) - wait_s
+            await self.store.append_audit(audit.entry(
+                "refused", now, approval_id, decider.actor, reason="too_soon", outcome=outcome,
+                seen_for_s=round(seen_for, 1)), approval_id)
+            raise TooSoon(too_soon_text(seen_for, wait_s, decider.channel))
         redactor = await self.redactor()
         if outcome == "modify":
             if args is None:

@@ -24,6 +24,16 @@ class ApproverFigures:
     modifications: int = 0
     fast_approvals: int = 0
     median_s: float | None = None
+    high_approvals: int = 0  # approvals of high and critical requests, and those sooner than FAST
+    fast_high_approvals: int = 0
+
+    @property
+    def approve_share(self) -> float | None:
+        return self.approvals / self.decisions if self.decisions else None
+
+    @property
+    def fast_high_share(self) -> float | None:
+        return self.fast_high_approvals / self.high_approvals if self.high_approvals else None
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Stats:
     created: int = 0
     auto_approved: int = 0
     auto_rejected: int = 0
+    grant_approved: int = 0  # requests a standing grant approved instead of a person
     human_decisions: int = 0
     expired: int = 0
     cancelled: int = 0
@@ -71,6 +82,7 @@ def compute(bodies: Iterable[str]) -> Stats:
     """Fold audit entry bodies (canonical JSON, oldest first) into the dashboard's figures."""
     stats = Stats()
     created: dict[str, datetime] = {}
+    levels: dict[str, str] = {}
     human_times: list[float] = []
     per: dict[str, ApproverFigures] = {}
     per_times: dict[str, list[float]] = defaultdict(list)
@@ -81,6 +93,7 @@ def compute(bodies: Iterable[str]) -> Stats:
         kinds[kind] += 1
         if kind == "created" and approval_id:
             created[approval_id] = _at(body["at"])
+            levels[approval_id] = (body.get("detail") or {}).get("risk_level", "")
             stats.created += 1
         elif kind == "decision":
             actor, detail = body.get("actor") or {}, body.get("detail") or {}
@@ -90,6 +103,9 @@ def compute(bodies: Iterable[str]) -> Stats:
                     stats.auto_approved += 1
                 else:
                     stats.auto_rejected += 1
+                continue
+            if actor.get("channel") == "grant":
+                stats.grant_approved += 1
                 continue
             who = f"{actor.get('id')} ({actor.get('channel')})"
             figures = per.setdefault(who, ApproverFigures(who))
@@ -109,6 +125,9 @@ def compute(bodies: Iterable[str]) -> Stats:
                 if seconds < FAST.total_seconds():
                     stats.fast_approvals += 1
                     figures.fast_approvals += 1
+                if levels.get(approval_id or "") in ("high", "critical"):
+                    figures.high_approvals += 1
+                    figures.fast_high_approvals += seconds < FAST.total_seconds()
     stats.expired, stats.cancelled = kinds["expired"], kinds["cancelled"]
     human_times.sort()
     stats.median_s, stats.p90_s = percentile(human_times, 0.5), percentile(human_times, 0.9)

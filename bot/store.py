@@ -140,6 +140,8 @@ def parse_approval(fields: dict[str, str]) -> StoredApproval:
     document["status"] = fields["st"]
     document["decision"] = Decision.model_validate_json(fields["dec"]) if fields.get("dec") else None
     document["approvals"] = votes
+    if fields.get("out"):  # what the agent reported after running it (bot/grant_store.py Outcomes)
+        document["execution"] = json.loads(fields["out"])
     document["updated_at"] = from_ms(int(fields.get("upd") or fields["cms"]))
     return StoredApproval(Approval.model_validate(document), route, fields.get("agreed"))
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -85,6 +86,9 @@ class AsyncGate:
                      args: dict[str, Any] | None = None) -> Approval:
         return cast(Approval, await self._run(self._gate.plans.decide(approval_id, outcome, comment, args)))
 
+    async def report_outcome(self, approval_id: str, status: str, detail: str | None = None) -> Approval:
+        return cast(Approval, await self._run(self._gate.plans.report_outcome(approval_id, status, detail)))
+
     async def list(self, status: str | None = "pending", limit: int = 50) -> list[Approval]:
         return cast(list[Approval], await self._run(self._gate.plans.list(status, limit)))
 
@@ -144,6 +148,20 @@ class Countersign:
         """File and wait until decided (cancelling past `timeout`)."""
         return cast(Approval, self._run(self.plans.gate(build_body(action, args, **options), timeout)))
 
+    def report_outcome(self, approval_id: str, status: str, detail: str | None = None) -> Approval:
+        """Tell the server whether the approved call `succeeded` or `failed` (once per request)."""
+        return cast(Approval, self._run(self.plans.report_outcome(approval_id, status, detail)))
+
+    def _report(self, approval_id: str, status: str, detail: str | None = None) -> None:
+        # The decorator's report: the exception's type only (its message may hold data), and a report that
+        # cannot be sent never replaces the function's own result or exception.
+        with contextlib.suppress(CountersignError):
+            self.report_outcome(approval_id, status, detail)
+
+    async def _report_async(self, approval_id: str, status: str, detail: str | None = None) -> None:
+        with contextlib.suppress(CountersignError):
+            await run_async(self.plans.report_outcome(approval_id, status, detail), self.endpoint)
+
     # -- the decorator ----------------------------------------------------------------------------
     def require_approval(  # noqa: C901, PLR0913 -- the public decorator's documented options
             self, risk: str | dict[str, Any] | None = None, why: str | None = None,
@@ -158,7 +176,7 @@ class Countersign:
         if on_reject not in ("raise", "return"):
             raise ValueError("on_reject must be 'raise' or 'return'")
 
-        def decorate(fn: F) -> F:
+        def decorate(fn: F) -> F:  # noqa: C901 -- one plan and settle shared by the sync and async wrappers
             shape = CallShape(fn)
             name = action or str(getattr(fn, "__name__", "call"))
 
@@ -193,20 +211,34 @@ class Countersign:
                 @functools.wraps(fn)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                     gate_plan, receiver = plan(args, kwargs)
-                    call = settle(await run_async(gate_plan, self.endpoint), receiver, args, kwargs)
+                    approval = await run_async(gate_plan, self.endpoint)
+                    call = settle(approval, receiver, args, kwargs)
                     if isinstance(call, str):
                         return call
-                    return await fn(*call[0], **call[1])
+                    try:
+                        result = await fn(*call[0], **call[1])
+                    except BaseException as exc:
+                        await self._report_async(approval.id, "failed", type(exc).__name__)
+                        raise
+                    await self._report_async(approval.id, "succeeded")
+                    return result
 
                 return cast(F, async_wrapper)
 
             @functools.wraps(fn)
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
                 gate_plan, receiver = plan(args, kwargs)
-                call = settle(run_sync(gate_plan, self.endpoint), receiver, args, kwargs)
+                approval = run_sync(gate_plan, self.endpoint)
+                call = settle(approval, receiver, args, kwargs)
                 if isinstance(call, str):
                     return call
-                return fn(*call[0], **call[1])
+                try:
+                    result = fn(*call[0], **call[1])
+                except BaseException as exc:
+                    self._report(approval.id, "failed", type(exc).__name__)
+                    raise
+                self._report(approval.id, "succeeded")
+                return result
 
             return cast(F, sync_wrapper)
 

@@ -155,6 +155,15 @@ class Plans:
             Call("POST", f"/v1/approvals/{quote(approval_id, safe='')}/decision", json=body))
         return Approval.model_validate(reply.body)
 
+    def report_outcome(self, approval_id: str, status: str, detail: str | None = None) -> Plan[Approval]:
+        """Tell the server what happened when the approved call ran (`succeeded` or `failed`), once."""
+        body: dict[str, Any] = {"status": status}
+        if detail is not None:
+            body["detail"] = detail[:2000]
+        reply = yield from self.send(
+            Call("POST", f"/v1/approvals/{quote(approval_id, safe='')}/outcome", json=body))
+        return Approval.model_validate(reply.body)
+
     def list(self, status: str | None = "pending", limit: int = 50) -> Plan[list[Approval]]:
         params = {"limit": str(limit)}
         if status:

@@ -16,6 +16,8 @@ from bot.policy.schema import LevelPolicy
 from bot.search import Search
 from handlers import keys as slack_keys
 from handlers.channel import SlackChannel
+from handlers.digest import take_into_digest
+from handlers.grants import tell_grant_revoked
 from handlers.pacing import PostRunner, QueuedPost, WaitTurn
 
 log = logging.getLogger(__name__)
@@ -46,8 +48,10 @@ def outbox_handler(slack: SlackChannel) -> OutboxHandler:
         if event_type == "created":
             if status == Status.pending.value:
                 await schedule_posts(slack, approval_id)
-        elif event_type in ("voted", "decided"):
+        elif event_type in ("voted", "decided", "executed"):
             await refresh(slack, approval_id)
+        elif event_type == "grant_revoked":
+            await tell_grant_revoked(slack, approval_id)
 
     return on_outbox
 
@@ -94,10 +98,14 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
     service = slack.service
     approval_id, attempt = queued.approval_id, queued.attempt
     try:
-        approval = await service.get(approval_id)
+        stored = await service.get_stored(approval_id)
     except NotFound:
         return
+    approval = stored.approval
     if approval.status != Status.pending:
+        return
+    # A burst to this channel goes out as one digest message (handlers/digest.py).
+    if await take_into_digest(slack, queued, target, int(stored.route.digest_after or 5), wait_turn):
         return
     # One post per request and target, whichever process gets here (a redelivered outbox entry, the
     # start-up sweep and the live event can all reach the same post).
@@ -122,6 +130,7 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)
+    await service.review_guard.mark_shown(approval_id, "slack", service.clock.now())  # min_review_s counts from here
     if target.startswith("#"):
         await slack.messages.remember_channel(target, channel_id)
     await service.record("notified", approval_id, BOT, channel="slack", target=target, slack_channel=channel_id, ts=ts)
@@ -157,7 +166,8 @@ async def post_missed(slack: SlackChannel) -> int:
     queued = 0
     for stored in pending.items:
         targets = slack_targets(stored.route)
-        if targets and not await slack.messages.all(stored.approval.id):
+        shown_in_digest = await slack.runtime.redis.exists(slack_keys.digested(slack.runtime.keys, stored.approval.id))
+        if targets and not shown_in_digest and not await slack.messages.all(stored.approval.id):
             for target in targets:
                 slack.pacer.submit(target, queued_post(stored.approval))
             queued += 1

@@ -28,3 +28,23 @@ def post_queue(keys: Keys, channel: str) -> list[str]:
 def pace(keys: Keys, channel: str) -> str:
     """When one channel may next be posted to (Slack allows about one message per second per channel)."""
     return keys.named(f"slack:pace:{channel}")
+
+
+def digest(keys: Keys, digest_id: str) -> str:
+    """One digest message: the hash {target, channel, ts, ids (JSON list)}."""
+    return keys.named(f"slack:digest:{digest_id}")
+
+
+def open_digest(keys: Keys, target: str) -> str:
+    """The digest a channel's burst is currently gathered in (expires when the burst is over)."""
+    return keys.named(f"slack:digest-open:{target}")
+
+
+def digested(keys: Keys, approval_id: str) -> str:
+    """Which digest a request was shown in (so the start-up sweep does not post it again)."""
+    return keys.named(f"slack:digested:{approval_id}")
+
+
+def single(keys: Keys, approval_id: str) -> str:
+    """Post this request on its own even in a burst (after "Post individually")."""
+    return keys.named(f"slack:single:{approval_id}")

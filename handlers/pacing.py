@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -161,6 +162,11 @@ class ChannelPacer:
     async def backlog(self, channel: str) -> int:
         """How many posts wait in `channel`'s queue."""
         return int(await self.redis.zcard(self._queue_keys(channel)[0]))
+
+    async def drain(self, channel: str, limit: int = 1000) -> list[QueuedPost]:
+        """Take every waiting post of `channel` at once (a digest stands for them), most urgent first."""
+        raw: list[Any] = await self.redis.zpopmin(self._queue_keys(channel)[0], limit)
+        return [_from_member(member) for member, _score in raw]
 
     def _queue_keys(self, channel: str) -> list[str]:
         return slack_keys.post_queue(self.keys, channel)

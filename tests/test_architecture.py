@@ -19,6 +19,7 @@ CORE = {
     "bot.keys", "bot.limits", "bot.logs", "bot.metrics", "bot.models", "bot.netpolicy", "bot.ratelimit",
     "bot.redaction", "bot.search", "bot.secrets", "bot.service", "bot.settings", "bot.stats", "bot.store",
     "bot.validation",
+    "bot.grants", "bot.grant_store", "bot.review_guard", "bot.trust",
 }
 # Wiring the core into something that runs (the Runtime, the embedded Redis server, the HTTP runner).
 WIRING = {"bot.runtime", "bot.embedded", "bot.connections"}

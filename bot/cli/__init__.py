@@ -1,6 +1,6 @@
 """The `countersign` command: its sub-commands and flags, wired here; the commands live in `server`
-(serve, worker), `admin` (policy, audit, web-login), `client` (request, pending, approve, reject) and `agents`
-(mcp, mcp-proxy, hook claude-code)."""
+(serve, worker), `admin` (policy, audit, web-login), `client` (request, pending, approve, reject), `agents`
+(mcp, mcp-proxy, hook claude-code) and `grants` (list, create, revoke)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from bot.cli import admin, agents, client, server
+from bot.cli.grants import add_grants
 from bot.errors import ConfigError
 from bot.models import RISK_LEVELS
 
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_serve_and_worker, _add_policy, _add_audit, _add_web_login, _add_request,
                 _add_decide_and_pending, agents.register):
         add(sub)
+    add_grants(sub, URL_HELP)
     return parser
 
 

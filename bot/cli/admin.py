@@ -49,6 +49,7 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         return 2
     result = classify(policy, request, args.agent)
     route = result.route
+    grant_line = _grant_that_applies(policy, request, args.agent)
     out: dict[str, Any] = {
         "level": result.level.value, "explanation": result.explanation, "reasons": result.reasons,
         "rules": result.rules,
@@ -56,6 +57,7 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         "route": {"channels": [f"{c.kind}:{c.target}" for c in route.channels], "approvers": route.approvers,
                   "quorum": route.quorum, "timeout": str(result.timeout), "on_timeout": route.on_timeout,
                   "escalate": [s.model_dump(mode="json") for s in route.escalate]},
+        "grant": grant_line,
     }
     if args.json:
         print(json.dumps(out, indent=2))
@@ -67,6 +69,7 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         print(f"  because {reason}")
     if result.rules:
         print(f"rules matched: {', '.join(result.rules)}")
+    print(f"grant: {grant_line}")
     if result.auto_outcome:
         print(f"decided by policy: {result.auto_outcome} ({result.auto_comment})")
     else:
@@ -78,6 +81,27 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
             repeat = f", repeat every {step.repeat.every} x{step.repeat.times}" if step.repeat else ""
             print(f"  escalate after {step.after}: {targets}{repeat}")
     return 0
+
+
+def _grant_that_applies(policy: Any, request: Any, agent: str) -> str:
+    """Which standing grant would approve this call now, read from the server's Redis (if it can be reached)."""
+    from bot.bootstrap import build_runtime, resolve_redis_url
+
+    async def look() -> str:
+        settings = load_settings()
+        runtime = build_runtime(settings, resolve_redis_url(settings), policy=policy)
+        try:
+            grant = await asyncio.wait_for(runtime.trust.which(request, agent), 5)
+        finally:
+            await runtime.redis.aclose()
+        if grant is None:
+            return "none would apply"
+        return f"{grant.id} (by {grant.created_by.name or grant.created_by.id}, until {grant.expires_at.isoformat()})"
+
+    try:
+        return asyncio.run(look())
+    except Exception as exc:  # noqa: BLE001 — no server to ask: the policy part still stands
+        return f"not checked ({type(exc).__name__}: {str(exc)[:120]})"
 
 
 # -- audit -------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
@@ -14,6 +15,7 @@ from bot.policy.sql import SqlClassification, classify_sql
 
 DEFAULT_TIMEOUT = timedelta(hours=1)
 _MISSING = object()
+Search = Callable[[str, str], Any]
 
 
 @dataclass
@@ -63,20 +65,38 @@ def _compare(value: Any, condition: NumberCondition | Condition) -> bool:
     return True
 
 
-def _condition_holds(value: Any, condition: Condition) -> bool:
+def _loose_equal(value: Any, expected: Any) -> bool:
+    return bool(value == expected)
+
+
+def _condition_holds(value: Any, condition: Condition, search: Search = re.search,
+                     equal: Callable[[Any, Any], bool] = _loose_equal) -> bool:
     if condition.exists is not None and (value is not _MISSING) != condition.exists:
         return False
     if value is _MISSING:
         return condition.exists is False
-    if "eq" in condition.model_fields_set and value != condition.eq:
+    if "eq" in condition.model_fields_set and not equal(value, condition.eq):
         return False
-    if "ne" in condition.model_fields_set and value == condition.ne:
+    if "ne" in condition.model_fields_set and equal(value, condition.ne):
         return False
-    if condition.in_ is not None and value not in condition.in_:
+    if condition.in_ is not None and not any(equal(value, option) for option in condition.in_):
         return False
-    if condition.regex is not None and not (isinstance(value, str) and re.search(condition.regex, value)):
+    if condition.regex is not None and not (isinstance(value, str) and search(condition.regex, value)):
         return False
     return _compare(value, condition)
+
+
+def arg_value(args: dict[str, Any], path: str) -> tuple[bool, Any]:
+    """(found, value) at a dotted argument path, looked up as rules look it up."""
+    value = _lookup(args, path)
+    return value is not _MISSING, None if value is _MISSING else value
+
+
+def condition_holds(args: dict[str, Any], path: str, condition: Condition, search: Search,
+                    equal: Callable[[Any, Any], bool]) -> bool:
+    """One argument condition, as rules test it (same path look-up and operators), with the caller's regex
+    search and equality: standing grants bound the search's time and compare types strictly."""
+    return _condition_holds(_lookup(args, path), condition, search, equal)
 
 
 def _describe(condition: Condition | NumberCondition) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -95,6 +96,12 @@ class LevelPolicy(Strict):
     allow_self_approval: bool = False
     # Decisions that need a comment; None: the default, `[reject]` for high and critical (see reasons_for).
     require_reason: list[Literal["reject", "modify"]] | None = None
+    # Standing grants (bot/grants.py): whether one may approve requests at this level; None: every level but
+    # critical. The rubber-stamp guard: an approve sooner than this after the request was shown is refused.
+    grantable: bool | None = None
+    min_review_s: float = Field(default=0, ge=0, le=3600)
+    # Slack: more than this many requests waiting to be posted to one channel become one digest message.
+    digest_after: int = Field(default=5, ge=1, le=1000)
 
     @field_validator("approvers")
     @classmethod
@@ -109,6 +116,11 @@ class LevelPolicy(Strict):
 
 
 DEFAULT_REQUIRE_REASON = {RiskLevel.high: ["reject"], RiskLevel.critical: ["reject"]}
+
+
+def is_grantable(level: RiskLevel, settings: LevelPolicy) -> bool:
+    """A level with `grantable: false` is never granted; critical only with `grantable: true`."""
+    return settings.grantable if settings.grantable is not None else level != RiskLevel.critical
 
 
 def reasons_for(level: RiskLevel, require_reason: Sequence[str] | None) -> list[str]:
@@ -230,6 +242,13 @@ class Rule(Strict):
 RedactEntry = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^.\s]+(\.[^.\s]+)*$")]
 
 
+class Trust(Strict):
+    """When history proposes a grant: `suggest_after` approvals by people, no reject or modify in `window`."""
+
+    suggest_after: int = Field(default=5, ge=1, le=1000)
+    window: Duration = Field(default_factory=lambda: timedelta(days=14))
+
+
 class Policy(Strict):
     default_level: RiskLevel = RiskLevel.medium
     levels: dict[RiskLevel, LevelPolicy] = Field(default_factory=dict)
@@ -237,6 +256,7 @@ class Policy(Strict):
     # Argument paths and key-name globs whose values are masked for people (bot/redaction.py); None: defaults.
     redact: list[RedactEntry] | None = Field(default=None, max_length=200)
     people: list[Person] = Field(default_factory=list)
+    trust: Trust = Field(default_factory=Trust)
 
     @field_validator("people", mode="before")
     @classmethod

@@ -1,4 +1,5 @@
-"""`/approvals` lists what this person may decide; `/approvals stats`; `/approvals help`. All ephemeral."""
+"""`/approvals` lists what this person may decide; `/approvals stats`; `/approvals grants` (standing grants
+with Revoke buttons); `/approvals help`. All ephemeral."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
+from blocks.grants import grants_message
 from blocks.queue import HELP_TEXT, help_blocks, queue_page, stats_blocks
 from handlers.channel import channel_of
 from handlers.deciding import decider_for
@@ -19,11 +21,15 @@ async def run(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext,
     if word in ("help", "?"):
         await ack(blocks=help_blocks(), text=HELP_TEXT, response_type="ephemeral")
         return
-    if word not in ("", "stats"):
+    if word not in ("", "stats", "grants"):
         await ack(text=f"Unknown option `{word[:50]}`.\n{HELP_TEXT}", response_type="ephemeral")
         return
     await ack()
     slack = channel_of(context)
+    if word == "grants":
+        await respond(response_type="ephemeral",
+                      **grants_message(await slack.runtime.trust.grants(), slack.service.clock.now()))
+        return
     if word == "stats":
         pending, decided, median = await today_stats(slack)
         await respond(blocks=stats_blocks(pending, decided, median), text="Approval stats", response_type="ephemeral")

@@ -25,6 +25,9 @@ async def test_queue_pages_beyond_the_block_limit(slack):
     slack.slack.pacer.interval_s = 0  # this test is about the queue, not posting
     ids = await file_many(slack, 35)
     await file_many(slack, 3, risk={"level": "high"})  # U0BOB may not decide these
+    # Who is in #approvals (and so may decide) is known once something was posted there (one post, or a digest).
+    await slack.emulator.wait_for("chat.postMessage")
+    await slack.slack.pacer.idle()
     status, body = await slack.player.command("U0BOB")
     assert (status, body) == (200, "")
     [call] = await slack.emulator.wait_for("response_url")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from blocks.approval import APPROVE, MODIFY, REJECT, VIEW
+from blocks.approval import APPROVE, MODIFY, REJECT, TRUST, VIEW
 from handlers import keys as slack_keys
 from handlers.delivery import post_missed
 from tests.support.servers import AGENT_KEY, auth, make_settings, running_app, unique_prefix
@@ -26,7 +26,7 @@ async def test_message_carries_the_context_and_buttons(slack):
     for piece in ("GDPR erasure request", "1 customer record", "anonymise instead", "SUP-9", "*no*",
                   "cus_42", "agent risk.level: high", "<!date^", "U0BOB"):
         assert piece in text, piece
-    assert message.action_ids == [APPROVE, REJECT, MODIFY, VIEW]
+    assert message.action_ids == [APPROVE, REJECT, MODIFY, TRUST, VIEW]
     assert f"<http://127.0.0.1:3000/requests/{approval['id']}|Open in the dashboard>" in text
     assert "needs approval" in message.text
     # The contract other adapters rely on: slack:msg:<id> maps channel ID → ts.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.support.servers import AGENT_KEY, auth
-from tests.support.slack_app import slack_harness
+from tests.support.slack_app import NO_DIGEST_POLICY, slack_harness
 
 
 async def test_429_is_retried_after_retry_after(slack):
@@ -18,7 +18,8 @@ async def test_429_is_retried_after_retry_after(slack):
 
 
 async def test_burst_to_one_channel_is_paced(redis_server):
-    async with slack_harness(redis_server, min_post_interval=0.1) as slack:
+    # Digests off: this is about individual posts (tests/handlers/test_digest.py covers bursts as digests).
+    async with slack_harness(redis_server, NO_DIGEST_POLICY, min_post_interval=0.1) as slack:
         slack.slack.pacer.interval_s = 0.25  # Slack's 1 s, scaled down; the margin absorbs network jitter
         responses = await asyncio.gather(*[
             slack.running.client.post("/v1/approvals", json={"action": f"job-{i}"}, headers=auth(AGENT_KEY))

@@ -9,7 +9,7 @@ from typing import Any
 from bot.embedded import EmbeddedRedis
 from tests.escalation.conftest import OutboxProbe
 from tests.support.servers import AGENT_KEY, OTHER_AGENT_KEY, auth
-from tests.support.slack_app import SlackHarness, slack_harness
+from tests.support.slack_app import NO_DIGEST_POLICY, SlackHarness, slack_harness
 
 SPAM = 60
 
@@ -27,7 +27,7 @@ async def _position_after_spam(redis: EmbeddedRedis, **urgent: Any) -> int:
     """Agent A files SPAM requests while Slack holds the first post; then agent B files one. Returns the
     position (0-based) of B's message among the posts to the channel."""
     gate = asyncio.Event()
-    async with slack_harness(redis, hold_posts=gate) as slack:
+    async with slack_harness(redis, NO_DIGEST_POLICY, hold_posts=gate) as slack:  # individual posts
         slack.slack.pacer.interval_s = 0.005  # Slack's 1 s, scaled down: the order is what is tested
         probe = OutboxProbe()
         slack.running.runtime.outbox.subscribe(probe)

@@ -24,6 +24,11 @@ levels:
 """
 
 
+# The same, with digests off (every level's `digest_after` above any burst a test makes): for tests of how
+# individual posts are paced and ordered.
+NO_DIGEST_POLICY = SLACK_POLICY.replace("timeout: 1h}", "timeout: 1h, digest_after: 1000}")
+
+
 @dataclass
 class SlackHarness:
     running: RunningApp

@@ -10,6 +10,8 @@ from redis.exceptions import RedisError
 
 from bot import metrics
 from bot.channels.api.approvals import SERVICE, routes
+from bot.channels.api.grants import RUNTIME as GRANTS_RUNTIME
+from bot.channels.api.grants import routes as grant_routes
 from bot.channels.api.openapi import build_openapi
 from bot.channels.common.auth import KEYRING, KeyRing, bearer_matches
 from bot.channels.common.errors import error_middleware, error_response
@@ -41,7 +43,8 @@ async def metrics_view(request: web.Request) -> web.Response:
         return error_response(401, "unauthenticated", "send Authorization: Bearer <COUNTERSIGN_METRICS_TOKEN>",
                               headers={"WWW-Authenticate": "Bearer"})
     pending = await request.app[RUNTIME].store.pending_by_level()
-    return web.Response(body=metrics.render(pending), content_type="text/plain", charset="utf-8",
+    grants_active = len(await request.app[RUNTIME].trust.grants())
+    return web.Response(body=metrics.render(pending, grants_active), content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
 
 
@@ -60,6 +63,8 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application
     app[KEYRING] = KeyRing(runtime.agent_keys, runtime.approver_keys)
     app[OPENAPI] = build_openapi()
     app.add_routes(routes)
+    app[GRANTS_RUNTIME] = runtime
+    app.add_routes(grant_routes)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_view)

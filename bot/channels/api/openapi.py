@@ -7,6 +7,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from bot import __version__
+from bot.grants import Grant, GrantCreate
 from bot.models import (
     Approval,
     ApprovalCreate,
@@ -14,6 +15,7 @@ from bot.models import (
     AuditEvent,
     DecisionCreate,
     ErrorResponse,
+    OutcomeReport,
     QuestionCreate,
 )
 
@@ -42,9 +44,9 @@ def _responds(ok: int, name: str | None, *errors: int, description: str = "OK") 
 
 
 def build_openapi() -> dict[str, Any]:
-    inputs = (ApprovalCreate, QuestionCreate, DecisionCreate)
+    inputs = (ApprovalCreate, QuestionCreate, DecisionCreate, OutcomeReport, GrantCreate)
     models: Any = [(m, "validation" if m in inputs else "serialization")
-                   for m in (*inputs, Approval, ApprovalPage, AuditEvent, ErrorResponse)]
+                   for m in (*inputs, Approval, ApprovalPage, AuditEvent, ErrorResponse, Grant)]
     _, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
     id_param = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
     approval_id = {"parameters": [id_param]}
@@ -95,6 +97,26 @@ def build_openapi() -> dict[str, Any]:
                 "responses": {"200": {"description": "OK", "content": {"application/json": {
                     "schema": {"type": "array", "items": _ref("AuditEvent")}}}},
                     **{k: v for k, v in _responds(200, None, 401, 404).items() if k != "200"}}}},
+            "/v1/approvals/{id}/outcome": {**approval_id, "post": {
+                "summary": "Report what happened when the agent ran its approved request (once)",
+                "requestBody": _json_body("OutcomeReport"),
+                "responses": _responds(200, "Approval", 400, 401, 403, 404, 409)}},
+            "/v1/grants": {
+                "post": {"summary": "Create a standing grant (approver keys only)",
+                         "requestBody": _json_body("GrantCreate"),
+                         "responses": _responds(201, "Grant", 400, 401, 403, description="Created")},
+                "get": {"summary": "Active grants (all=1: also expired, revoked, used up); approver keys only",
+                        "parameters": [{"name": "all", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": {"description": "OK", "content": {"application/json": {
+                            "schema": {"type": "array", "items": _ref("Grant")}}}}}},
+            },
+            "/v1/grants/suggestions": {"get": {
+                "summary": "Grants history suggests (never applied by themselves); approver keys only",
+                "responses": _responds(200, None, 401, 403)}},
+            "/v1/grants/{id}": {**approval_id,
+                                "get": {"summary": "One grant", "responses": _responds(200, "Grant", 401, 403, 404)},
+                                "delete": {"summary": "Revoke a grant now",
+                                           "responses": _responds(200, "Grant", 401, 403, 404)}},
             "/healthz": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "OK"}}}},
             "/readyz": {"get": {"summary": "Readiness (Redis reachable)", "security": [],
                                 "responses": {"200": {"description": "OK"}, "503": {"description": "Not ready"}}}},

@@ -17,6 +17,7 @@ from bot.errors import (
     InvalidInput,
     NotFound,
     TooManyRequests,
+    TooSoon,
     Unauthenticated,
 )
 
@@ -27,7 +28,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The one error → HTTP status map, for every channel that answers over HTTP (JSON API, dashboard pages,
 # email-link pages).
 HTTP_STATUS: dict[type[CountersignError], int] = {
-    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409, TooManyRequests: 429,
+    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, TooSoon: 403, NotFound: 404, Conflict: 409,
+    TooManyRequests: 429,
 }
 # The title a page shows for each status (the dashboard's and the email links' pages).
 PAGE_TITLE = {400: "Not accepted", 401: "Not signed in", 403: "Not allowed", 404: "Not found",

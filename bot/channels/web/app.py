@@ -13,7 +13,7 @@ import jinja2
 from aiohttp import web
 
 from bot.channels.common.smtp import SmtpConfig
-from bot.channels.web import history, live, login, pages
+from bot.channels.web import history, live, login, pages, trust
 from bot.channels.web.auth import WebAuth
 from bot.channels.web.state import JINJA, WEB, WebState
 from bot.errors import ConfigError
@@ -57,7 +57,7 @@ def install(app: web.Application, runtime: Runtime) -> None:
     environment.globals["seconds"] = lambda value: "—" if value is None else span(timedelta(seconds=value))
     state = WebState(runtime, WebAuth(runtime.settings, runtime.redis, runtime.keys))
     app[WEB] = state
-    for table in (login.routes, pages.routes, history.routes, live.routes):
+    for table in (login.routes, pages.routes, history.routes, live.routes, trust.routes):
         app.add_routes(table)
     app.router.add_static("/static/", Path(str(package.joinpath("static"))), name="web-static",
                           append_version=False)

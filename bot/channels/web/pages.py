@@ -10,8 +10,9 @@ from aiohttp import web
 from bot.channels.web.decisions import MAX_BATCH, decide_batch, read_args, read_comment, read_outcome
 from bot.channels.web.queries import AGE_LABELS, parse_filters, to_search
 from bot.channels.web.state import WEB, decider_for, page, render, require_session
+from bot.channels.web.trust import read_grant_form, trust_form
 from bot.clock import to_ms
-from bot.errors import InvalidInput
+from bot.errors import Forbidden, InvalidInput, TooSoon
 from bot.models import RISK_LEVELS, Approval, Status
 
 routes = web.RouteTableDef()
@@ -125,8 +126,16 @@ async def _request_view(request: web.Request, error: InvalidInput | None = None,
         "context_items": [_context_item(key, value) for key, value in approval.context.items()],
         "error": error, "now": runtime.clock.now(), "summary": summary,
         "can_reveal": session.admin and masked,
+        "trust": await trust_form(request, approval) if approval.status == Status.pending and not refusal
+        and approval.kind == "action" else None,
     }
     return await render(request, "request.html", context, status)
+
+
+async def request_error(request: web.Request, exc: InvalidInput | Forbidden) -> web.Response:
+    """A refused decision shown on the request page (a missing reason, the rubber-stamp guard…)."""
+    error = exc if isinstance(exc, InvalidInput) else InvalidInput(exc.message, exc.fields)
+    return await _request_view(request, error, None, 403 if isinstance(exc, Forbidden) else 400)
 
 
 @routes.post("/requests/{id}/decide")
@@ -144,4 +153,24 @@ async def decide(request: web.Request) -> web.StreamResponse:
         await runtime.service.decide(approval_id, decider_for(session), outcome, comment, args)
     except InvalidInput as exc:
         return await _request_view(request, exc, args_text if isinstance(args_text, str) else None, 400)
+    except TooSoon as exc:  # the rubber-stamp guard: shown on the page, the same click later works
+        return await request_error(request, exc)
+    return web.Response(status=303, headers={"Location": f"/requests/{approval_id}"})
+
+
+@routes.post("/requests/{id}/trust")
+@page()
+async def approve_and_trust(request: web.Request) -> web.StreamResponse:
+    """Approve & trust similar…: approve this request and create the grant, in one step."""
+    runtime = request.app[WEB].runtime
+    session = require_session(request)
+    approval_id = check_id(request.match_info["id"])
+    approval = await runtime.service.get(approval_id)
+    form = await request.post()
+    try:
+        grant = await read_grant_form(request, approval, form)
+        await runtime.trust.approve_and_trust(approval_id, decider_for(session), grant,
+                                              read_comment(form.get("comment")))
+    except (InvalidInput, Forbidden) as exc:
+        return await request_error(request, exc)
     return web.Response(status=303, headers={"Location": f"/requests/{approval_id}"})
