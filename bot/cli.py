@@ -42,10 +42,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.policy import load_policy
     from bot.runtime import build_runtime
     from bot.server import build_application, run
+    from bot.supervisor import serve_workers, worker_count
 
     settings = load_settings()
     configure(settings.countersign_log_level)
     policy = load_policy(settings.countersign_policy)
+    host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+    if (workers := worker_count(args.workers)) > 1:
+        return serve_workers(settings, host, port, workers)
     embedded = None
     url = settings.redis_url
     if url is None:
@@ -57,11 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         runtime = build_runtime(settings, url, policy=policy)
         runtime.sweep_expiry = True  # one `countersign serve` expires requests even without a worker
         app = build_application(runtime)
-        host = args.host or settings.host
-        port = args.port if args.port is not None else settings.port
         log.info("Countersign listening on http://%s:%s", host, port)
         try:
-            run(app, settings, host, port, new_event_loop())
+            run(app, settings, host, port, new_event_loop(), reuse_port=args.reuse_port)
         except OSError as exc:  # address in use, unknown host, no permission
             raise ConfigError(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     finally:
@@ -291,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the web service (agent API, Slack, web)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", default="1", help="server processes sharing the port (default 1; auto: one "
+                                                      "per core)")
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for --workers' children
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run the RQ worker (escalations, timeouts, delivery)")

@@ -166,7 +166,7 @@ class ApprovalService:
             try:
                 approval = await self.get(approval_id)
                 remaining = deadline - asyncio.get_running_loop().time()
-                if approval.status != Status.pending or remaining <= 0:
+                if approval.status != Status.pending or remaining <= 0 or self.feed.draining:
                     return approval
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):
