@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -17,6 +17,7 @@ from bot.clock import Clock, SystemClock
 from bot.events import ChangeFeed, OutboxDispatcher
 from bot.keys import Keys
 from bot.policy import Policy, load_policy
+from bot.redis_url import async_client
 from bot.secrets import audit_key, derive, signing_key
 from bot.service import ApprovalService
 from bot.settings import Settings
@@ -30,9 +31,8 @@ def redis_client(url: str, max_connections: int = 200) -> Redis:
     and retries on a dropped connection: after a Redis restart each pooled connection fails once."""
     retry = Retry(ExponentialBackoff(cap=1, base=0.05), 3)
     errors = [RedisConnectionError, RedisTimeoutError]
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10,
-                                           health_check_interval=30, retry=retry, retry_on_error=errors)
-    return Redis(connection_pool=pool, retry=retry, retry_on_error=errors)
+    return async_client(url, max_connections=max_connections, timeout=10, health_check_interval=30, retry=retry,
+                        retry_on_error=errors)
 
 
 @dataclass

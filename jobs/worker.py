@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from redis import Redis
 from rq import SimpleWorker, Worker
 
+from bot.redis_url import sync_client
 from bot.settings import Settings
 from jobs import context
 from jobs.context import QUEUE_NAME, queue_for
@@ -35,7 +35,7 @@ def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bo
     check_settings(settings)
     context.configure(settings, redis_url)
     context.preload()
-    redis = Redis.from_url(redis_url)
+    redis = sync_client(redis_url)
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([queue_for(redis, settings)], connection=redis)
     stop = threading.Event()
