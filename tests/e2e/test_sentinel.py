@@ -86,7 +86,8 @@ def cluster() -> Iterator[Cluster]:
 
 def _caught_up(primary_port: int, replica_port: int) -> bool:
     with redis.Redis(port=primary_port) as primary, redis.Redis(port=replica_port) as replica:
-        return bool(replica.info("replication")["slave_repl_offset"] >= primary.info("replication")["master_repl_offset"])
+        wanted = primary.info("replication")["master_repl_offset"]
+        return bool(replica.info("replication")["slave_repl_offset"] >= wanted)
 
 
 async def _decide(http: aiohttp.ClientSession, url: str, approval_id: str, attempts: int = 100) -> dict:
