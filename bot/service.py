@@ -35,7 +35,7 @@ from bot.policy.schema import reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
 from bot.store import Ballot, Entry, Store, StoredApproval, parse_approval
-from bot.validation import check_args, check_depth, check_plain
+from bot.validation import check_args, check_depth, check_plain, validate_args
 
 log = logging.getLogger(__name__)
 MAX_WAIT_S = 60
@@ -139,8 +139,8 @@ class ApprovalService:
         check_depth(args=request.args, context=request.context.model_dump(exclude_none=True),
                     args_schema=request.args_schema)
         await self.rate_counter.take(agent, self.limits.rate, self.clock.now().timestamp())
-        if request.args_schema is not None:
-            await check_args(request.args, request.args_schema, schema_only=True)
+        if request.args_schema is not None:  # depth checked just above: one pass over args
+            await validate_args(request.args, request.args_schema, schema_only=True)
 
     async def check_args(self, args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
         """Validate args against a schema; see bot.validation (depth, local refs, one time budget)."""
