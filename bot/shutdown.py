@@ -13,8 +13,9 @@ from bot.runtime import Runtime
 log = logging.getLogger(__name__)
 
 # aiohttp's grace for in-flight handlers after the port closes (its default is 60 s). Long-polls and streams
-# end at once, so this bounds only ordinary requests; the runtime's own stop (outbox, sweeper) follows it.
-GRACE_S = 2.5
+# end at once, so this bounds only ordinary requests. Within 5 s in all: the shutdown hooks (<= 1 s, the
+# dashboard's mail), this grace, then the runtime's own stop (outbox, sweeper: <= 2 s).
+GRACE_S = 2.0
 
 
 def install(app: web.Application, runtime: Runtime) -> None:
