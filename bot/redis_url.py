@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
@@ -15,6 +15,9 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.asyncio.sentinel import SentinelConnectionPool as AsyncSentinelPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.sentinel import Sentinel
 
 from bot.errors import ConfigError
@@ -31,6 +34,8 @@ class SentinelUrl:
     username: str | None = None
     password: str | None = None  # the primary's and replicas' password
     sentinel_password: str | None = None  # `?sentinel_password=…` when the Sentinels require one
+    confirm_replicas: int = 0  # `?confirm_replicas=N`: a state change is acknowledged once N replicas have it
+    confirm_timeout_ms: int = 1000  # `?confirm_timeout_ms=…`: how long to wait for them
 
     @classmethod
     def parse(cls, url: str) -> SentinelUrl:
@@ -47,9 +52,14 @@ class SentinelUrl:
             raise ConfigError("REDIS_URL: expected redis+sentinel://[:password@]host:port[,host:port…]/"
                               "service_name[/db]")
         username, _, password = parts.netloc.rpartition("@")[0].partition(":")
-        sentinel_password = parse_qs(parts.query).get("sentinel_password", [""])[0]
+        query = {name: values[0] for name, values in parse_qs(parts.query).items()}
+        counts = {name: query.get(name, default) for name, default in (("confirm_replicas", "0"),
+                                                                       ("confirm_timeout_ms", "1000"))}
+        if not all(value.isdigit() for value in counts.values()):
+            raise ConfigError("REDIS_URL: confirm_replicas and confirm_timeout_ms must be whole numbers")
         return cls(sentinels, path[0], int(path[1]) if len(path) == 2 else 0, unquote(username) or None,
-                   unquote(password) or None, sentinel_password or None)
+                   unquote(password) or None, query.get("sentinel_password") or None,
+                   int(counts["confirm_replicas"]), int(counts["confirm_timeout_ms"]))
 
     def sentinel_kwargs(self) -> dict[str, Any]:
         return {"socket_timeout": SENTINEL_TIMEOUT_S, "socket_connect_timeout": SENTINEL_TIMEOUT_S,
@@ -61,6 +71,33 @@ class SentinelUrl:
 
 def is_sentinel(url: str) -> bool:
     return url.startswith(SENTINEL_SCHEME + "://")
+
+
+class ReplicationUnconfirmed(RedisError):
+    """A state change reached the primary but not enough replicas in time: it is not acknowledged."""
+
+
+class _ConfirmedRedis(Redis):
+    """After each script (every state change is one), WAIT on the same connection until `confirm_replicas`
+    replicas have it: a decision acknowledged to anyone then survives the primary's loss."""
+
+    confirm_replicas = 0
+    confirm_timeout_ms = 1000
+
+    async def _send_command_parse_response(self, conn: Any, command_name: str, *args: Any,
+                                           **options: Any) -> Any:
+        response = await super()._send_command_parse_response(conn, command_name, *args, **options)
+        if self.confirm_replicas and command_name in ("EVALSHA", "EVAL"):
+            try:
+                await conn.send_command("WAIT", self.confirm_replicas, self.confirm_timeout_ms)
+                confirmed = int(await self.parse_response(conn, "WAIT"))
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                # Not a retryable error here: a retry would run the script a second time.
+                raise ReplicationUnconfirmed(f"the primary went away before replicas confirmed: {exc}") from None
+            if confirmed < self.confirm_replicas:
+                raise ReplicationUnconfirmed(f"{confirmed} of {self.confirm_replicas} replicas confirmed the "
+                                             f"write within {self.confirm_timeout_ms} ms")
+        return response
 
 
 class _BlockingSentinelPool(AsyncSentinelPool, BlockingConnectionPool):
@@ -77,8 +114,11 @@ def async_client(url: str, retry: Retry, retry_on_error: Sequence[type[Exception
         return Redis(connection_pool=pool, retry=retry, retry_on_error=errors)
     target = SentinelUrl.parse(url)
     manager = AsyncSentinel(target.sentinels, sentinel_kwargs=target.sentinel_kwargs())
-    client: Redis = manager.master_for(target.service, connection_pool_class=_BlockingSentinelPool, retry=retry,
-                                       retry_on_error=errors, **target.node_kwargs(), **pool_options)
+    client = manager.master_for(target.service, redis_class=_ConfirmedRedis,
+                                connection_pool_class=_BlockingSentinelPool, retry=retry, retry_on_error=errors,
+                                **target.node_kwargs(), **pool_options)
+    client = cast(_ConfirmedRedis, client)
+    client.confirm_replicas, client.confirm_timeout_ms = target.confirm_replicas, target.confirm_timeout_ms
     return client
 
 
