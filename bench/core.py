@@ -2,7 +2,7 @@
 (b) decision → long-poll wake-up latency over 1,000 decisions made in a second process;
 (c) Redis memory per pending request at 10,000 pending.
 
-Run: .venv/bin/python bench/core.py   (needs `wrk`: apt-get install wrk)
+Run: .venv/bin/python bench/core.py [--throughput-only]   (needs `wrk`: apt-get install wrk)
 """
 
 from __future__ import annotations
@@ -25,17 +25,13 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bodies import BARE, sdk_body  # noqa: E402
 from bot.embedded import EmbeddedRedis, free_port  # noqa: E402
 
 AGENT = "bench-agent-secret-0123456789"
 APPROVER = "bench-approver-secret-0123456789"
-REQUEST = {
-    "action": "delete_user_data", "args": {"user_id": "user_123"},
-    "context": {"why": "GDPR erasure request #881", "affected": "1 user row, 14 orders", "reversible": False,
-                "alternatives": "anonymise instead"},
-    "risk": {"cost_usd": 0, "data_sensitivity": "pii", "reversible": False},
-    "sql": "DELETE FROM users WHERE id = 'user_123'", "requested_by": "U024BE7LH", "run_id": "run-42",
-}
+REQUEST = BARE
+SDK_REQUEST = sdk_body()
 WRK_LUA = """
 wrk.method = "POST"
 wrk.body = [[%s]]
@@ -90,26 +86,41 @@ def wrk(port: int, body: dict, seconds: int = 10, unique: bool = False) -> float
     raise RuntimeError(out)
 
 
-def throughput(redis_url: str) -> tuple[float, float, float]:
+def throughput(redis_url: str) -> dict[str, float]:
+    """req/s for hello-world, then one `countersign serve` and `serve --workers 2`, each with both bodies."""
     port = free_port()
     hello = start([sys.executable, str(ROOT / "bench" / "hello.py"), str(port)], dict(os.environ), port)
     try:
         wrk(port, REQUEST, 3)
-        hello_rps = wrk(port, REQUEST)
+        figures = {"hello": wrk(port, REQUEST)}
     finally:
         hello.terminate()
         hello.wait()
-    port = free_port()
-    env = {**env_for(redis_url, "bench-a:"), "PORT": str(port)}
-    serve = start([sys.executable, "-m", "bot.cli", "serve"], env, port)
-    try:
-        wrk(port, REQUEST, 3)
-        ours_rps = wrk(port, REQUEST)
-        unique_rps = wrk(port, REQUEST, unique=True)
-    finally:
-        serve.terminate()
-        serve.wait()
-    return ours_rps, unique_rps, hello_rps
+    for workers in (1, 2):
+        port = free_port()
+        env = {**env_for(redis_url, f"bench-a{workers}:"), "PORT": str(port)}
+        serve = start([sys.executable, "-m", "bot.cli", "serve", "--workers", str(workers)], env, port)
+        try:
+            wrk(port, SDK_REQUEST, 3)
+            figures[f"bare-{workers}"] = wrk(port, REQUEST)
+            figures[f"sdk-{workers}"] = wrk(port, SDK_REQUEST)
+            if workers == 1:
+                figures["unique-1"] = wrk(port, REQUEST, unique=True)
+        finally:
+            serve.terminate()
+            serve.wait()
+    return figures
+
+
+def report_throughput(figures: dict[str, float]) -> None:
+    hello = figures["hello"]
+    print(f"(a) hello-world (1 process): {hello:,.0f} req/s")
+    for body in ("bare", "sdk"):
+        one, two = figures[f"{body}-1"], figures[f"{body}-2"]
+        print(f"    POST /v1/approvals, {body} body: 1 process {one:,.0f} req/s (ratio {one / hello:.2f}, target "
+              f">= 0.20); --workers 2 {two:,.0f} req/s ({two / one:.2f}x, target >= 1.6x)")
+    print(f"    bare body, different SQL every request: {figures['unique-1']:,.0f} req/s "
+          f"(ratio {figures['unique-1'] / hello:.2f})")
 
 
 async def wakeups(redis_url: str, count: int = 1000) -> list[float]:
@@ -181,7 +192,10 @@ def main() -> None:
     server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="cs-bench-")), persist=False)
     url = server.start()
     try:
-        ours, unique, hello = throughput(url)
+        figures = throughput(url)
+        if "--throughput-only" in sys.argv:
+            report_throughput(figures)
+            return
         lat = asyncio.run(wakeups(url))
         per_request = asyncio.run(memory(url))
         # The same on Redis's default hash encoding threshold (what an untuned production Redis does).
@@ -191,10 +205,7 @@ def main() -> None:
         server.stop()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{platform.platform()}")
-    print(f"(a) POST /v1/approvals: {ours:,.0f} req/s; hello-world: {hello:,.0f} req/s; "
-          f"ratio {ours / hello:.2f} (target >= 0.25)")
-    print(f"    same, every request with different SQL (no classification cache hits): {unique:,.0f} req/s; "
-          f"ratio {unique / hello:.2f}")
+    report_throughput(figures)
     print(f"(b) decision -> long-poll wake-up over {len(lat)} decisions: p50 {statistics.median(lat):.2f} ms, "
           f"p99 {pct(lat, 0.99):.2f} ms, max {max(lat):.2f} ms (target p99 <= 10 ms)")
     print(f"(c) Redis memory per pending request at 10,000 pending: {per_request:,.0f} bytes "

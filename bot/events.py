@@ -32,6 +32,7 @@ class ChangeFeed:
         self._listeners: set[ChangeListener] = set()
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self.draining = False  # set at shutdown: waits return at once (bot/shutdown.py)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="change-feed")
@@ -59,6 +60,13 @@ class ChangeFeed:
             waiters.discard(future)
             if not waiters:
                 del self._waiters[approval_id]
+
+    def drain(self) -> int:
+        """Wake every waiter for good: from now on a wait returns the state as it stands."""
+        self.draining = True
+        held = sum(len(waiters) for waiters in self._waiters.values())
+        self._wake_all()
+        return held
 
     def _dispatch(self, approval_id: str, status: str) -> None:
         for future in self._waiters.pop(approval_id, set()):

@@ -12,8 +12,9 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import hmac
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.jsonutil import canonical
@@ -33,6 +34,12 @@ class RedactionRules:
 
     globs: tuple[str, ...] = ()
     paths: tuple[tuple[str, ...], ...] = ()
+    # The globs as one compiled pattern: every argument name of every request is matched against them.
+    _any_glob: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.globs:
+            object.__setattr__(self, "_any_glob", re.compile("|".join(fnmatch.translate(g) for g in self.globs)))
 
     @classmethod
     def parse(cls, entries: Iterable[str] | None) -> RedactionRules:
@@ -50,7 +57,7 @@ class RedactionRules:
         """`path` is the lower-cased key path to a value, list indices left out."""
         if not path:
             return False
-        if any(fnmatch.fnmatchcase(path[-1], glob) for glob in self.globs):
+        if self._any_glob is not None and self._any_glob.match(path[-1]):
             return True
         return any(len(rule) == len(path) and all(fnmatch.fnmatchcase(p, r) for p, r in zip(path, rule, strict=True))
                    for rule in self.paths)

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,6 +19,7 @@ from bot.clock import Clock
 from bot.events import ChangeFeed, OutboxDispatcher
 from bot.keys import Keys
 from bot.policy import Policy
+from bot.redis_url import async_client
 from bot.secrets import derive, signing_key
 from bot.service import ApprovalService
 from bot.settings import Settings
@@ -37,10 +38,8 @@ def redis_client(url: str, max_connections: int = 200) -> Redis:
     and gets a client of its own (jobs/scheduling.py `sync_redis`, jobs/context.py)."""
     retry = Retry(ExponentialBackoff(cap=1, base=0.05), 3)
     errors = [RedisConnectionError, RedisTimeoutError]
-    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10, decode_responses=True,
-                                           encoding_errors="replace",
-                                           health_check_interval=30, retry=retry, retry_on_error=errors)
-    return Redis(connection_pool=pool, retry=retry, retry_on_error=errors)
+    return async_client(url, max_connections=max_connections, timeout=10, decode_responses=True,
+                        encoding_errors="replace", health_check_interval=30, retry=retry, retry_on_error=errors)
 
 
 @dataclass

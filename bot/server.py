@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import shutdown
 from bot.channels.api import create_app
 from bot.channels.email.links import install as install_email
 from bot.channels.humanlayer import install as install_humanlayer
@@ -39,6 +40,7 @@ INSTALLERS: list[Installer] = [
 
 def build_application(runtime: Runtime) -> web.Application:
     app = create_app(runtime)
+    shutdown.install(app, runtime)
     for install in INSTALLERS:
         install(app, runtime)
     return app
@@ -51,21 +53,22 @@ def guarded_runner(app: web.Application, settings: Settings, **options: Any) -> 
                          keepalive_timeout=settings.countersign_keepalive_timeout_s, access_log=None, **options)
 
 
-async def serve(app: web.Application, settings: Settings, host: str, port: int) -> None:
+async def serve(app: web.Application, settings: Settings, host: str, port: int, reuse_port: bool = False) -> None:
     """Serve until cancelled (or until a signal raises GracefulExit), then shut down cleanly."""
-    runner = guarded_runner(app, settings, handle_signals=True)
+    runner = guarded_runner(app, settings, handle_signals=True, shutdown_timeout=shutdown.GRACE_S)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
 
 
-def run(app: web.Application, settings: Settings, host: str, port: int, loop: asyncio.AbstractEventLoop) -> None:
+def run(app: web.Application, settings: Settings, host: str, port: int, loop: asyncio.AbstractEventLoop,
+        reuse_port: bool = False) -> None:
     """What `web.run_app` does, with our runner: SIGINT/SIGTERM end `serve`, and its clean-up runs."""
     asyncio.set_event_loop(loop)
-    main = loop.create_task(serve(app, settings, host, port))
+    main = loop.create_task(serve(app, settings, host, port, reuse_port))
     try:
         loop.run_until_complete(main)
     except (web.GracefulExit, KeyboardInterrupt):

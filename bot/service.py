@@ -39,7 +39,7 @@ from bot.review_guard import ReviewGuard, too_soon_text
 from bot.search import DECIDED, Search, Searcher, SearchPage
 from bot.stats import MAX_ENTRIES, Stats, compute
 from bot.store import Ballot, Entry, Filing, Store, StoredApproval, parse_approval
-from bot.validation import check_args, check_depth, check_plain
+from bot.validation import check_args, check_depth, check_plain, validate_args
 
 log = logging.getLogger(__name__)
 MAX_WAIT_S = 60
@@ -167,8 +167,8 @@ class ApprovalService:
         check_depth(args=request.args, context=request.context.model_dump(exclude_none=True),
                     args_schema=request.args_schema)
         await self.take_agent_rate(agent)
-        if request.args_schema is not None:
-            await check_args(request.args, request.args_schema, schema_only=True)
+        if request.args_schema is not None:  # depth checked just above: one pass over args
+            await validate_args(request.args, request.args_schema, schema_only=True)
 
     async def take_agent_rate(self, agent: str) -> None:
         """Count one agent write against COUNTERSIGN_AGENT_RATE (429 over it): filing, and anything else an
@@ -199,7 +199,7 @@ class ApprovalService:
             try:
                 approval = await self.get(approval_id)
                 remaining = deadline - asyncio.get_running_loop().time()
-                if approval.status != Status.pending or remaining <= 0:
+                if approval.status != Status.pending or remaining <= 0 or self.feed.draining:
                     return approval
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(remaining):

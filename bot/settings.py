@@ -101,8 +101,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        if value and not value.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
+            raise ValueError("must start with redis://, rediss://, unix:// or redis+sentinel://")
         return value or None
 
     @field_validator("countersign_log_level")

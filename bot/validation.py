@@ -22,6 +22,7 @@ from jsonschema.exceptions import SchemaError
 from referencing import Registry
 
 from bot.errors import InvalidInput
+from bot.schema_cache import Compiled, SchemaCache, compiled, fits_inline, schema_key
 
 MAX_DEPTH = 32
 VALIDATION_BUDGET_S = 1.0
@@ -184,15 +185,29 @@ _Base = jsonschema.Draft202012Validator
 _ArgsValidator = jsonschema.validators.extend(
     _Base, {**{name: _timed(fn) for name, fn in _Base.VALIDATORS.items()}, "uniqueItems": _timed(_unique_items)})
 _NO_REMOTE = Registry()  # no retrieve function: a reference outside the schema is unresolvable, never fetched
+_CACHE = SchemaCache()
 
 
-def _validate_now(args: Any, schema: dict[str, Any], schema_only: bool) -> dict[str, str]:
-    """Runs in a worker thread under one deadline; returns {field: problem} (empty when valid)."""
+def _problems(validator: Any, args: Any, schema_only: bool) -> dict[str, str]:
+    """Apply a compiled schema under the current deadline; {field: problem}, empty when valid."""
+    problems = sorted(validator.iter_errors(args), key=lambda e: [str(p) for p in e.absolute_path])
+    if schema_only:
+        return {}
+    return {"args" + "".join(f".{p}" for p in problem.absolute_path): _problem_text(problem)
+            for problem in problems}
+
+
+def _validate_now(args: Any, schema: dict[str, Any], schema_only: bool, key: bytes | None = None,
+                  entry: Compiled | None = None) -> dict[str, str]:
+    """Runs in a worker thread (or inline, for a cached schema that fits) under one deadline: compiles the
+    schema unless `entry` is given (and keeps it under `key`), then applies it."""
     _budget.deadline = time.thread_time() + VALIDATION_BUDGET_S
     try:
-        _Base.check_schema(schema)
-        validator = _ArgsValidator(schema, registry=_NO_REMOTE)
-        problems = sorted(validator.iter_errors(args), key=lambda e: [str(p) for p in e.absolute_path])
+        if entry is None:
+            _Base.check_schema(schema)
+            entry = compiled(_ArgsValidator(schema, registry=_NO_REMOTE), schema)
+            _CACHE.put(key, entry)
+        return _problems(entry.validator, args, schema_only)
     except SchemaError as exc:
         return {"args_schema": f"not a valid JSON Schema: {exc.message}"[:300]}
     except _OverBudget:
@@ -203,10 +218,6 @@ def _validate_now(args: Any, schema: dict[str, Any], schema_only: bool) -> dict[
         return {"args_schema": f"cannot be applied ({type(exc).__name__})"}
     finally:
         _budget.deadline = None
-    if schema_only:
-        return {}
-    return {"args" + "".join(f".{p}" for p in problem.absolute_path): _problem_text(problem)
-            for problem in problems}
 
 
 _NAMES_KEYS_ONLY = {"required", "additionalProperties", "dependentRequired", "unevaluatedProperties"}
@@ -222,15 +233,23 @@ def _problem_text(problem: jsonschema.ValidationError) -> str:
 
 
 async def validate_args(args: Any, schema: dict[str, Any] | None, schema_only: bool = False) -> Any:
-    """Check args (an object) against an agent's schema, off the event loop and within one time budget.
+    """Check args (an object) against an agent's schema within one time budget: off the event loop, unless
+    the schema is already compiled and small and simple enough that applying it is provably quick.
 
     With schema_only, mismatches of the args themselves are ignored: only an unusable schema is an error."""
     if not isinstance(args, dict):
         raise InvalidInput("args must be a JSON object", {"args": "must be a JSON object"})
     if not schema:
         return args
-    _check_references(schema)
-    problems = await asyncio.get_running_loop().run_in_executor(_POOL, _validate_now, args, schema, schema_only)
+    key = schema_key(schema)
+    entry = _CACHE.get(key)
+    if entry is None:
+        _check_references(schema)  # a cached schema passed this already
+    if entry is not None and fits_inline(entry, args):
+        problems = _validate_now(args, schema, schema_only, key, entry)
+    else:
+        problems = await asyncio.get_running_loop().run_in_executor(_POOL, _validate_now, args, schema,
+                                                                    schema_only, key, entry)
     if "args_schema" in problems:
         raise InvalidInput("the request's args_schema cannot be applied", problems)
     if problems:

@@ -12,6 +12,7 @@ from rq import Queue
 from bot.bootstrap import build_runtime, resolve_redis_url
 from bot.clock import Clock
 from bot.policy import Policy, load_policy
+from bot.redis_url import sync_client
 from bot.runtime import Runtime
 from bot.settings import Settings, load_settings
 
@@ -64,7 +65,7 @@ def queue_for(redis: Redis, settings: Settings) -> Queue:
 def job_queue() -> Queue:
     """The queue a running job re-enqueues into (for follow-up attempts)."""
     settings, url = current()
-    return queue_for(Redis.from_url(url), settings)
+    return queue_for(sync_client(url), settings)
 
 
 def run(work: Callable[[Runtime], Awaitable[T]]) -> T:

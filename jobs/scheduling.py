@@ -20,6 +20,7 @@ from bot.events import OutboxHandler
 from bot.keys import Keys
 from bot.models import Approval, Status
 from bot.policy.schema import LevelPolicy
+from bot.redis_url import sync_client
 from bot.runtime import Runtime
 from jobs.context import queue_for
 
@@ -130,7 +131,7 @@ SCHEDULER = web.AppKey("escalation_scheduler", Scheduler)
 def sync_redis(runtime: Runtime) -> Redis:
     """A sync client for RQ on the same server as the runtime's (also the embedded one `serve` starts)."""
     if runtime.settings.redis_url:
-        return Redis.from_url(runtime.settings.redis_url)
+        return sync_client(runtime.settings.redis_url)
     params = runtime.redis.connection_pool.connection_kwargs
     if "path" in params:
         return Redis(unix_socket_path=params["path"], db=params.get("db", 0), password=params.get("password"))

@@ -7,10 +7,10 @@ import asyncio
 import logging
 import threading
 
-from redis import Redis
 from rq import SimpleWorker, Worker
 
 from bot.bootstrap import build_runtime
+from bot.redis_url import sync_client
 from bot.settings import Settings
 from jobs import context
 from jobs.context import QUEUE_NAME, queue_for
@@ -45,7 +45,7 @@ def run_worker(settings: Settings, redis_url: str, burst: bool = False, fork: bo
     check_settings(settings)
     context.configure(settings, redis_url)
     preload()
-    redis = Redis.from_url(redis_url)
+    redis = sync_client(redis_url)
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([queue_for(redis, settings)], connection=redis)
     sweeper = SweeperThread(settings, redis_url) if not burst else None

@@ -21,6 +21,9 @@ def _add_serve_and_worker(sub: Any) -> None:
     serve = sub.add_parser("serve", help="run the web service (agent API, Slack, web)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", default="1", help="server processes sharing the port (default 1; auto: one "
+                                                      "per core)")
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for --workers' children
     serve.set_defaults(func=server.cmd_serve)
 
     worker = sub.add_parser("worker", help="run the RQ worker (escalations, timeouts, delivery)")

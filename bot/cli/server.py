@@ -17,19 +17,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.logs import configure
     from bot.policy import load_policy
     from bot.server import build_application, run
+    from bot.supervisor import serve_workers, worker_count
 
     settings = load_settings()
     configure(settings.countersign_log_level)
     policy = load_policy(settings.countersign_policy)
+    host, port = args.host or settings.host, args.port if args.port is not None else settings.port
+    if (workers := worker_count(args.workers)) > 1:
+        return serve_workers(settings, host, port, workers)
     with serving_redis_url(settings) as url:
         runtime = build_runtime(settings, url, policy=policy)
         runtime.sweep_expiry = True  # one `countersign serve` expires requests even without a worker
         app = build_application(runtime)
-        host = args.host or settings.host
-        port = args.port if args.port is not None else settings.port
         log.info("Countersign listening on http://%s:%s", host, port)
         try:
-            run(app, settings, host, port, new_event_loop())
+            run(app, settings, host, port, new_event_loop(), reuse_port=args.reuse_port)
         except OSError as exc:  # address in use, unknown host, no permission
             raise ConfigError(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return 0

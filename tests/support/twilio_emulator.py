@@ -39,6 +39,7 @@ class TwilioEmulator:
     attempts: list[dict[str, str]] = field(default_factory=list)  # every request that reached us
     fail_with: list[int] = field(default_factory=list)  # statuses to answer the next requests with
     hold: bool = False  # never answer: the sender is stuck mid-request (the worker is killed meanwhile)
+    released: asyncio.Event = field(default_factory=asyncio.Event)  # set: held requests go on and answer
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     _sids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
@@ -52,7 +53,7 @@ class TwilioEmulator:
             self.attempts.append(form)
             self._changed.notify_all()
         if self.hold:
-            await asyncio.Event().wait()  # until the server shuts down
+            await self.released.wait()  # until released, or until the server shuts down
         if self.fail_with:
             status = self.fail_with.pop(0)
             return web.json_response({"code": 20500, "message": "Internal error", "status": status},

@@ -64,8 +64,8 @@ def install(app: web.Application, runtime: Runtime) -> None:
 
     async def end_streams(app: web.Application) -> None:
         state.closed.set()
-        if state.tasks:
-            await asyncio.wait(set(state.tasks), timeout=20)
+        if state.tasks:  # mail being sent goes on through the shutdown grace; serve stops within 5 s
+            await asyncio.wait(set(state.tasks), timeout=1)
 
     app.on_shutdown.append(end_streams)
     if not runtime.settings.smtp_url:
