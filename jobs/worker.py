@@ -66,7 +66,7 @@ class SweeperThread(threading.Thread):
         super().__init__(name="expiry-sweeper", daemon=True)
         self.settings, self.redis_url = settings, redis_url
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
         self._ready = threading.Event()
 
     def run(self) -> None:
@@ -78,18 +78,18 @@ class SweeperThread(threading.Thread):
             self._ready.set()
 
     async def _main(self) -> None:
-        self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
+        self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         runtime = build_runtime(self.settings, self.redis_url, policy=context.current_policy())
         runtime.sweep_expiry = True
         await runtime.start()
         self._ready.set()
         try:
-            await self._stop.wait()
+            await self._stopping.wait()
         finally:
             await runtime.stop()
 
     def stop(self, timeout_s: float = 5) -> None:
         self._ready.wait(timeout_s)
-        if self._loop is not None and self._stop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
         self.join(timeout_s)

@@ -18,11 +18,11 @@ CORE = {
     "bot.deciders", "bot.display", "bot.durations", "bot.errors", "bot.events", "bot.expiry", "bot.jsonutil",
     "bot.keys", "bot.limits", "bot.logs", "bot.metrics", "bot.models", "bot.netpolicy", "bot.ratelimit",
     "bot.redaction", "bot.search", "bot.secrets", "bot.service", "bot.settings", "bot.stats", "bot.store",
-    "bot.validation",
+    "bot.validation", "bot.schema_cache",
     "bot.grants", "bot.grant_store", "bot.review_guard", "bot.trust",
 }
 # Wiring the core into something that runs (the Runtime, the embedded Redis server, the HTTP runner).
-WIRING = {"bot.runtime", "bot.embedded", "bot.connections"}
+WIRING = {"bot.runtime", "bot.embedded", "bot.connections", "bot.redis_url", "bot.shutdown", "bot.supervisor"}
 # The composition roots: they may import anything.
 ROOTS = ("bot.server", "bot.bootstrap", "bot.cli")
 # Third-party libraries of the edges: the core imports none of them.
