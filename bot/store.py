@@ -187,7 +187,7 @@ class Store:
         result = await self._create(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(document["agent"]),
                   idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level,
-                  k.named(f"pending:agent:{document['agent']}")],
+                  k.named(f"pending:agent:{document['agent']}"), k.decided],
             args=[approval_id, canonical(document), status.value,
                   decision.model_dump_json() if decision else "", created_ms, expires_ms,
                   document["risk_level"], self.retention_s, created_entry.body, created_entry.sha,
@@ -227,7 +227,7 @@ class Store:
         }
         outcome, _status, flat = await self._transition(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail, k.outbox,
-                  k.pending_by_level],
+                  k.pending_by_level, k.decided],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome

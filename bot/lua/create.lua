@@ -1,6 +1,6 @@
 -- Creates an approval atomically with its audit entries, or returns the one an idempotency key names.
 -- KEYS: approval, pending, expiry, all, agent_index, idempotency, audit, audit_tail, outbox, pending_by_level,
---       agent_pending
+--       agent_pending, decided (by decision ms)
 -- ARGV: id, request_json, status, decision_json, created_ms, expires_ms, level, retention_s,
 --       created_body, created_sha, decided_body, decided_sha, channel, maxlen_outbox,
 --       max_pending (0 = no cap), approval key prefix
@@ -36,6 +36,8 @@ if status == 'pending' then
   redis.call('HINCRBY', KEYS[10], ARGV[7], 1)
 else
   redis.call('EXPIRE', KEYS[1], retention)
+  redis.call('ZADD', KEYS[12], ARGV[5], id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', horizon)
 end
 if KEYS[6] ~= '' then redis.call('SET', KEYS[6], id, 'EX', retention) end
 audit_append(KEYS[7], KEYS[8], KEYS[1], ARGV[9], ARGV[10])

@@ -26,7 +26,8 @@ async def history(request: web.Request) -> web.StreamResponse:
     state = request.app[WEB]
     runtime = state.runtime
     filters = parse_filters(request.query)
-    result = await state.queries.page(runtime.keys.all, filters, runtime.clock.now(),
+    # By decision time, as the "When" column shows (since/until filter the decision date too).
+    result = await state.queries.page(runtime.keys.decided, filters, runtime.clock.now(),
                                       status=filters.status or "decided", limit=PAGE_SIZE,
                                       cursor=request.query.get("cursor") or None)
     rows = [(await runtime.service.for_humans(s.approval), time_to_decision(s.approval)) for s in result.items]
@@ -78,5 +79,5 @@ async def stats(request: web.Request) -> web.StreamResponse:
     return await render(request, "stats.html", {
         "stats": figures, "pending": pending, "days": window_key, "windows": list(STATS_WINDOWS),
         "levels": ["low", "medium", "high", "critical"], "capped": len(bodies) >= MAX_STATS_ENTRIES,
-        "fast_seconds": int(stats_module.FAST.total_seconds()),
+        "fast_seconds": int(stats_module.FAST.total_seconds()), "fatigue_min": stats_module.FATIGUE_MIN,
     })

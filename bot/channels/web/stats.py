@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 FAST = timedelta(seconds=10)  # a human approval this soon after arrival was probably not read
+FATIGUE_MIN = 20  # below this many human approvals a share of quick ones says nothing
+FATIGUE_SHARE = 0.3
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Stats:
     cancelled: int = 0
     fast_approvals: int = 0
     human_approvals: int = 0
+    key_decisions: int = 0  # made with an approver API key (scripts, tools): not people, counted apart
     median_s: float | None = None
     p90_s: float | None = None
     approvers: list[ApproverFigures] = field(default_factory=list)
@@ -43,6 +46,12 @@ class Stats:
     @property
     def fast_share(self) -> float | None:
         return self.fast_approvals / self.human_approvals if self.human_approvals else None
+
+    @property
+    def fatigued(self) -> bool:
+        """Whether the quick-approval share is worth a warning: enough approvals, and many quick."""
+        share = self.fast_share
+        return self.human_approvals >= FATIGUE_MIN and share is not None and share > FATIGUE_SHARE
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
@@ -80,6 +89,9 @@ def compute(bodies: Iterable[str]) -> Stats:
                     stats.auto_approved += 1
                 else:
                     stats.auto_rejected += 1
+                continue
+            if actor.get("channel") == "api":
+                stats.key_decisions += 1
                 continue
             who = f"{actor.get('id')} ({actor.get('channel')})"
             figures = per.setdefault(who, ApproverFigures(who))
