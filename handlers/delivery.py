@@ -97,9 +97,10 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
     service = slack.service
     approval_id, attempt = queued.approval_id, queued.attempt
     try:
-        approval = await service.get(approval_id)
+        stored = await service.get_stored(approval_id)
     except NotFound:
         return
+    approval = stored.approval
     if approval.status != Status.pending:
         return
     # One post per request and target, whichever process gets here (a redelivered outbox entry, the
@@ -109,7 +110,8 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         return
     await wait_turn()
     try:
-        message = approval_message(await service.for_humans(approval), request_link(slack, approval_id))
+        message = approval_message(await service.for_humans(approval), request_link(slack, approval_id),
+                                   stored.route.get("rules"), slack.runtime.clock.now())
         response = await slack.client.chat_postMessage(
             channel=target, blocks=message.blocks, text=message.text, unfurl_links=False, unfurl_media=False
         )
@@ -139,10 +141,11 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
     if not locations:
         return
     try:
-        approval = await slack.service.get(approval_id)
+        stored = await slack.service.get_stored(approval_id)
     except NotFound:
         return
-    message = approval_message(await slack.service.for_humans(approval), request_link(slack, approval_id))
+    message = approval_message(await slack.service.for_humans(stored.approval), request_link(slack, approval_id),
+                               stored.route.get("rules"), slack.runtime.clock.now())
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
