@@ -63,6 +63,11 @@ class Summary:
         return line if len(line) <= limit else line[:limit - 1] + CUT_MARK
 
 
+def urgency_key(approval: Approval) -> tuple[int, datetime]:
+    """The order every queue shows (dashboard, Slack /approvals, App Home): highest level, soonest expiry."""
+    return (-approval.risk_level.rank, approval.expires_at)
+
+
 def words_of_action(action: str) -> str:
     """`payments.refund_charge` → `payments: refund charge` (the raw name is shown next to it)."""
     head, _, tail = action.rpartition(".")
@@ -93,9 +98,11 @@ def urgency(approval: Approval, now: datetime) -> str:
 
 
 def money(amount: float, currency: str = "USD") -> str:
+    """`$2,650.75`, `1,200 EUR`. The currency is agent text: only a three-letter code is shown."""
+    number = f"{amount:,.2f}".removesuffix(".00")
     if currency.upper() == "USD":
-        return f"${amount:,.2f}".replace(".00", "")
-    return f"{amount:,.2f}".replace(".00", "") + f" {one_line(currency.upper(), 8)}"
+        return f"${number}"
+    return f"{number} {currency.upper()}" if re.fullmatch(r"[A-Za-z]{3}", currency) else number
 
 
 def _number(value: Any) -> float | None:
@@ -281,6 +288,15 @@ def with_changes(approval: Approval) -> Approval:
         return approval
     listed = [FieldChange.model_validate(change.as_json()) for change in found]
     return approval.model_copy(update={"decision": approval.decision.model_copy(update={"changes": listed})})
+
+
+def changes_sentence(approval: Approval, limit: int = 300) -> str:
+    """` with changes: replicas: 12 → 4; + dry_run: true` for a modified decision, else ``."""
+    found = modify_changes(approval)
+    if not found:
+        return ""
+    text = " with changes: " + "; ".join(change_line(c, 60) for c in found)
+    return text if len(text) <= limit else text[:limit - 1] + CUT_MARK
 
 
 def change_line(change: Change, limit: int = 120) -> str:

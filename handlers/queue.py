@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from bot.clock import to_ms
 from bot.models import Approval, Status
 from bot.service import Decider, time_to_decision
+from bot.summary import urgency_key
 from handlers.channel import SlackChannel
 
 MAX_SCAN = 1000
@@ -16,7 +17,7 @@ STATS_MAX = 5000
 
 
 async def decidable_pending(slack: SlackChannel, decider: Decider, limit: int = 500) -> list[Approval]:
-    """Pending requests this person may decide, newest first (the service's rules decide who may)."""
+    """Pending requests this person may decide, most urgent first (the service's rules decide who may)."""
     store, service = slack.runtime.store, slack.service
     found: list[Approval] = []
     cursor: str | None = None
@@ -29,7 +30,7 @@ async def decidable_pending(slack: SlackChannel, decider: Decider, limit: int = 
                 found.append(await service.for_humans(stored.approval))
         if cursor is None or not page:
             break
-    return found[:limit]
+    return sorted(found, key=urgency_key)[:limit]
 
 
 async def recent_decisions(slack: SlackChannel, limit: int = 10) -> list[Approval]:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import datetime
 from typing import Any
 
 import sqlglot
 from sqlglot.errors import SqlglotError
 
 from bot.models import Approval, RiskLevel
+from bot.summary import urgency_key
 
 # sqlglot logs the SQL it could not parse: agent text has no place in our logs.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -61,11 +61,6 @@ def sql_segments(sql: str) -> tuple[list[tuple[str, bool]], bool]:
         at = match.end()
     segments.append((text[at:], False))
     return [s for s in segments if s[0]], formatted
-
-
-def urgency_key(approval: Approval) -> tuple[int, datetime]:
-    """Highest level first, then the soonest expiry."""
-    return (-approval.risk_level.rank, approval.expires_at)
 
 
 def by_urgency(items: list[Approval]) -> list[Approval]:
