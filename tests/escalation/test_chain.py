@@ -64,7 +64,8 @@ async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe]
     sms = (await twilio.wait_for_accepted(1))[0]
     assert sms.to == ALICE_PHONE and len(sms.body) < 320
     assert sms.body.startswith(
-        "[HIGH · NOT reversible] Approval needed. Agent billing-agent asks: «delete_user_data(user_id=user_123)». Reply YES ")
+        "[HIGH · NOT reversible] Approval needed. Agent billing-agent asks: "
+        "«delete_user_data(user_id=user_123)». Reply YES ")
 
     types = await audit_types(running, approval_id)
     notified = [e.detail for e in await running.runtime.service.events(approval_id) if e.type == "notified"]

@@ -8,14 +8,21 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.web.decisions import MAX_BATCH, decide_batch, read_args, read_comment, read_outcome
-from bot.channels.web.present import SORTS, by_urgency, context_items, needs_confirmation, sql_segments
+from bot.channels.web.present import (
+    SORTS,
+    by_urgency,
+    context_items,
+    diff_rows,
+    needs_confirmation,
+    sql_segments,
+)
 from bot.channels.web.queries import AGE_LABELS, parse_filters
 from bot.channels.web.state import WEB, decider_for, page, render, require_session
 from bot.clock import to_ms
 from bot.display import one_line
 from bot.errors import InvalidInput
 from bot.models import Approval, Status
-from bot.summary import change_line, modify_changes, reason_words, summarize
+from bot.summary import modify_changes, reason_words, summarize
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -173,7 +180,7 @@ async def _request_view(request: web.Request, error: InvalidInput | None = None,
     context = {
         "approval": approval, "route": stored.route, "events": events, "refusal": refusal, "voted": voted,
         "facts": summarize(approval, now, stored.route.get("rules")),
-        "changes": [(c, change_line(c)) for c in modify_changes(approval)],
+        "changes": diff_rows(modify_changes(approval)),
         "sql_segments": sql, "sql_formatted": sql_formatted,
         "decided": decided, "next": await next_pending(request, approval_id),
         "args_json": json.dumps(approval.args, indent=2, ensure_ascii=False),

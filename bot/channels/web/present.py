@@ -11,8 +11,9 @@ from typing import Any
 import sqlglot
 from sqlglot.errors import SqlglotError
 
+from bot.display import one_line, show_value
 from bot.models import Approval, RiskLevel
-from bot.summary import urgency_key
+from bot.summary import Change, urgency_key
 
 # sqlglot logs the SQL it could not parse: agent text has no place in our logs.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -39,6 +40,12 @@ def context_items(context: dict[str, Any]) -> list[tuple[str, str, bool]]:
         else:
             items.append((key, json.dumps(value, indent=2, ensure_ascii=False), True))
     return items
+
+
+def diff_rows(found: list[Change]) -> list[tuple[str, str, str, str]]:
+    """(path, change, old, new) as text a person reads: strings as they are (the template escapes them)."""
+    return [(one_line(c.path or '""', 200), c.change, one_line(show_value(c.old), 500),
+             one_line(show_value(c.new), 500)) for c in found]
 
 
 def sql_segments(sql: str) -> tuple[list[tuple[str, bool]], bool]:
