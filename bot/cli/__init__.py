@@ -12,7 +12,8 @@ from typing import Any
 from bot.cli import admin, agents, client, server
 from bot.errors import ConfigError
 
-URL_HELP = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
+URL_HELP = ("server URL (default: COUNTERSIGN_URL, else http://127.0.0.1:3000); the key comes from "
+            "COUNTERSIGN_API_KEY")
 
 
 def _add_serve_and_worker(sub: Any) -> None:
