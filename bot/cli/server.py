@@ -20,6 +20,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     configure(settings.countersign_log_level)
+    warn_unknown_variables()
     policy = load_policy(settings.countersign_policy)
     with serving_redis_url(settings) as url:
         runtime = build_runtime(settings, url, policy=policy)
@@ -33,6 +34,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except OSError as exc:  # address in use, unknown host, no permission
             raise ConfigError(f"HOST/PORT: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return 0
+
+
+def warn_unknown_variables() -> None:
+    import os
+
+    from bot.envcheck import unknown_variables
+
+    for line in unknown_variables(os.environ):
+        log.warning("%s", line)
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -49,5 +59,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
     settings = load_settings()
+    warn_unknown_variables()
     return run_worker(settings, resolve_redis_url(settings), burst=args.burst, fork=args.fork)
 

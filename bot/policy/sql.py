@@ -238,7 +238,10 @@ def _command_findings(node: exp.Command) -> list[SqlFinding]:
         return [SqlFinding("SELECT", RiskLevel.low, "sql: SHOW (a read)")]
     if name in ("EXPLAIN", "DESCRIBE", "DESC") and body.strip():
         explained = _EXPLAIN_OPTIONS.sub("", body, count=1)
-        return list(_classify(explained).findings) if explained.strip() else [_other(RiskLevel.high, _UNPARSEABLE)]
+        # One level only: "EXPLAIN EXPLAIN …" a thousand deep would make the agent's SQL cost us quadratic time.
+        if not explained.strip() or explained.lstrip()[:8].upper().startswith(("EXPLAIN", "DESC")):
+            return [_other(RiskLevel.high, _UNPARSEABLE)]
+        return list(_classify(explained).findings)
     if name not in _STATEMENT_WORDS:
         return [_other(RiskLevel.high, _UNPARSEABLE)]
     return [_other(RiskLevel.high, f"sql: unrecognised statement {name[:40]}")]
