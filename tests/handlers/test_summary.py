@@ -46,11 +46,12 @@ async def test_update_after_a_modify_shows_the_nested_diff(slack):
 
 async def test_queue_lists_the_most_urgent_first(slack):
     slack.slack.pacer.interval_s = 0
-    medium = await slack.submit(action="job-medium")
-    high = await slack.submit(action="job-high", risk={"level": "high"})
-    soon = await slack.submit(action="job-soon", timeout_s=60)
+    # Posted first: a request with no approvers is for the people it was sent to.
+    medium, _ = await slack.submit_and_wait_posted(action="job-medium")
+    high, _ = await slack.submit_and_wait_posted(action="job-high", risk={"level": "high"})
+    soon, _ = await slack.submit_and_wait_posted(action="job-soon", timeout_s=60)
     await slack.player.command("U0ADA")
     [call] = await slack.emulator.wait_for("response_url")
     order = [e["value"] for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]
              if e["action_id"] == APPROVE]
-    assert order == [high["id"], soon["id"], medium["id"]]
+    assert order == [high["id"], soon["id"], medium["id"]], json.dumps(call.args["blocks"])[:3000]
