@@ -181,7 +181,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
-EXIT_CANNOT_CHECK = 3
+EXIT_CANNOT_CHECK = 2  # as for any setting or file problem: never 1, which is tampering's
 
 
 def _cannot_check(reason: str) -> int:

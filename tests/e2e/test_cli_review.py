@@ -77,10 +77,10 @@ async def test_unreachable_server_gets_a_one_line_hint_within_seconds(tmp_path: 
 
 async def test_audit_verify_cannot_check_is_not_tampering(tmp_path: Path):
     code, out, err = await run_in(tmp_path, "audit", "verify", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
-    assert code == 3 and out == ""
+    assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "could not check" in err and "Traceback" not in err
     code, _, err = await run_in(tmp_path, "audit", "verify", "--file", str(tmp_path / "missing.jsonl"))
-    assert code == 3 and "could not check" in err
+    assert code == 2 and "could not check" in err
 
 
 async def test_policy_explain_names_fields_and_classifies_grant(tmp_path: Path):
