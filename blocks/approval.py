@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from blocks.summary import RISK_BADGE, changes_text, summary_text
 from blocks.text import (
     FALLBACK_TEXT_MAX,
     FIELD_TEXT_MAX,
@@ -30,7 +31,8 @@ from blocks.text import (
     slack_date,
 )
 from bot.display import CONTEXT_LABELS, arg_rows, context_rows, reversible_of
-from bot.models import Approval, RiskLevel, Status
+from bot.models import Approval, Status
+from bot.summary import changes
 
 APPROVE = "approval_approve"
 REJECT = "approval_reject"
@@ -54,12 +56,6 @@ def question_buttons(approval_id: str) -> ActionsBlock:
     ])
 ACTION_IDS = (APPROVE, REJECT, MODIFY, VIEW)
 
-RISK_BADGE = {
-    RiskLevel.low: ":large_green_circle: LOW RISK",
-    RiskLevel.medium: ":large_yellow_circle: MEDIUM RISK",
-    RiskLevel.high: ":large_orange_circle: HIGH RISK",
-    RiskLevel.critical: ":red_circle: CRITICAL RISK",
-}
 OUTCOME_LINE = {
     Status.approved: ":white_check_mark: *Approved*",
     Status.rejected: ":no_entry: *Rejected*",
@@ -131,21 +127,9 @@ def args_lines(approval: Approval, link: str | None, value_max: int = ARG_VALUE_
     return lines, bool(rows.more) or any(r.cut for r in rows.rows)
 
 
-def _json_span(value: Any) -> str:
-    return code_span(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), 200)
-
-
 def args_diff(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """What a modify changed, one line per top-level argument."""
-    lines = []
-    for key in sorted(set(before) | set(after)):
-        if key not in after:
-            lines.append(f"• {code_span(key)} removed (was {_json_span(before[key])})")
-        elif key not in before:
-            lines.append(f"• {code_span(key)} added: {_json_span(after[key])}")
-        elif before[key] != after[key]:
-            lines.append(f"• {code_span(key)}: {_json_span(before[key])} → {_json_span(after[key])}")
-    return "\n".join(lines) or "no change"
+    """What a modify changed, one line per field (nested fields by their path)."""
+    return changes_text(changes(before, after))
 
 
 def quorum_text(approval: Approval) -> str | None:
@@ -190,8 +174,9 @@ def footer(approval: Approval, link: str | None) -> ContextBlock:
 
 
 def risk_line(approval: Approval) -> str:
-    """Why the level is what it is; reasons quote agent text (the action, hints), so each is in code."""
-    return cut("Risk: " + "; ".join(code_span(r, 300) for r in approval.risk_reasons), 3000)
+    """The classification as the policy engine wrote it (details; the summary says it in words). Reasons
+    quote agent text (the action, hints), so each is in code."""
+    return cut("Classification: " + "; ".join(code_span(r, 300) for r in approval.risk_reasons), 3000)
 
 
 def agent_blocks(approval: Approval, link: str | None) -> tuple[list[Block], bool]:
@@ -217,18 +202,16 @@ def agent_blocks(approval: Approval, link: str | None) -> tuple[list[Block], boo
     return blocks, args_cut or sql_cut
 
 
-def approval_message(approval: Approval, link: str | None = None) -> Message:
+def approval_message(approval: Approval, link: str | None = None, rules: list[str] | None = None,
+                     now: datetime | None = None) -> Message:
     """The whole message for an approval in its current state; fits Block Kit's limits for any input.
     `link` is the request's page on the dashboard, if there is one. Our own lines (risk, expiry, votes,
     buttons, outcome) sit above and below the agent's text, which is marked as the agent's."""
     question = is_question(approval)
-    ours = f"{RISK_BADGE[approval.risk_level]} · expires {slack_date(approval.expires_at)}"
     blocks: list[Block] = [
         HeaderBlock(text="An agent asks a question" if question else "Approval needed"),
-        SectionBlock(text=mrkdwn(ours)),
+        SectionBlock(block_id="summary", text=mrkdwn(summary_text(approval, now, rules))),
     ]
-    if approval.risk_reasons:
-        blocks.append(ContextBlock(elements=[mrkdwn(risk_line(approval))]))
     if progress := quorum_text(approval):
         blocks.append(ContextBlock(elements=[mrkdwn(cut(progress, 3000))]))
     agent, was_cut = agent_blocks(approval, link)
@@ -241,6 +224,8 @@ def approval_message(approval: Approval, link: str | None = None) -> Message:
         blocks.append(question_buttons(approval.id) if question else decision_buttons(approval.id))
     else:
         blocks.extend(outcome_blocks(approval))
+    if approval.risk_reasons and not question:
+        blocks.append(ContextBlock(elements=[mrkdwn(risk_line(approval))]))
     blocks.append(footer(approval, link))
     return Message([b.to_dict() for b in blocks], fallback_text(approval))
 

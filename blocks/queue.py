@@ -31,6 +31,7 @@ from blocks.text import (
     slack_date,
 )
 from bot.models import Approval
+from bot.summary import summarize
 
 PAGE_SIZE = 15  # three blocks each: 45 + header, nav and context stays under 50
 HOME_PENDING = 20
@@ -40,6 +41,11 @@ PAGE_ACTION = "queue_page"
 
 def _pending_item(approval: Approval) -> list[Block]:
     text = f"{summary_line(approval)} · expires {slack_date(approval.expires_at)}"
+    facts = summarize(approval, approval.created_at)
+    if facts.amount:
+        text += f" · *Amount:* {code_span(facts.amount, 80)}"
+    if facts.reversible is False:
+        text += " · :warning: *NOT reversible*"
     why = approval.context.get("why")
     if why:
         text += "\n" + code_block(str(why), 600)[0]

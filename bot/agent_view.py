@@ -9,6 +9,7 @@ import re
 from typing import Any, get_args
 
 from bot.models import Actor, Approval, AuditEvent, ChannelName, Vote
+from bot.summary import with_changes
 
 # Actors on these channels are Countersign itself or an API key (agent or approver key), named by the
 # operator: nothing personal to hide.
@@ -46,6 +47,8 @@ def _agent_vote(vote: Vote) -> Any:
 
 
 def agent_approval(approval: Approval) -> Approval:
+    """The agent's own view: real values (it sent them), `decision.changes` after a modify."""
+    approval = with_changes(approval)
     return approval.model_copy(update={
         "decision": _agent_vote(approval.decision) if approval.decision else None,
         "approvals": [_agent_vote(vote) for vote in approval.approvals],

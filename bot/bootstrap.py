@@ -31,8 +31,11 @@ def resolve_redis_url(settings: Settings) -> str:
         return settings.redis_url
     url = discover_url(settings.countersign_data_dir)
     if url is None:
-        raise ConfigError("REDIS_URL: unset, and no embedded server is running under "
-                          f"{settings.countersign_data_dir} (start `countersign serve` first)")
+        looked = settings.countersign_data_dir.resolve()
+        raise ConfigError(f"REDIS_URL: unset, and no embedded server is running under {looked} "
+                          "(COUNTERSIGN_DATA_DIR, relative to this directory). Run this command in the directory "
+                          "`countersign serve` runs in, or set COUNTERSIGN_DATA_DIR to that directory's "
+                          ".countersign (an absolute path), or set REDIS_URL; else start `countersign serve`.")
     return url
 
 

@@ -34,6 +34,11 @@ class Keys:
         return f"{self.prefix}all"
 
     @property
+    def decided(self) -> str:
+        """Decided requests by decision time (ms): the History page's order."""
+        return f"{self.prefix}decided"
+
+    @property
     def audit(self) -> str:
         return f"{self.prefix}audit"
 

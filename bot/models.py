@@ -148,8 +148,18 @@ class Vote(BaseModel):
     args: dict[str, Any] | None = None
 
 
+class FieldChange(BaseModel):
+    """One field a modify changed (`change`: "changed", "added" or "removed"; old/new null when absent)."""
+
+    path: str
+    change: Literal["changed", "added", "removed"]
+    old: Any = None
+    new: Any = None
+
+
 class Decision(Vote):
-    pass
+    # Filled on the way out (API, callbacks) for a modify: what changed, field by field. Not stored.
+    changes: list[FieldChange] | None = None
 
 
 class Execution(BaseModel):
@@ -194,6 +204,8 @@ class Approval(BaseModel):
     updated_at: Timestamp | None = None
     kind: Kind = "action"
     execution: Execution | None = None
+    # The agent's own risk hints (cost_usd, data_sensitivity, reversible, level) as filed: shown, never trusted.
+    risk: dict[str, Any] | None = None
 
 
 class ApprovalPage(BaseModel):

@@ -27,6 +27,7 @@ class Search:
     text: str = ""  # a substring of the stored request (action, arguments, context), as JSON holds it
     filed_from_ms: int | None = None
     filed_to_ms: int | None = None
+    by_decision: bool = False  # walk the decided index: newest decision first, times bound the decision time
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Searcher:
         keys = self.store.keys
         if search.agent:
             return keys.agent_index(search.agent)
+        if search.by_decision:
+            return keys.decided
         return keys.pending if search.status == Status.pending.value else keys.all
 
     async def rows(self, search: Search, limit: int, cursor: str | None = None, *, count: bool = False,

@@ -102,6 +102,7 @@ class ApprovalService:
             "requested_by": request.requested_by, "sql": request.sql, "args_schema": request.args_schema,
             "idempotency_key": request.idempotency_key, "callback_url": request.callback_url,
             "kind": None if kind == "action" else kind,
+            "risk": request.risk.model_dump(mode="json", exclude_none=True) or None,
             "route": {**result.route.model_dump(mode="json", exclude_defaults=True), "rules": result.rules},
         }.items() if value is not None}
         status, decision, decided_entry = Status.pending, None, None

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 FAST = timedelta(seconds=10)  # a human approval this soon after arrival was probably not read
 MAX_ENTRIES = 200_000  # audit entries one computation reads at most
+FATIGUE_MIN = 20  # below this many human approvals a share of quick ones says nothing
+FATIGUE_SHARE = 0.3
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Stats:
     cancelled: int = 0
     fast_approvals: int = 0
     human_approvals: int = 0
+    key_decisions: int = 0  # made with an approver API key (scripts, tools): not people, counted apart
     median_s: float | None = None
     p90_s: float | None = None
     approvers: list[ApproverFigures] = field(default_factory=list)
@@ -65,6 +68,12 @@ class Stats:
     def fast_share(self) -> float | None:
         return self.fast_approvals / self.human_approvals if self.human_approvals else None
 
+    @property
+    def fatigued(self) -> bool:
+        """Whether the quick-approval share is worth a warning: enough approvals, and many quick."""
+        share = self.fast_share
+        return self.human_approvals >= FATIGUE_MIN and share is not None and share > FATIGUE_SHARE
+
 
 def percentile(sorted_values: list[float], fraction: float) -> float | None:
     """Nearest-rank percentile of an already sorted list."""
@@ -78,7 +87,7 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def compute(bodies: Iterable[str]) -> Stats:
+def compute(bodies: Iterable[str]) -> Stats:  # noqa: C901 -- one fold over the audit, a branch per entry type
     """Fold audit entry bodies (canonical JSON, oldest first) into the dashboard's figures."""
     stats = Stats()
     created: dict[str, datetime] = {}
@@ -106,6 +115,9 @@ def compute(bodies: Iterable[str]) -> Stats:
                 continue
             if actor.get("channel") == "grant":
                 stats.grant_approved += 1
+                continue
+            if actor.get("channel") == "api":  # approver API keys: decisions, but not a person's
+                stats.key_decisions += 1
                 continue
             who = f"{actor.get('id')} ({actor.get('channel')})"
             figures = per.setdefault(who, ApproverFigures(who))

@@ -209,7 +209,8 @@ class Store:
         }
         created, found_id = await self._create(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(agent),
-                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level, k.named(f"pending:agent:{agent}")],
+                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level, k.named(f"pending:agent:{agent}"),
+                  k.decided],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
         if int(created) < 0:
@@ -244,7 +245,7 @@ class Store:
         }
         outcome, _status, flat = await self._transition(
             keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail, k.outbox,
-                  k.pending_by_level],
+                  k.pending_by_level, k.decided],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None

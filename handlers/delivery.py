@@ -114,7 +114,8 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         return
     await wait_turn()
     try:
-        message = approval_message(await service.for_humans(approval), request_link(slack, approval_id))
+        message = approval_message(await service.for_humans(approval), request_link(slack, approval_id),
+                                   stored.route.rules, slack.runtime.clock.now())
         response = await slack.client.chat_postMessage(
             channel=target, blocks=message.blocks, text=message.text, unfurl_links=False, unfurl_media=False
         )
@@ -145,10 +146,11 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
     if not locations:
         return
     try:
-        approval = await slack.service.get(approval_id)
+        stored = await slack.service.get_stored(approval_id)
     except NotFound:
         return
-    message = approval_message(await slack.service.for_humans(approval), request_link(slack, approval_id))
+    message = approval_message(await slack.service.for_humans(stored.approval), request_link(slack, approval_id),
+                               stored.route.rules, slack.runtime.clock.now())
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)

@@ -7,12 +7,13 @@ from datetime import datetime, time, timedelta
 from bot.models import Approval
 from bot.service import Decider
 from bot.stats import Stats
+from bot.summary import urgency_key
 from handlers.channel import SlackChannel
 
 
 async def decidable_pending(slack: SlackChannel, decider: Decider, limit: int = 500) -> list[Approval]:
-    """Pending requests this person may decide, newest first (the service's rules decide who may)."""
-    return (await slack.service.decidable_by(decider, limit)).items
+    """Pending requests this person may decide, most urgent first (the service's rules decide who may)."""
+    return sorted((await slack.service.decidable_by(decider, limit)).items, key=urgency_key)
 
 
 async def recent_decisions(slack: SlackChannel, limit: int = 10) -> list[Approval]:

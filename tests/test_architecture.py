@@ -15,7 +15,8 @@ PACKAGES = ("bot", "handlers", "blocks", "jobs", "countersign_sdk")
 # The core: service, store, audit, policy, models and the pure helpers they use. It knows no channel.
 CORE = {
     "bot", "bot.agent_view", "bot.audit", "bot.audit_archive", "bot.audit_chain", "bot.clock", "bot.datadir",
-    "bot.deciders", "bot.display", "bot.durations", "bot.errors", "bot.events", "bot.expiry", "bot.jsonutil",
+    "bot.deciders", "bot.display", "bot.durations", "bot.envcheck", "bot.errors", "bot.events", "bot.expiry",
+    "bot.jsonutil", "bot.summary",
     "bot.keys", "bot.limits", "bot.logs", "bot.metrics", "bot.models", "bot.netpolicy", "bot.ratelimit",
     "bot.redaction", "bot.search", "bot.secrets", "bot.service", "bot.settings", "bot.stats", "bot.store",
     "bot.validation", "bot.schema_cache",

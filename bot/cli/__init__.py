@@ -14,7 +14,8 @@ from bot.cli.grants import add_grants
 from bot.errors import ConfigError
 from bot.models import RISK_LEVELS
 
-URL_HELP = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
+URL_HELP = ("server URL (default: COUNTERSIGN_URL, else http://127.0.0.1:3000); the key comes from "
+            "COUNTERSIGN_API_KEY")
 
 
 def _add_serve_and_worker(sub: Any) -> None:

@@ -44,8 +44,16 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         risk = json.loads(args.risk) if args.risk else {}
         request = ApprovalCreate.model_validate({"action": args.action, "args": call_args, "sql": args.sql,
                                                  "risk": risk})
-    except (ValueError, ValidationError) as exc:
-        print(f"countersign: invalid --args/--risk: {str(exc).splitlines()[0]}", file=sys.stderr)
+    except ValidationError as exc:
+        # Name each field: "--risk cost_usd: Input should be a valid number".
+        for error in exc.errors():
+            root, *path = [str(part) for part in error["loc"]] or ["request"]
+            flag = {"risk": "--risk", "args": "--args", "sql": "--sql", "action": "--action"}.get(root, root)
+            print(f"countersign: invalid {flag}{' ' + '.'.join(path) if path else ''}: {error['msg']}",
+                  file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"countersign: invalid --args/--risk: not JSON ({str(exc).splitlines()[0]})", file=sys.stderr)
         return 2
     result = classify(policy, request, args.agent)
     route = result.route
@@ -174,20 +182,35 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
     from bot.audit_chain import KeyNeeded
 
-    if args.file:
-        return _verify_file(Path(args.file))
+    # Exit 1 is tampering's alone; anything that keeps the check from running exits CANNOT_CHECK.
     try:
+        if args.file:
+            return _verify_file(Path(args.file))
         result = asyncio.run(_with_audit(lambda log_, parts: log_.verify(parts[1])))
     except KeyNeeded:  # pragma: no cover - online verification always has a key
-        raise ConfigError("audit verify: keyed entries need the secret key") from None
+        return _cannot_check("keyed entries need the secret key")
+    except ConfigError as exc:
+        return _cannot_check(exc.message)
+    except (RedisError, OSError) as exc:
+        return _cannot_check(f"cannot reach Redis: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
     if result.ok:
         print(f"audit chain OK: {result.checked} entries ({_counts(result.counts)})")
         return 0
     print(f"audit chain BROKEN at entry {result.entry_id}: {result.problem} "
           f"({result.checked} entries verified before it)")
     return 1
+
+
+EXIT_CANNOT_CHECK = 2  # as for any setting or file problem: never 1, which is tampering's
+
+
+def _cannot_check(reason: str) -> int:
+    print(f"countersign: audit verify could not check the trail: {reason}", file=sys.stderr)
+    return EXIT_CANNOT_CHECK
 
 
 def _verify_file(path: Path) -> int:

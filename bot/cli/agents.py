@@ -8,6 +8,8 @@ import argparse
 import sys
 from typing import Any
 
+from bot.cli.client import server_url
+
 URL_HELP = "server URL (default: COUNTERSIGN_URL); the key comes from COUNTERSIGN_API_KEY"
 EXIT_ERROR = 3
 
@@ -32,7 +34,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from countersign_sdk.mcp_server import run
 
     try:
-        run(url=args.url, max_wait=args.max_wait, progress_every=args.progress_every,
+        run(url=server_url(args), max_wait=args.max_wait, progress_every=args.progress_every,
             keep_on_cancel=args.keep_on_cancel)
     except CountersignError as exc:
         return _fail(str(exc))
@@ -51,7 +53,7 @@ def cmd_mcp_proxy(args: argparse.Namespace) -> int:
     from countersign_sdk.mcp_proxy import run
 
     try:
-        return run(command, url=args.url, name=args.name, max_wait=args.max_wait,
+        return run(command, url=server_url(args), name=args.name, max_wait=args.max_wait,
                    progress_every=args.progress_every, keep_on_cancel=args.keep_on_cancel)
     except CountersignError as exc:
         return _fail(str(exc))
@@ -60,7 +62,7 @@ def cmd_mcp_proxy(args: argparse.Namespace) -> int:
 def cmd_hook_claude_code(args: argparse.Namespace) -> int:
     from countersign_sdk.claude_hook import run
 
-    return run(sys.stdin.buffer, sys.stdout, sys.stderr, url=args.url, timeout=args.timeout,
+    return run(sys.stdin.buffer, sys.stdout, sys.stderr, url=server_url(args), timeout=args.timeout,
                fail_closed=args.fail_closed)
 
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from countersign_sdk import Approval, Countersign
 
 EXIT_APPROVED, EXIT_REJECTED, EXIT_EXPIRED, EXIT_ERROR = 0, 1, 2, 3
+DEFAULT_URL = "http://127.0.0.1:3000"
+HINT_AFTER_S = 3.0
 GRACE_S = 10  # after --timeout, give the server's own expiry this long to land before cancelling
 
 
@@ -26,10 +32,30 @@ def fail(message: str) -> int:
     return EXIT_ERROR
 
 
+def server_url(args: argparse.Namespace) -> str:
+    """--url, else COUNTERSIGN_URL, else a server on this machine (`countersign serve`'s default)."""
+    return (getattr(args, "url", None) or os.environ.get("COUNTERSIGN_URL") or DEFAULT_URL).rstrip("/")
+
+
 def _gate(args: argparse.Namespace) -> Countersign:
     from countersign_sdk import Countersign
 
-    return Countersign(url=args.url)
+    return Countersign(url=server_url(args))
+
+
+@contextmanager
+def reach_hint(url: str, after_s: float = HINT_AFTER_S) -> Iterator[None]:
+    """While a call to the server has not answered after `after_s`, say once what to check (the SDK goes on
+    retrying a refused connection for a while, silently)."""
+    hint = threading.Timer(after_s, lambda: print(
+        f"countersign: no answer from {url} yet — is the server running (`countersign serve`)? "
+        "Point at another with --url or COUNTERSIGN_URL.", file=sys.stderr))
+    hint.daemon = True
+    hint.start()
+    try:
+        yield
+    finally:
+        hint.cancel()
 
 
 def _json_object(raw: str | None, flag: str) -> dict[str, Any]:
@@ -86,11 +112,13 @@ def cmd_request(args: argparse.Namespace) -> int:
     approval = None
     try:
         gate = _gate(args)
-        approval = gate.request(args.action, call_args, why=args.why, context=context, risk=args.risk,
-                                sql=args.sql, run_id=args.run_id, idempotency_key=args.idempotency_key,
-                                timeout_s=timeout_s)
+        with reach_hint(server_url(args)):
+            approval = gate.request(args.action, call_args, why=args.why, context=context, risk=args.risk,
+                                    sql=args.sql, run_id=args.run_id, idempotency_key=args.idempotency_key,
+                                    timeout_s=timeout_s)
         if approval.pending:
-            print(f"waiting for a decision on {approval.action} ({approval.id})", file=sys.stderr)
+            print(f"waiting for a decision on {approval.action} ({approval.id}): "
+                  f"{server_url(args)}/requests/{approval.id}", file=sys.stderr)
             approval = gate.wait(approval.id, None if timeout_s is None else timeout_s + GRACE_S)
         if approval.pending:
             approval = gate.cancel(approval.id)
@@ -124,7 +152,8 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return fail(str(exc))
     outcome = "reject" if args.command == "reject" else ("modify" if modified is not None else "approve")
     try:
-        approval = _gate(args).decide(args.id, outcome, args.comment, modified)
+        with reach_hint(server_url(args)):
+            approval = _gate(args).decide(args.id, outcome, args.comment, modified)
     except CountersignError as exc:
         return fail(str(exc))
     print(_outcome_line(approval))
@@ -146,7 +175,8 @@ def cmd_pending(args: argparse.Namespace) -> int:
     from countersign_sdk import CountersignError
 
     try:
-        items = _gate(args).list("pending", args.limit)
+        with reach_hint(server_url(args)):
+            items = _gate(args).list("pending", args.limit)
     except CountersignError as exc:
         return fail(str(exc))
     if args.json:
@@ -155,8 +185,10 @@ def cmd_pending(args: argparse.Namespace) -> int:
     if not items:
         print("no pending requests")
         return 0
+    width = max(len(item.id) for item in items)
+    print(f"{'ID':<{width}}  {'LEVEL':<8} {'AGE':>4}  {'AGENT':<16} ACTION ARGS")
     for item in items:
         shown = json.dumps(item.args, separators=(",", ":"))
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
-        print(f"{item.id}  {item.risk_level:<8} {_age(item):>4}  {item.agent:<16} {item.action} {shown}")
+        print(f"{item.id:<{width}}  {item.risk_level:<8} {_age(item):>4}  {item.agent:<16} {item.action} {shown}")
     return 0

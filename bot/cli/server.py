@@ -21,6 +21,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     configure(settings.countersign_log_level)
+    warn_unknown_variables()
     policy = load_policy(settings.countersign_policy)
     host, port = args.host or settings.host, args.port if args.port is not None else settings.port
     if (workers := worker_count(args.workers)) > 1:
@@ -37,6 +38,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_unknown_variables() -> None:
+    import os
+
+    from bot.envcheck import unknown_variables
+
+    for line in unknown_variables(os.environ):
+        log.warning("%s", line)
+
+
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where installed (20-50 % more requests/s), else asyncio's own loop."""
     try:
@@ -51,5 +61,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from jobs.worker import run_worker
 
     settings = load_settings()
+    warn_unknown_variables()
     return run_worker(settings, resolve_redis_url(settings), burst=args.burst, fork=args.fork)
 

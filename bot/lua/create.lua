@@ -1,6 +1,6 @@
 -- Creates an approval atomically with its audit entries, or returns the one an idempotency key names.
 -- KEYS: approval, pending, expiry, all, agent_index, idempotency, audit, audit_tail, outbox, pending_by_level,
---       agent_pending
+--       agent_pending, decided (by decision ms)
 -- ARGV[1]: one JSON object: id, request (JSON text), status, decision (JSON text or ''), created_ms,
 --   expires_ms (ms as text: cjson keeps 14 digits), level, retention_s, created_entry ({body, sha}),
 --   decided_entry ({body, sha} or ''), channel, maxlen_outbox, max_pending (0 = no cap), approval_prefix
@@ -41,6 +41,8 @@ if status == 'pending' then
   redis.call('HINCRBY', KEYS[10], a.level, 1)
 else
   redis.call('EXPIRE', KEYS[1], retention)
+  redis.call('ZADD', KEYS[12], created_ms, id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', horizon)
 end
 if KEYS[6] ~= '' then redis.call('SET', KEYS[6], id, 'EX', retention) end
 audit_append(KEYS[7], KEYS[8], KEYS[1], a.created_entry.body, a.created_entry.sha)

@@ -4,7 +4,7 @@
 -- than the agreed ones clears the earlier votes (they endorsed other arguments) and becomes the agreed
 -- arguments; an approve of arguments that are no longer agreed is refused ('changed'); the quorum counts
 -- the votes stored at this moment. So every vote that counts toward a decision endorsed its arguments.
--- KEYS: approval, pending, expiry, audit, audit_tail, outbox, pending_by_level
+-- KEYS: approval, pending, expiry, audit, audit_tail, outbox, pending_by_level, decided (by decision ms)
 -- ARGV[1]: one JSON object:
 --   mode ('vote' | 'final'), id, new_status, decision (JSON text), now_ms, retention_s, channel,
 --   maxlen_outbox, not_before_ms ('' or ms), final_entry and refused_entry ({body, sha} or '');
@@ -76,6 +76,8 @@ redis.call('HSET', KEYS[1], 'st', new_status, 'dec', decision, 'upd', a.now_ms)
 redis.call('ZREM', KEYS[2], id)
 redis.call('ZREM', KEYS[3], id)
 redis.call('HINCRBY', KEYS[7], redis.call('HGET', KEYS[1], 'lvl'), -1)
+redis.call('ZADD', KEYS[8], a.now_ms, id)
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', '(' .. (tonumber(a.now_ms) - tonumber(a.retention_s) * 1000))
 redis.call('EXPIRE', KEYS[1], tonumber(a.retention_s))
 log(final_entry)
 redis.call('XADD', KEYS[6], 'MAXLEN', '~', a.maxlen_outbox, '*', 'type', 'decided', 'id', id, 'status', new_status)

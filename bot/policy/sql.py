@@ -186,9 +186,12 @@ def _function_findings(node: exp.Func) -> list[SqlFinding]:
     return findings
 
 
-def _node_findings(node: exp.Expr, text: str) -> list[SqlFinding]:
+def _node_findings(node: exp.Expr, text: str) -> list[SqlFinding]:  # noqa: C901 -- one flat rule per statement kind
     for node_type, kind, level in _KINDS:
         if isinstance(node, node_type):
+            if kind in ("DELETE", "UPDATE") and isinstance(node.parent, exp.When):
+                # MERGE … WHEN MATCHED THEN UPDATE: the MERGE's ON clause chooses the rows, not a WHERE.
+                return [SqlFinding(kind, level, f"sql: {kind} in MERGE")]
             if kind in ("DELETE", "UPDATE"):
                 where = node.args.get("where")
                 if where is None:
@@ -207,8 +210,41 @@ def _node_findings(node: exp.Expr, text: str) -> list[SqlFinding]:
             return [_other(RiskLevel.critical, "sql: COPY … PROGRAM runs a program on the database server")]
         return [_other(RiskLevel.high, "sql: COPY reads or writes files")]
     if isinstance(node, exp.Command):
-        return [_other(RiskLevel.high, f"sql: unrecognised statement {str(node.name).upper()[:40]}")]
+        return _command_findings(node)
     return []
+
+
+# Statement words databases know; any other first word is a typo or noise: "unparseable SQL", not a statement.
+_STATEMENT_WORDS = frozenset("""ALTER ANALYZE ATTACH BACKUP BEGIN CACHE CALL CHECKPOINT CHECKSUM CLUSTER COMMENT
+    COMMIT COPY CREATE DEALLOCATE DECLARE DELETE DESC DESCRIBE DETACH DISCARD DO DROP END EXEC EXECUTE EXPLAIN
+    FETCH FLUSH GET GRANT HANDLER IMPORT INSERT INSTALL KILL LIST LISTEN LOAD LOCK MERGE MOVE MSCK NOTIFY
+    OPTIMIZE PRAGMA PREPARE PURGE PUT REASSIGN REFRESH REINDEX RELEASE REMOVE RENAME REPAIR REPLACE RESET
+    RESTORE REVOKE ROLLBACK SAVEPOINT SECURITY SELECT SET SHOW SHUTDOWN START TRUNCATE UNCACHE UNDROP UNLISTEN
+    UNLOCK UPDATE UPSERT USE VACUUM VALUES WITH XA""".split())  # noqa: SIM905 - a word list reads better
+# EXPLAIN's options before the statement it explains (ANALYZE runs it: the statement is classified as is).
+_EXPLAIN_OPTIONS = re.compile(r"^\s*(?:\([^)]*\)\s*|(?:ANALYZE|ANALYSE|VERBOSE|EXTENDED|PARTITIONS|FORMATTED|"
+                              r"QUERY\s+PLAN|PLAN\s+FOR|FORMAT\s*=?\s*\w+)\s+)*", re.IGNORECASE)
+
+
+def _command_findings(node: exp.Command) -> list[SqlFinding]:
+    """Statements sqlglot keeps as raw text: GRANT/REVOKE are permission changes, SHOW a read, EXPLAIN
+    what it explains; anything else is unrecognised (or, not being a statement word, unparseable)."""
+    name = str(node.name).upper()
+    rest = node.args.get("expression")
+    body = str(rest.this if isinstance(rest, exp.Literal) else rest or "")
+    if name in ("GRANT", "REVOKE"):
+        return [SqlFinding(name, RiskLevel.high, f"sql: {name}")]
+    if name == "SHOW":
+        return [SqlFinding("SELECT", RiskLevel.low, "sql: SHOW (a read)")]
+    if name in ("EXPLAIN", "DESCRIBE", "DESC") and body.strip():
+        explained = _EXPLAIN_OPTIONS.sub("", body, count=1)
+        # One level only: "EXPLAIN EXPLAIN …" a thousand deep would make the agent's SQL cost us quadratic time.
+        if not explained.strip() or explained.lstrip()[:8].upper().startswith(("EXPLAIN", "DESC")):
+            return [_other(RiskLevel.high, _UNPARSEABLE)]
+        return list(_classify(explained).findings)
+    if name not in _STATEMENT_WORDS:
+        return [_other(RiskLevel.high, _UNPARSEABLE)]
+    return [_other(RiskLevel.high, f"sql: unrecognised statement {name[:40]}")]
 
 
 def _statement_name(statement: exp.Expr) -> str:
@@ -227,7 +263,9 @@ def _statement_findings(statement: exp.Expr, text: str) -> list[SqlFinding]:
         return findings or [SqlFinding("SELECT", RiskLevel.low, "sql: SELECT")]
     if not isinstance(statement, _KIND_TYPES + (exp.Command, exp.Copy)):
         # SET, KILL, USE, BEGIN, a bare word sqlglot read as a column (CHECKPOINT, NOTIFY c) …: not a read.
-        findings.append(_other(RiskLevel.high, f"sql: unrecognised statement {_statement_name(statement)}"))
+        name = _statement_name(statement)
+        findings.append(_other(RiskLevel.high, f"sql: unrecognised statement {name}" if name in _STATEMENT_WORDS
+                               else _UNPARSEABLE))
     return findings
 
 

@@ -72,3 +72,22 @@ def test_deciding_reasons_are_the_highest_findings():
 
 def test_huge_or_deeply_nested_sql_is_never_low():
     assert classify_sql("SELECT " + "(" * 5000 + "1" + ")" * 5000).level != RiskLevel.low
+
+
+def test_documented_edges_of_the_sql_table() -> None:
+    """docs/policy.md's table at its edges (issue 14): reads are low, MERGE is high, typos are unparseable."""
+    from bot.models import RiskLevel
+    from bot.policy.sql import classify_sql
+
+    cases = {
+        "SHOW TABLES": (RiskLevel.low, "sql: SHOW (a read)"),
+        "EXPLAIN SELECT * FROM t": (RiskLevel.low, "sql: SELECT"),
+        "EXPLAIN ANALYZE DELETE FROM t": (RiskLevel.critical, "sql: DELETE without WHERE"),
+        "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN UPDATE SET t.v = s.v": (RiskLevel.high, "sql: MERGE"),
+        "GRANT ALL ON db.* TO bob": (RiskLevel.high, "sql: GRANT"),
+        "SELEC * FRM t": (RiskLevel.high, "unparseable SQL"),
+        "CHECKPOINT": (RiskLevel.high, "sql: unrecognised statement CHECKPOINT"),
+    }
+    for sql, (level, reason) in cases.items():
+        found = classify_sql(sql)
+        assert (found.level, reason in found.reasons) == (level, True), (sql, found)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,8 +120,6 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             fresh = await file_request(running, "deploy.app", context={"why": "ship release 4.2"})
             await page.wait_for_selector(f"#rows tr[data-id='{fresh['id']}']", timeout=10_000)
             await page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
-            if os.environ.get("DASHBOARD_SCREENSHOT"):
-                await page.screenshot(path=os.environ["DASHBOARD_SCREENSHOT"], full_page=True)
             decided = await running.client.post(f"/v1/approvals/{fresh['id']}/decision",
                                                 json={"outcome": "reject", "comment": "not now"},
                                                 headers=auth(APPROVER_KEY))
@@ -152,7 +149,8 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             await page.fill("#args-editor", edited)
             await page.fill("#modify-comment", "refund one of the two charges")
             await page.click("#modify-form button")
-            await page.wait_for_selector("#final-args")
+            await page.wait_for_selector("#confirmation")
+            assert "with changed arguments" in await page.inner_text("#confirmation")
             body = await (await running.client.get(f"/v1/approvals/{refund['id']}", headers=auth())).json()
             assert body["status"] == "approved"
             assert body["decision"]["args"] == {"amount": 40, "reason": "refund one charge"}

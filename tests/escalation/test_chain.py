@@ -53,7 +53,7 @@ async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe]
     mail = (await asyncio.to_thread(smtp.wait_for, 1))[0]
     assert mail.recipients == [ALICE_EMAIL]
     text, html = mail.part("plain"), mail.part("html")
-    assert "delete_user_data" in text and "GDPR erasure request" in text and "Reversible: NO" in text
+    assert "delete_user_data" in text and "GDPR erasure request" in text and "Undo: NOT reversible" in text
     assert "| user_id = user_123" in text  # agent lines are quoted (issue 9 §6)
     assert f"https://countersign.example.com/requests/{approval_id}" in text
     assert text.count("https://countersign.example.com/email/") == 2
@@ -62,7 +62,8 @@ async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe]
     sms = (await twilio.wait_for_accepted(1))[0]
     assert sms.to == ALICE_PHONE and len(sms.body) < 320
     assert sms.body.startswith(
-        "[HIGH] Approval needed. Agent billing-agent asks: «delete_user_data(user_id=user_123)». Reply YES ")
+        "[HIGH · NOT reversible] Approval needed. Agent billing-agent asks: "
+        "«delete_user_data(user_id=user_123)». Reply YES ")
 
     types = await audit_types(running, approval_id)
     notified = [e.detail for e in await running.runtime.service.events(approval_id) if e.type == "notified"]

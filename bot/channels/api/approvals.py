@@ -11,6 +11,7 @@ from bot.channels.common.errors import read_model
 from bot.errors import Conflict, InvalidInput, NotFound
 from bot.models import Approval, ApprovalCreate, DecisionCreate, QuestionCreate, Status
 from bot.service import MAX_WAIT_S, ApprovalService
+from bot.summary import with_changes
 
 SERVICE = web.AppKey("service", ApprovalService)
 routes = web.RouteTableDef()
@@ -36,7 +37,7 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
 
 def _seen_by(caller: Caller, approval: Approval) -> Approval:
     """Approver keys see the full record; an agent sees approvers by name and channel only."""
-    return approval if caller.approver else agent_approval(approval)
+    return with_changes(approval) if caller.approver else agent_approval(approval)
 
 
 async def _own(request: web.Request, approval_id: str) -> Caller:

@@ -11,11 +11,13 @@ from bot.channels.common.pages import message_page, page
 from bot.channels.common.smtp import SmtpConfig
 from bot.channels.common.tokens import BadToken, LinkClaim, LinkTokens
 from bot.channels.email.outbound import context_fields
+from bot.display import one_line
 from bot.errors import CountersignError, NotFound
 from bot.models import Actor, Status
 from bot.runtime import Runtime
 from bot.secrets import signing_key
 from bot.service import Decider
+from bot.summary import changes_sentence
 
 log = logging.getLogger(__name__)
 TOKENS = web.AppKey("email_link_tokens", LinkTokens)
@@ -99,8 +101,10 @@ async def decide(request: web.Request) -> web.Response:
         return message_page(PAGE_TITLE.get(status, "Not accepted"), f"Nothing changed: {exc.message}.", status)
     if approval.status == Status.pending:
         return message_page("Vote recorded", "Your vote is recorded; the request needs more approvals.", 200)
+    shown = await runtime.service.for_humans(approval)  # a modified decision's changes, masked values masked
     return message_page(f"Request {approval.status.value}",
-                        f"{approval.action} is now {approval.status.value}. The agent is being told.", 200)
+                        f"{one_line(approval.action, 120)} is now {approval.status.value}{changes_sentence(shown)}. "
+                        "The agent is being told.", 200)
 
 
 def install(app: web.Application, runtime: Runtime) -> None:

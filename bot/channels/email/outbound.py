@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from bot.channels.common.plain import quoted, rows_lines
 from bot.display import CONTEXT_LABELS, Row, arg_rows, context_rows, cut_value, neutral, one_line, reversible_of
 from bot.models import Approval
+from bot.summary import summarize
 
 _environment = Environment(
     loader=PackageLoader("bot.channels.email", "templates"),
@@ -56,7 +57,16 @@ def render_request_email(approval: Approval, links: EmailLinks, reminder: bool) 
     sql, sql_cut = cut_value(neutral(approval.sql or "", multiline=True), EMAIL_SQL_MAX)
     identity = [("Action", approval.action), ("Agent", approval.agent), ("Requested by", approval.requested_by),
                 ("Run", approval.run_id)]
+    facts = summarize(approval, approval.created_at)
+    # The summary: our labels; every value that holds agent text is quoted ("| ") in the text part.
+    summary_agent = [(label, value) for label, value in (
+        ("Question" if facts.kind == "question" else "Action", facts.question or facts.action),
+        ("Amount", facts.amount), ("Affects", facts.affected), ("Asked by", facts.asked_by)) if value]
     values: dict[str, Any] = {
+        "facts": facts,
+        "summary_lines": [line for label, value in summary_agent for line in [f"{label}:", *quoted(value)]],
+        "summary_rows": summary_agent,
+        "reason_lines": [line for reason in facts.reasons for line in quoted(reason)],
         "approval_id": approval.id, "links": links, "reminder": reminder,
         "level": approval.risk_level.value.upper(),
         "expires": approval.expires_at.strftime("%Y-%m-%d %H:%M UTC"),

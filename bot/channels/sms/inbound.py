@@ -16,6 +16,7 @@ from bot.models import Actor
 from bot.ratelimit import WindowLimit
 from bot.runtime import Runtime
 from bot.service import Decider
+from bot.summary import changes_sentence
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("sms_runtime", Runtime)
@@ -100,8 +101,9 @@ async def inbound(request: web.Request) -> web.Response:
                      f"Reply NO {code} <reason>.")
     await runtime.service.record("sms_reply", approval_id, actor, outcome=outcome, code=code)
     # The action is agent text: one line, hidden characters shown (a control character is not valid XML).
+    shown = await runtime.service.for_humans(approval)  # masked values stay masked in the reply
     return twiml(f"Countersign: {one_line(approval.action, 80)} is {approval.status.value}"
-                 + (" (vote recorded)." if approval.status.value == "pending" else "."))
+                 + (" (vote recorded)." if approval.status.value == "pending" else changes_sentence(shown) + "."))
 
 
 def install(app: web.Application, runtime: Runtime) -> None:

@@ -16,6 +16,7 @@ from bot.display import arg_rows, one_line
 from bot.keys import Keys
 from bot.models import Approval
 from bot.settings import Settings
+from bot.summary import summarize
 
 MAX_SMS = 319  # under Twilio's two-segment 320
 # Reply codes: 6 characters with nothing a person could misread or mistype on a phone (no 0/O/Q, 1/I/L,
@@ -70,11 +71,16 @@ SMS_VALUE_MAX = 40  # characters of one argument value in a text
 
 
 def sms_text(approval: Approval, code: str, link: str) -> str:
-    """The outbound text, under 320 characters, e.g. `[HIGH] Approval needed. Agent billing-agent asks:
+    """The outbound text, under 320 characters, e.g. `[HIGH · NOT reversible] Approval needed. Agent billing-agent asks:
     «delete_user_data(user_id=user_123)». Reply YES 4821 or NO 4821 reason. Full request: <link>`.
     Arguments go field by field, those a policy rule matched first, each value cut on its own; when
     anything is left out the text says so. The agent's part is between « and », on one line."""
-    head = f"[{approval.risk_level.value.upper()}] Approval needed. Agent {one_line(approval.agent, 40)} asks: «"
+    facts = summarize(approval, approval.created_at)
+    # Ours, before the agent's part: the amount (a number we format) and whether it can be undone.
+    notes = "".join([f" · {facts.amount.split(' (')[0]}" if facts.amount else "",
+                     " · NOT reversible" if facts.reversible is False else ""])
+    head = (f"[{approval.risk_level.value.upper()}{notes}] Approval needed. "
+            f"Agent {one_line(approval.agent, 40)} asks: «")
     tail = f". Reply YES {code} or NO {code} reason. Full request: {link}"
     action = one_line(approval.action, 60)
     rows = arg_rows(approval, SMS_VALUE_MAX, 30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import timedelta
 
 from aiohttp import web
@@ -13,7 +14,7 @@ from bot.errors import InvalidInput
 from bot.models import RISK_LEVELS
 from bot.search import DECIDED
 from bot.service import time_to_decision
-from bot.stats import FAST
+from bot.stats import FAST, FATIGUE_MIN
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
@@ -26,7 +27,8 @@ async def history(request: web.Request) -> web.StreamResponse:
     state = request.app[WEB]
     runtime = state.runtime
     filters = parse_filters(request.query)
-    search = to_search(filters, runtime.clock.now(), filters.status or DECIDED)
+    # By decision time, as the "When" column shows (since/until filter the decision date too).
+    search = replace(to_search(filters, runtime.clock.now(), filters.status or DECIDED), by_decision=True)
     result = await runtime.service.search(search, PAGE_SIZE, request.query.get("cursor") or None, count=True)
     rows = [(approval, time_to_decision(approval)) for approval in result.items]
     return await render(request, "history.html", {
@@ -70,4 +72,5 @@ async def stats(request: web.Request) -> web.StreamResponse:
     return await render(request, "stats.html", {
         "stats": figures, "pending": figures.pending, "days": window_key, "windows": list(STATS_WINDOWS),
         "levels": RISK_LEVELS, "capped": figures.capped, "fast_seconds": int(FAST.total_seconds()),
+        "fatigue_min": FATIGUE_MIN,
     })

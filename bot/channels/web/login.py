@@ -53,6 +53,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
     token, fresh = await _pre_token(request)
     context = {"next": _safe_next(request.query.get("next")), "sent": False}
+    context["mail_off"] = not request.app[WEB].runtime.settings.smtp_url
     response = await render(request, "login.html", context, csrf=token)
     _set_pre(response, request, fresh)
     return response
@@ -76,13 +77,16 @@ async def login_request(request: web.Request) -> web.StreamResponse:
     token, _ = await _pre_token(request)
     if email is None:
         return await render(request, "login.html", {"sent": False, "error": "Enter an email address.",
-                                                    "next": "/"}, status=400, csrf=token)
+                                                    "next": "/", "mail_off": not runtime.settings.smtp_url},
+                            status=400, csrf=token)
     # Everything that depends on the address happens after the answer, in the background: the page and its
     # timing are the same whether or not the address may sign in, so neither reveals who can.
     task = asyncio.create_task(_send_link(state, email))
     state.tasks.add(task)
     task.add_done_callback(state.tasks.discard)
-    return await render(request, "login.html", {"sent": True, "next": "/"}, csrf=token)
+    # Whether mail is on is the server's setting, the same for every address: saying so reveals no one.
+    return await render(request, "login.html", {"sent": True, "next": "/", "mail_off": not runtime.settings.smtp_url},
+                        csrf=token)
 
 
 async def _send_link(state: WebState, email: str) -> None:

@@ -8,15 +8,26 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels.web.decisions import MAX_BATCH, decide_batch, read_args, read_comment, read_outcome
+from bot.channels.web.present import (
+    SORTS,
+    by_urgency,
+    context_items,
+    diff_rows,
+    needs_confirmation,
+    sql_segments,
+)
 from bot.channels.web.queries import AGE_LABELS, parse_filters, to_search
 from bot.channels.web.state import WEB, decider_for, page, render, require_session
 from bot.channels.web.trust import read_grant_form, trust_form
 from bot.clock import to_ms
+from bot.display import one_line
 from bot.errors import Forbidden, InvalidInput, TooSoon
 from bot.models import RISK_LEVELS, Approval, Status
+from bot.summary import modify_changes, reason_words, summarize
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 50
+URGENCY_WINDOW = 500
 _ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -27,17 +38,11 @@ def check_id(raw: object) -> str:
 
 
 def summary(approval: Approval) -> str:
+    """The queue's Why: the agent's `why`, else the classification's reasons in words."""
     why = approval.context.get("why")
-    line = why if isinstance(why, str) and why.strip() else "; ".join(approval.risk_reasons)
+    line = why if isinstance(why, str) and why.strip() else "; ".join(reason_words(r) for r in approval.risk_reasons)
     line = " ".join(line.split())
     return line if len(line) <= 140 else line[:139] + "…"
-
-
-def _context_item(key: str, value: Any) -> tuple[str, str, bool]:
-    """(key, text, is_json): plain strings read as prose, anything else as pretty JSON."""
-    if isinstance(value, str):
-        return key, value, False
-    return key, json.dumps(value, indent=2, ensure_ascii=False), True
 
 
 @routes.get("/")
@@ -46,18 +51,58 @@ async def queue(request: web.Request) -> web.StreamResponse:
     state = request.app[WEB]
     runtime = state.runtime
     filters = parse_filters(request.query)
+    # A cursor belongs to the newest-first walk.
+    sort = read_sort(request.query.get("sort") or ("newest" if request.query.get("cursor") else None))
     now = runtime.clock.now()
-    result = await runtime.service.search(to_search(filters, now, Status.pending.value), PAGE_SIZE,
-                                          request.query.get("cursor") or None, count=True)
-    items = result.items
+    next_offset: int | None = None
+    search = to_search(filters, now, Status.pending.value)
+    if sort == "urgency":
+        # The most urgent of the newest URGENCY_WINDOW matches, a page at a time.
+        offset = read_offset(request.query.get("offset"))
+        result = await runtime.service.search(search, URGENCY_WINDOW, None, count=True)
+        ordered = by_urgency(result.items)
+        items = ordered[offset:offset + PAGE_SIZE]
+        next_offset = offset + PAGE_SIZE if len(ordered) > offset + PAGE_SIZE else None
+        result.next_cursor = None
+    else:
+        result = await runtime.service.search(search, PAGE_SIZE, request.query.get("cursor") or None, count=True)
+        items = result.items
     context: dict[str, Any] = {
         "filters": filters, "items": items, "matched": result.matched, "truncated": result.truncated,
-        "next_cursor": result.next_cursor, "now": now, "upto": to_ms(now), "ages": AGE_LABELS,
+        "next_cursor": result.next_cursor, "next_offset": next_offset, "sort": sort, "sorts": SORTS,
+        "now": now, "upto": to_ms(now), "ages": AGE_LABELS, "summarize": summarize,
         "summary": summary, "levels": RISK_LEVELS,
-        "first_page": not request.query.get("cursor"), "max_batch": MAX_BATCH,
+        "first_page": not request.query.get("cursor") and not request.query.get("offset"),
+        "max_batch": MAX_BATCH,
     }
     template = "_queue_rows.html" if request.query.get("partial") == "1" else "queue.html"
     return await render(request, template, context)
+
+
+def read_sort(raw: str | None) -> str:
+    if not raw:
+        return "urgency"
+    if raw not in SORTS:
+        raise InvalidInput("unknown sort order", {"sort": "one of " + ", ".join(SORTS)})
+    return raw
+
+
+def read_offset(raw: str | None) -> int:
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) >= URGENCY_WINDOW:
+        raise InvalidInput("not a page offset", {"offset": f"a whole number below {URGENCY_WINDOW}"})
+    return int(raw)
+
+
+async def next_pending(request: web.Request, after: str) -> Approval | None:
+    """The most urgent pending request other than `after`: where "next" goes after a decision."""
+    state = request.app[WEB]
+    runtime = state.runtime
+    now = runtime.clock.now()
+    result = await runtime.service.search(to_search(parse_filters({}), now, Status.pending.value), URGENCY_WINDOW)
+    ordered = by_urgency([a for a in result.items if a.id != after])
+    return ordered[0] if ordered else None
 
 
 @routes.post("/batch")
@@ -84,8 +129,18 @@ async def batch(request: web.Request) -> web.StreamResponse:
             raise InvalidInput(f"at most {MAX_BATCH} requests at once", {"id": "too many"})
     if not ids:
         raise InvalidInput("select at least one request", {"id": "nothing selected"})
+    found = {s.approval.id: s.approval for s in await runtime.store.get_many(ids)}
+    labels = {i: (one_line(a.action, 120), a.risk_level.value) for i, a in found.items()}
+    if needs_confirmation([a.risk_level for a in found.values()]) and form.get("confirmed") != "1":
+        # High or critical in the batch: show the list and ask for a typed reason before acting.
+        return await render(request, "batch_confirm.html", {
+            "ids": ids, "labels": labels, "outcome": outcome, "comment": comment or "",
+            "missing_reason": form.get("confirming") == "1" and not comment})
+    if needs_confirmation([a.risk_level for a in found.values()]) and not comment:
+        return await render(request, "batch_confirm.html", {
+            "ids": ids, "labels": labels, "outcome": outcome, "comment": "", "missing_reason": True}, 400)
     result = await decide_batch(runtime.service, decider_for(session), ids, outcome, comment)
-    return await render(request, "batch_result.html", {"result": result})
+    return await render(request, "batch_result.html", {"result": result, "labels": labels})
 
 
 @routes.get("/requests/{id}")
@@ -118,16 +173,24 @@ async def _request_view(request: web.Request, error: InvalidInput | None = None,
         refusal = await runtime.service.may_decide(stored, decider_for(session))
     events = await runtime.service.events(approval_id)
     voted = any(v.by.channel == "web" and v.by.id == session.email for v in approval.approvals)
+    now = runtime.clock.now()
+    decided = request.query.get("decided") in ("1", "vote")
+    sql, sql_formatted = sql_segments(approval.sql) if approval.sql else ([], False)
     context = {
         "approval": approval, "route": stored.route, "events": events, "refusal": refusal, "voted": voted,
+        "facts": summarize(approval, now, stored.route.rules),
+        "changes": diff_rows(modify_changes(approval)),
+        "sql_segments": sql, "sql_formatted": sql_formatted,
+        "decided": decided, "next": await next_pending(request, approval_id),
         "args_json": json.dumps(approval.args, indent=2, ensure_ascii=False),
         "args_text": args_text if args_text is not None else json.dumps(approval.args, indent=2,
                                                                          ensure_ascii=False),
-        "context_items": [_context_item(key, value) for key, value in approval.context.items()],
-        "error": error, "now": runtime.clock.now(), "summary": summary,
+        "context_items": context_items(approval.context),
+        "error": error, "now": now, "summary": summary,
         "can_reveal": session.admin and masked,
         "trust": await trust_form(request, approval) if approval.status == Status.pending and not refusal
         and approval.kind == "action" else None,
+        "reason_to_reject": runtime.service.reason_required(stored, "reject"),
     }
     return await render(request, "request.html", context, status)
 
@@ -150,12 +213,18 @@ async def decide(request: web.Request) -> web.StreamResponse:
         outcome = read_outcome(form.get("outcome"))
         comment = read_comment(form.get("comment"))
         args = read_args(args_text) if outcome == "modify" else None
-        await runtime.service.decide(approval_id, decider_for(session), outcome, comment, args)
+        if form.get("answer") == "1":
+            # A question's Answer box: the text is the answer (the service refuses it for an action).
+            if outcome != "approve" or not comment:
+                raise InvalidInput("write the answer", {"comment": "the answer is required"})
+            await runtime.service.answer(approval_id, decider_for(session), comment)
+        else:
+            await runtime.service.decide(approval_id, decider_for(session), outcome, comment, args)
     except InvalidInput as exc:
         return await _request_view(request, exc, args_text if isinstance(args_text, str) else None, 400)
     except TooSoon as exc:  # the rubber-stamp guard: shown on the page, the same click later works
         return await request_error(request, exc)
-    return web.Response(status=303, headers={"Location": f"/requests/{approval_id}"})
+    return web.Response(status=303, headers={"Location": f"/requests/{approval_id}?decided=1"})
 
 
 @routes.post("/requests/{id}/trust")

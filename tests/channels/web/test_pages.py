@@ -25,9 +25,11 @@ async def test_queue_lists_pending_newest_first_and_filters(web_app):
     other = await file_request(web_app, "db.query", key=OTHER_AGENT_KEY)
     await file_request(web_app, "cache.warm")  # auto-approved: never queued
     await sign_in(web_app, ADA)
-    html = await (await web_app.client.get("/")).text()
+    html = await (await web_app.client.get("/?sort=newest")).text()
     assert row_ids(html) == [other["id"], refund["id"], first["id"]]
     assert "monthly report" in html
+    # By default the most urgent first: the high-risk refund leads.
+    assert row_ids(await (await web_app.client.get("/")).text())[0] == refund["id"]
     by_level = await (await web_app.client.get("/?level=high")).text()
     assert row_ids(by_level) == [refund["id"]]
     by_agent = await (await web_app.client.get("/?agent=other-agent")).text()
@@ -45,12 +47,12 @@ async def test_queue_pages_with_a_cursor(web_app):
     # Newest first; within one millisecond, by id descending (the index's order).
     ids = [a["id"] for a in sorted(filed, key=lambda a: (a["created_at"], a["id"]))]
     await sign_in(web_app, ADA)
-    html = await (await web_app.client.get("/")).text()
+    html = await (await web_app.client.get("/?sort=newest")).text()
     first_page = row_ids(html)
     assert first_page == ids[::-1][:50]
     cursor = re.search(r'cursor=([\w-]+)" rel="next"', html)
     assert cursor
-    rest = row_ids(await (await web_app.client.get(f"/?cursor={cursor.group(1)}")).text())
+    rest = row_ids(await (await web_app.client.get(f"/?sort=newest&cursor={cursor.group(1)}")).text())
     assert rest == ids[::-1][50:]
 
 
@@ -76,12 +78,16 @@ async def test_batch_approves_and_lists_what_it_skips(web_app):
     own = await file_request(web_app, "db.query", requested_by=ADA)  # ada asked: no self-approval
     csrf = await sign_in(web_app, ADA)
     ids = [a["id"] for a in mine] + [refund["id"], own["id"]]
-    response = await web_app.client.post("/batch", data=[("csrf", csrf), ("outcome", "approve"),
-                                                         ("comment", "looks fine"), ("scope", "selected")]
-                                         + [("id", i) for i in ids])
+    form = [("csrf", csrf), ("outcome", "approve"), ("comment", "looks fine"), ("scope", "selected")]
+    # The high-risk refund in the batch: first a confirmation listing the actions, then the decision.
+    confirm = await (await web_app.client.post("/batch", data=form + [("id", i) for i in ids])).text()
+    assert 'id="batch-confirm"' in confirm and "payments.refund" in confirm
+    assert await status_of(web_app, mine[0]["id"]) == "pending"
+    response = await web_app.client.post("/batch", data=form + [("confirmed", "1")] + [("id", i) for i in ids])
     html = await response.text()
     assert response.status == 200
     assert "Approved 3; skipped 2" in html
+    assert "db.query</a>" in html and mine[0]["id"] + "</a>" not in html  # actions, not ids
     assert "only the high-risk approvers" in html and "cannot approve it yourself" in html
     for approval in mine:
         assert await status_of(web_app, approval["id"]) == "approved"
@@ -154,7 +160,8 @@ async def test_request_page_shows_everything_and_modify_checks_the_schema(web_ap
                                               "args": json.dumps({"amount": 40})})
     assert ok.status == 200  # followed the redirect back to the request page
     html = await ok.text()
-    assert "Approved with these arguments" in html and '"amount": 40' in html
+    assert 'id="diff"' in html and "<del>500</del>" not in html and "<ins>40</ins>" in html
+    assert 'id="confirmation"' in html
     body = await (await web_app.client.get(f"/v1/approvals/{approval['id']}", headers=auth())).json()
     assert body["status"] == "approved" and body["decision"]["args"] == {"amount": 40}
     assert body["decision"]["outcome"] == "modify"
@@ -188,7 +195,8 @@ async def test_reject_needs_a_reason_and_non_approvers_are_told_why(web_app):
 async def test_quorum_needs_two_people(web_app):
     drop = await file_request(web_app, "db.drop_table")
     csrf = await sign_in(web_app, ADA)
-    first = await web_app.client.post("/batch", data={"csrf": csrf, "outcome": "approve", "id": drop["id"]})
+    first = await web_app.client.post("/batch", data={"csrf": csrf, "outcome": "approve", "id": drop["id"],
+                                                      "confirmed": "1", "comment": "planned"})
     assert "1 vote(s) recorded" in await first.text()
     page = await (await web_app.client.get(f"/requests/{drop['id']}")).text()
     assert "1 of 2 needed" in page and "You have voted" in page

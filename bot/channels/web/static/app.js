@@ -140,7 +140,50 @@ function setUpQueue() {
   });
 }
 
+// Keyboard: a approve, r reject, m modify on a request; j/k move through the queue (or to the next pending
+// request from a request page). Never while typing in a field.
+function setUpKeys() {
+  const rows = () => Array.from(document.querySelectorAll("#rows tr[data-id]"));
+  let current = -1;
+  function mark(index) {
+    const list = rows();
+    if (!list.length) return;
+    current = Math.max(0, Math.min(list.length - 1, index));
+    list.forEach((row, i) => row.classList.toggle("current", i === current));
+    const link = list[current].querySelector("a.open");
+    if (link) link.focus();
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+    const click = (id) => { const node = document.getElementById(id); if (node) { event.preventDefault(); node.click(); } };
+    if (event.key === "a") click("approve-button");
+    else if (event.key === "r") {
+      const comment = document.getElementById("comment");
+      const bar = document.getElementById("decide-bar");
+      if (comment && bar && bar.dataset.reason === "1" && !comment.value.trim()) { event.preventDefault(); comment.focus(); }
+      else click("reject-button");
+    } else if (event.key === "m") {
+      const box = document.getElementById("modify-box");
+      if (box) { event.preventDefault(); box.open = true; document.getElementById("args-editor").focus(); }
+    } else if (event.key === "j" || event.key === "k") {
+      if (rows().length) { event.preventDefault(); mark(current + (event.key === "j" ? 1 : -1)); }
+      else if (event.key === "j") click("key-next");
+      else if (event.key === "k") { event.preventDefault(); window.history.back(); }
+    } else if (event.key === "x" && current >= 0) {
+      const box = rows()[current].querySelector("input[name=id]");
+      if (box) { event.preventDefault(); box.checked = !box.checked; }
+    }
+  });
+  const filters = document.getElementById("filters-box");
+  if (filters && window.matchMedia("(min-width: 641px)").matches) filters.open = true;
+  const modifyLink = document.getElementById("modify-link");
+  if (modifyLink) modifyLink.addEventListener("click", () => { const box = document.getElementById("modify-box"); if (box) box.open = true; });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  setUpKeys();
   setUpQueue();
   setUpModify();
   document.querySelectorAll("form.stack").forEach((form) => { if (form.id !== "modify-form") needReason(form); });
