@@ -64,8 +64,8 @@ def _flags(parser: argparse.ArgumentParser, path: str) -> list[tuple[str, str]]:
             for name, sub in action.choices.items():
                 found += _flags(sub, f"{path} {name}")
         else:
-            found += [(path, option) for option in action.option_strings
-                      if option.startswith("--") and option != "--help"]
+            found += [(path, option) for option in action.option_strings  # hidden flags are internal
+                      if option.startswith("--") and option != "--help" and action.help != argparse.SUPPRESS]
     return found
 
 
