@@ -39,7 +39,9 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %s"
 """
 # Every request carries different SQL, so the SQL classification cache never helps.
-WRK_LUA_UNIQUE = WRK_LUA + """
+WRK_LUA_UNIQUE = (
+    WRK_LUA
+    + """
 counter = 0
 request = function()
   counter = counter + 1
@@ -47,18 +49,27 @@ request = function()
   return wrk.format(nil, nil, nil, body)
 end
 """
+)
 
 
 def env_for(redis_url: str, prefix: str) -> dict[str, str]:
-    return {**os.environ, "REDIS_URL": redis_url, "COUNTERSIGN_REDIS_PREFIX": prefix,
-            "COUNTERSIGN_API_KEYS": f"bench:{AGENT}", "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER}",
-            "COUNTERSIGN_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
-            # The benchmark files far more than one agent may: per-agent limits off.
-            "COUNTERSIGN_AGENT_RATE": "0", "COUNTERSIGN_AGENT_MAX_PENDING": "0"}
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "COUNTERSIGN_REDIS_PREFIX": prefix,
+        "COUNTERSIGN_API_KEYS": f"bench:{AGENT}",
+        "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER}",
+        "COUNTERSIGN_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT),
+        # The benchmark files far more than one agent may: per-agent limits off.
+        "COUNTERSIGN_AGENT_RATE": "0",
+        "COUNTERSIGN_AGENT_MAX_PENDING": "0",
+    }
 
 
 def wait_port(port: int) -> None:
     import socket
+
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -78,8 +89,11 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
 def wrk(port: int, body: dict, seconds: int = 10, unique: bool = False) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write((WRK_LUA_UNIQUE if unique else WRK_LUA) % (json.dumps(body), AGENT))
-    out = subprocess.run(["wrk", "-t2", "-c50", f"-d{seconds}s", "-s", script.name,
-                          f"http://127.0.0.1:{port}/v1/approvals"], capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", "-c50", f"-d{seconds}s", "-s", script.name, f"http://127.0.0.1:{port}/v1/approvals"],
+        capture_output=True,
+        text=True,
+    ).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
@@ -117,18 +131,27 @@ def report_throughput(figures: dict[str, float]) -> None:
     print(f"(a) hello-world (1 process): {hello:,.0f} req/s")
     for body in ("bare", "sdk"):
         one, two = figures[f"{body}-1"], figures[f"{body}-2"]
-        print(f"    POST /v1/approvals, {body} body: 1 process {one:,.0f} req/s (ratio {one / hello:.2f}, target "
-              f">= 0.20); --workers 2 {two:,.0f} req/s ({two / one:.2f}x, target >= 1.6x)")
-    print(f"    bare body, different SQL every request: {figures['unique-1']:,.0f} req/s "
-          f"(ratio {figures['unique-1'] / hello:.2f})")
+        print(
+            f"    POST /v1/approvals, {body} body: 1 process {one:,.0f} req/s (ratio {one / hello:.2f}, target "
+            f">= 0.20); --workers 2 {two:,.0f} req/s ({two / one:.2f}x, target >= 1.6x)"
+        )
+    print(
+        f"    bare body, different SQL every request: {figures['unique-1']:,.0f} req/s "
+        f"(ratio {figures['unique-1'] / hello:.2f})"
+    )
 
 
 async def wakeups(redis_url: str, count: int = 1000) -> list[float]:
     port = free_port()
     env = {**env_for(redis_url, "bench-b:"), "PORT": str(port)}
     serve = start([sys.executable, "-m", "bot.cli", "serve"], env, port)
-    decider = subprocess.Popen([sys.executable, str(ROOT / "bench" / "decider.py")], env=env,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    decider = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "decider.py")],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     latencies: list[float] = []
     headers = {"Authorization": f"Bearer {AGENT}"}
     try:
@@ -203,15 +226,21 @@ def main() -> None:
         per_request_default = asyncio.run(memory(url, prefix="bench-d:"))
     finally:
         server.stop()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
     report_throughput(figures)
-    print(f"(b) decision -> long-poll wake-up over {len(lat)} decisions: p50 {statistics.median(lat):.2f} ms, "
-          f"p99 {pct(lat, 0.99):.2f} ms, max {max(lat):.2f} ms (target p99 <= 10 ms)")
-    print(f"(c) Redis memory per pending request at 10,000 pending: {per_request:,.0f} bytes "
-          f"({per_request / 1024:.2f} KiB; target <= 2 KiB) with hash-max-listpack-value 2048 (the embedded "
-          f"server's setting); {per_request_default:,.0f} bytes ({per_request_default / 1024:.2f} KiB) with "
-          "Redis's default 64")
+    print(
+        f"(b) decision -> long-poll wake-up over {len(lat)} decisions: p50 {statistics.median(lat):.2f} ms, "
+        f"p99 {pct(lat, 0.99):.2f} ms, max {max(lat):.2f} ms (target p99 <= 10 ms)"
+    )
+    print(
+        f"(c) Redis memory per pending request at 10,000 pending: {per_request:,.0f} bytes "
+        f"({per_request / 1024:.2f} KiB; target <= 2 KiB) with hash-max-listpack-value 2048 (the embedded "
+        f"server's setting); {per_request_default:,.0f} bytes ({per_request_default / 1024:.2f} KiB) with "
+        "Redis's default 64"
+    )
 
 
 if __name__ == "__main__":

@@ -38,14 +38,25 @@ rules:
   - {name: refunds, match: {action: "payments.*"}, level: high}
   - {name: drops, match: {action: "db.drop*"}, level: critical}
 """
-ACTIONS = ["db.query", "db.update", "deploy.app", "email.send", "payments.refund", "db.drop_table",
-           "s3.delete", "user.disable", "cache.flush", "dns.update"]
+ACTIONS = [
+    "db.query",
+    "db.update",
+    "deploy.app",
+    "email.send",
+    "payments.refund",
+    "db.drop_table",
+    "s3.delete",
+    "user.disable",
+    "cache.flush",
+    "dns.update",
+]
 AGENTS = [f"agent-{n}" for n in range(10)]
 
 
 @web.middleware
-async def timing(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                 ) -> web.StreamResponse:
+async def timing(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     started = time.perf_counter()
     response = await handler(request)
     response.headers["X-Response-Time"] = f"{(time.perf_counter() - started) * 1000:.3f}"
@@ -61,9 +72,16 @@ def summary(values: list[float]) -> str:
 async def main(pending: int, repeat: int) -> None:
     redis = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="cs-bench-")), persist=False)
     url = redis.start()
-    settings = load_settings(_env_file=None, redis_url=url, countersign_redis_prefix="bench:",
-                             countersign_api_keys="", countersign_approver_keys="", smtp_url=None,
-                             countersign_agent_rate="0", countersign_agent_max_pending=0)
+    settings = load_settings(
+        _env_file=None,
+        redis_url=url,
+        countersign_redis_prefix="bench:",
+        countersign_api_keys="",
+        countersign_approver_keys="",
+        smtp_url=None,
+        countersign_agent_rate="0",
+        countersign_agent_max_pending=0,
+    )
     runtime = build_runtime(settings, url, policy=parse_policy(POLICY, "<bench>"))
     app = build_application(runtime)
     app.middlewares.insert(0, timing)
@@ -78,8 +96,11 @@ async def main(pending: int, repeat: int) -> None:
 
         async def submit(n: int) -> None:
             async with sem:
-                request = ApprovalCreate(action=ACTIONS[n % len(ACTIONS)], args={"n": n, "table": f"t{n}"},
-                                         context={"why": f"benchmark request {n}"})  # type: ignore[arg-type]
+                request = ApprovalCreate(
+                    action=ACTIONS[n % len(ACTIONS)],
+                    args={"n": n, "table": f"t{n}"},
+                    context={"why": f"benchmark request {n}"},
+                )  # type: ignore[arg-type]
                 await runtime.service.submit(request, AGENTS[n % len(AGENTS)])
 
         await asyncio.gather(*(submit(n) for n in range(pending)))
@@ -129,8 +150,7 @@ async def main(pending: int, repeat: int) -> None:
                 elapsed = (time.perf_counter() - t0) * 1000
                 assert f"Approved {size}." in html, html[:2000]
                 server_ms_batch = float(response.headers["X-Response-Time"])
-                print(f"\nbatch approve of {size}: server {server_ms_batch:.1f} ms, "
-                      f"client {elapsed:.1f} ms")
+                print(f"\nbatch approve of {size}: server {server_ms_batch:.1f} ms, client {elapsed:.1f} ms")
             left = await runtime.redis.zcard(runtime.keys.pending)
             print(f"pending after the batch: {left}")
     finally:

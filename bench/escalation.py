@@ -87,7 +87,8 @@ async def create_requests(settings_kwargs: dict[str, str], count: int) -> list[t
     try:
         for index in range(count):
             approval, _ = await runtime.service.submit(
-                ApprovalCreate(action="bench_action", args={"n": index}), "bench-agent")
+                ApprovalCreate(action="bench_action", args={"n": index}), "bench-agent"
+            )
             created.append((approval.id, approval.created_at))
     finally:
         await runtime.redis.aclose()
@@ -110,11 +111,14 @@ def main() -> int:
     redis_url = redis_server.start()
     slack_url, arrivals = start_slack_stand_in()
     env_settings = {
-        "redis_url": redis_url, "countersign_redis_prefix": "bench:",
+        "redis_url": redis_url,
+        "countersign_redis_prefix": "bench:",
         "countersign_api_keys": "bench-agent:bench-agent-secret-0123456789",
-        "slack_bot_token": "xoxb-bench", "slack_api_url": slack_url,
+        "slack_bot_token": "xoxb-bench",
+        "slack_api_url": slack_url,
         "countersign_secret_key": "bench-secret-key-0123456789abcdef",
-        "countersign_agent_rate": "0", "countersign_agent_max_pending": "0",  # one agent files them all
+        "countersign_agent_rate": "0",
+        "countersign_agent_max_pending": "0",  # one agent files them all
     }
     settings = load_settings(**env_settings, _env_file=None)
     workers: list[subprocess.Popen[bytes]] = []
@@ -133,15 +137,24 @@ def main() -> int:
         print(f"scheduled {2 * len(created)} jobs (step + expiry) in {time.perf_counter() - started:.1f} s")
 
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COUNTERSIGN_", "SMTP_"))}
-        env.update({"REDIS_URL": redis_url, "COUNTERSIGN_REDIS_PREFIX": "bench:",
-                    "COUNTERSIGN_API_KEYS": env_settings["countersign_api_keys"],
-                    "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_API_URL": slack_url,
-                    "COUNTERSIGN_SECRET_KEY": env_settings["countersign_secret_key"],
-                    "COUNTERSIGN_LOG_LEVEL": "WARNING"})
+        env.update(
+            {
+                "REDIS_URL": redis_url,
+                "COUNTERSIGN_REDIS_PREFIX": "bench:",
+                "COUNTERSIGN_API_KEYS": env_settings["countersign_api_keys"],
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_API_URL": slack_url,
+                "COUNTERSIGN_SECRET_KEY": env_settings["countersign_secret_key"],
+                "COUNTERSIGN_LOG_LEVEL": "WARNING",
+            }
+        )
         command = [str(Path(sys.executable).parent / "countersign"), "worker"]
         for _ in range(args.workers):
-            workers.append(subprocess.Popen(command, env=env, cwd=tempfile.gettempdir(),
-                                            stdout=subprocess.DEVNULL, start_new_session=True))
+            workers.append(
+                subprocess.Popen(
+                    command, env=env, cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL, start_new_session=True
+                )
+            )
         time.sleep(3)  # let the workers start and one of them take the scheduler lock
 
         # Re-time the steps: from a whole second 3 s ahead, `per_second` of them per second.
@@ -172,12 +185,15 @@ def main() -> int:
         span = max(notified_at) - min(notified_at) if sent > 1 else float("nan")
         busy_from = max(first_due, min(notified_at)) if notified_at else first_due
         print(f"notifications: {sent} of {len(created)} (Slack stand-in got {len(arrivals)})")
-        print(f"lateness: p50 {statistics.median(lateness):.2f} s, p99 {percentile(lateness, 0.99):.2f} s, "
-              f"max {max(lateness):.2f} s")
-        print(f"throughput: {sent / max(span, 1e-9):.0f} notifications/s over {span:.1f} s "
-              f"({args.workers} worker processes); finished {wall - busy_from:.1f} s after the first was due")
-        print(f"machine: {os.cpu_count()} cores (nproc), Python {platform.python_version()}, "
-              f"{platform.machine()}")
+        print(
+            f"lateness: p50 {statistics.median(lateness):.2f} s, p99 {percentile(lateness, 0.99):.2f} s, "
+            f"max {max(lateness):.2f} s"
+        )
+        print(
+            f"throughput: {sent / max(span, 1e-9):.0f} notifications/s over {span:.1f} s "
+            f"({args.workers} worker processes); finished {wall - busy_from:.1f} s after the first was due"
+        )
+        print(f"machine: {os.cpu_count()} cores (nproc), Python {platform.python_version()}, {platform.machine()}")
         return 0
     finally:
         for worker in workers:
@@ -195,8 +211,7 @@ def settings_keys(settings: Settings) -> Keys:
     return Keys(settings.countersign_redis_prefix)
 
 
-async def load_stored(settings_kwargs: dict[str, str],
-                      ids: list[str]) -> list[tuple[Approval, dict[str, Any]]]:
+async def load_stored(settings_kwargs: dict[str, str], ids: list[str]) -> list[tuple[Approval, dict[str, Any]]]:
     settings = load_settings(**settings_kwargs, _env_file=None)
     runtime = build_runtime(settings, settings.redis_url or "", policy=parse_policy(POLICY, "<bench>"))
     try:

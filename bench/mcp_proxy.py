@@ -74,15 +74,18 @@ async def main(n: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")}
     env.update(COUNTERSIGN_URL=f"http://127.0.0.1:{port}", COUNTERSIGN_API_KEY=AGENT_KEY, PYTHONPATH=str(ROOT))
     direct_params = StdioServerParameters(command=str(UPSTREAM), args=[str(workdir / "files")])
-    proxy_params = StdioServerParameters(command=sys.executable, env=env, args=[
-        "-m", "bot.cli", "mcp-proxy", "--name", "fs", "--", str(UPSTREAM), str(workdir / "files")])
+    proxy_params = StdioServerParameters(
+        command=sys.executable,
+        env=env,
+        args=["-m", "bot.cli", "mcp-proxy", "--name", "fs", "--", str(UPSTREAM), str(workdir / "files")],
+    )
     direct_ms: list[float] = []
     proxied_ms: list[float] = []
     try:
         async with AsyncExitStack() as stack:
             direct = await session(stack, direct_params)
             proxied = await session(stack, proxy_params)
-            await timed_calls(direct, str(target), 20, [])   # warm-up: imports, connections, JIT
+            await timed_calls(direct, str(target), 20, [])  # warm-up: imports, connections, JIT
             await timed_calls(proxied, str(target), 20, [])
             for _ in range(max(1, n // ROUND)):
                 await timed_calls(direct, str(target), ROUND, direct_ms)
@@ -93,8 +96,10 @@ async def main(n: int) -> None:
         redis.stop()
     d50, p50 = statistics.median(direct_ms), statistics.median(proxied_ms)
     d99, p99 = pct(direct_ms, 0.99), pct(proxied_ms, 0.99)
-    print(f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-          f"{platform.system()} {platform.machine()}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}"
+    )
     print(f"{len(direct_ms)} calls each, read_text_file auto-approved by policy")
     print(f"upstream directly:  p50 {d50:.2f} ms  p99 {d99:.2f} ms")
     print(f"through mcp-proxy:  p50 {p50:.2f} ms  p99 {p99:.2f} ms")

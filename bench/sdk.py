@@ -55,12 +55,18 @@ def free_port() -> int:
 def start_server(redis_url: str, port: int, workdir: Path, policy_text: str = POLICY) -> subprocess.Popen[bytes]:
     policy = workdir / "policy.yaml"
     policy.write_text(policy_text)
-    env = {**os.environ, "REDIS_URL": redis_url, "COUNTERSIGN_API_KEYS": f"bench:{AGENT_KEY}",
-           "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER_KEY}", "COUNTERSIGN_REDIS_PREFIX": PREFIX,
-           "COUNTERSIGN_POLICY": str(policy), "COUNTERSIGN_LOG_LEVEL": "WARNING",
-           "COUNTERSIGN_AGENT_RATE": "0", "COUNTERSIGN_AGENT_MAX_PENDING": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
-                               cwd=workdir)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "COUNTERSIGN_API_KEYS": f"bench:{AGENT_KEY}",
+        "COUNTERSIGN_APPROVER_KEYS": f"boss:{APPROVER_KEY}",
+        "COUNTERSIGN_REDIS_PREFIX": PREFIX,
+        "COUNTERSIGN_POLICY": str(policy),
+        "COUNTERSIGN_LOG_LEVEL": "WARNING",
+        "COUNTERSIGN_AGENT_RATE": "0",
+        "COUNTERSIGN_AGENT_MAX_PENDING": "0",
+    }
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env, cwd=workdir)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -145,8 +151,10 @@ async def main(n: int, concurrent: int) -> None:
                 assert response.status_code == 201
                 samples.append(time.perf_counter() - start)
             results["baseline: raw POST (auto-approved), one persistent httpx client"] = summary(samples)
-        for label, fn in (("fast path (policy auto-approve), async", noop),
-                          ("human path (approver decides at once), async", deploy)):
+        for label, fn in (
+            ("fast path (policy auto-approve), async", noop),
+            ("human path (approver decides at once), async", deploy),
+        ):
             samples = []
             for i in range(n):
                 start = time.perf_counter()
@@ -166,15 +174,18 @@ async def main(n: int, concurrent: int) -> None:
         elapsed = time.perf_counter() - start
         assert done == list(range(concurrent))
         results[f"{concurrent} concurrent async gated calls"] = (
-            f"all decided and run in {elapsed:.2f} s ({concurrent / elapsed:.0f} calls/s)")
+            f"all decided and run in {elapsed:.2f} s ({concurrent / elapsed:.0f} calls/s)"
+        )
     finally:
         decider.cancel()
         server.terminate()
         server.wait(10)
         redis.stop()
 
-    print(f"machine: {os.cpu_count()} cores (nproc), {platform.python_implementation()} "
-          f"{platform.python_version()}, {platform.system()} {platform.machine()}")
+    print(
+        f"machine: {os.cpu_count()} cores (nproc), {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()} {platform.machine()}"
+    )
     for label, figure in results.items():
         print(f"- {label}: {figure}")
 

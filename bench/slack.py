@@ -49,8 +49,11 @@ POSTS = 30
 async def signed_post(http: aiohttp.ClientSession, payload: dict) -> float:
     body = urlencode({"payload": json.dumps(payload)})
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-               "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body),
+    }
     started = time.perf_counter()
     async with http.post("/slack/events", data=body.encode(), headers=headers) as response:
         await response.read()
@@ -59,8 +62,9 @@ async def signed_post(http: aiohttp.ClientSession, payload: dict) -> float:
 
 
 async def file(http: aiohttp.ClientSession, action: str) -> tuple[str, float]:
-    async with http.post("/v1/approvals", json={"action": action, "args": {"n": 1}},
-                         headers={"Authorization": f"Bearer {AGENT}"}) as response:
+    async with http.post(
+        "/v1/approvals", json={"action": action, "args": {"n": 1}}, headers={"Authorization": f"Bearer {AGENT}"}
+    ) as response:
         body = await response.json()
         return body["id"], time.monotonic()
 
@@ -72,9 +76,14 @@ async def run(redis_url: str) -> dict[str, object]:
     policy = Path(tempfile.mkdtemp(prefix="cs-bench-slack-")) / "policy.yaml"
     policy.write_text(POLICY)
     port = free_port()
-    env = {**env_for(redis_url, "bench-slack:"), "PORT": str(port), "COUNTERSIGN_POLICY": str(policy),
-           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": emulator.api_url}
+    env = {
+        **env_for(redis_url, "bench-slack:"),
+        "PORT": str(port),
+        "COUNTERSIGN_POLICY": str(policy),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emulator.api_url,
+    }
     serve = await asyncio.to_thread(start, [sys.executable, "-m", "bot.cli", "serve"], env, port)
     results: dict[str, object] = {}
     try:
@@ -85,25 +94,31 @@ async def run(redis_url: str) -> dict[str, object]:
             for i in range(POSTS):
                 before = time.monotonic()
                 approval_id, _ = await file(http, f"post-{i}")
-                [call] = await emulator.wait_for("chat.postMessage", seconds=10,
-                                                 where=lambda c, a=approval_id: a in str(c.args.get("blocks")))
+                [call] = await emulator.wait_for(
+                    "chat.postMessage", seconds=10, where=lambda c, a=approval_id: a in str(c.args.get("blocks"))
+                )
                 post_ms.append((call.at - before) * 1000)
                 await asyncio.sleep(1.05)
             results["post"] = post_ms
             # (a) Approve clicks by different people on different pending requests, one at a time.
             ids = [(await file(http, f"click-{i}"))[0] for i in range(CLICKS)]
             await signed_post(http, player.block_action("U0WARM", APPROVE, ids.pop()))  # auth.test, once
-            ack_ms = [await signed_post(http, player.block_action(f"U0C{i:04d}", APPROVE, approval_id))
-                      for i, approval_id in enumerate(ids)]
+            ack_ms = [
+                await signed_post(http, player.block_action(f"U0C{i:04d}", APPROVE, approval_id))
+                for i, approval_id in enumerate(ids)
+            ]
             results["ack"] = ack_ms
             # (c) a burst of 20 to one channel (the clicks above were all decided, so nothing is queued).
             await asyncio.sleep(1.1)
             first_call = len(emulator.calls)
             burst_ids = await asyncio.gather(*[file(http, f"burst-{i}") for i in range(20)])
             wanted = {approval_id for approval_id, _ in burst_ids}
-            await emulator.wait_for("chat.postMessage", seconds=60,
-                                    where=lambda c: any(a in str(c.args.get("blocks")) for a in wanted),
-                                    count=20)
+            await emulator.wait_for(
+                "chat.postMessage",
+                seconds=60,
+                where=lambda c: any(a in str(c.args.get("blocks")) for a in wanted),
+                count=20,
+            )
             burst_calls = [c for c in emulator.calls[first_call:] if c.method == "chat.postMessage"]
             results["burst_spread_s"] = burst_calls[-1].at - burst_calls[0].at
             results["burst_429"] = sum(1 for c in burst_calls if c.status == 429)
@@ -123,14 +138,22 @@ def main() -> None:
         server.stop()
     ack, post = results["ack"], results["post"]
     assert isinstance(ack, list) and isinstance(post, list)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
-    print(f"(a) Approve click ack over {len(ack)} clicks: p50 {statistics.median(ack):.1f} ms, "
-          f"p99 {pct(ack, 0.99):.1f} ms, max {max(ack):.1f} ms (target p99 <= 50 ms)")
-    print(f"(b) POST /v1/approvals -> chat.postMessage at the emulator over {len(post)} requests: "
-          f"p50 {statistics.median(post):.1f} ms, p99 {pct(post, 0.99):.1f} ms (target p50 <= 50 ms)")
-    print(f"(c) burst of 20 to one channel: posted over {results['burst_spread_s']:.1f} s, "
-          f"{results['burst_429']} responses were 429")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}"
+    )
+    print(
+        f"(a) Approve click ack over {len(ack)} clicks: p50 {statistics.median(ack):.1f} ms, "
+        f"p99 {pct(ack, 0.99):.1f} ms, max {max(ack):.1f} ms (target p99 <= 50 ms)"
+    )
+    print(
+        f"(b) POST /v1/approvals -> chat.postMessage at the emulator over {len(post)} requests: "
+        f"p50 {statistics.median(post):.1f} ms, p99 {pct(post, 0.99):.1f} ms (target p50 <= 50 ms)"
+    )
+    print(
+        f"(c) burst of 20 to one channel: posted over {results['burst_spread_s']:.1f} s, "
+        f"{results['burst_429']} responses were 429"
+    )
 
 
 if __name__ == "__main__":

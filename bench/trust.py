@@ -53,15 +53,23 @@ levels:
 rules:
   - {name: prod, match: {args: {env: prod}}, level: high}
 """
-REQUEST = {"action": "deploy", "args": {"service": "billing", "env": "staging", "replicas": 3},
-           "context": {"why": "release 4.2"}}
+REQUEST = {
+    "action": "deploy",
+    "args": {"service": "billing", "env": "staging", "replicas": 3},
+    "context": {"why": "release 4.2"},
+}
 
 
 def runtime_for(redis_url: str, prefix: str, policy: str = POLICY) -> Runtime:
-    settings = load_settings(_env_file=None, redis_url=redis_url, countersign_redis_prefix=prefix,
-                             countersign_secret_key="bench-secret-key-0123456789abcdef0123456789",
-                             countersign_agent_rate="0", countersign_agent_max_pending=0,
-                             countersign_callback_allow="")
+    settings = load_settings(
+        _env_file=None,
+        redis_url=redis_url,
+        countersign_redis_prefix=prefix,
+        countersign_secret_key="bench-secret-key-0123456789abcdef0123456789",
+        countersign_agent_rate="0",
+        countersign_agent_max_pending=0,
+        countersign_callback_allow="",
+    )
     return build_runtime(settings, redis_url, policy=parse_policy(policy, "bench"))
 
 
@@ -77,10 +85,18 @@ async def add_grants(runtime: Runtime) -> None:
             agent, action = "bench", "deploy"  # the bench agent's action; a condition it fails
         else:
             agent, action = f"agent-{n}", f"action-{n}"
-        await runtime.trust.create(GrantCreate.model_validate({
-            "agent": agent, "action": action, "max_level": "high", "expires_at": expires.isoformat(),
-            "args": {"service": {"eq": f"svc-{n}"}, "env": {"in": ["dev", "staging"]}, "replicas": {"lte": 5}}}),
-            admin)
+        await runtime.trust.create(
+            GrantCreate.model_validate(
+                {
+                    "agent": agent,
+                    "action": action,
+                    "max_level": "high",
+                    "expires_at": expires.isoformat(),
+                    "args": {"service": {"eq": f"svc-{n}"}, "env": {"in": ["dev", "staging"]}, "replicas": {"lte": 5}},
+                }
+            ),
+            admin,
+        )
 
 
 async def intake_rate(runtime: Runtime, count: int, body: dict[str, object] = REQUEST) -> float:
@@ -125,20 +141,33 @@ async def intake(redis_url: str) -> dict[str, float]:
         for _ in range(ROUNDS):
             none_rates.append(await intake_rate(plain, PER_ROUND))
             grant_rates.append(await intake_rate(granted, PER_ROUND))
-        await granted.trust.create(GrantCreate.model_validate({
-            "agent": "bench", "action": "deploy", "max_level": "high", "extra_args": True,
-            "expires_at": (granted.clock.now() + timedelta(days=7)).isoformat()}), Decider("api", "b", admin=True))
+        await granted.trust.create(
+            GrantCreate.model_validate(
+                {
+                    "agent": "bench",
+                    "action": "deploy",
+                    "max_level": "high",
+                    "extra_args": True,
+                    "expires_at": (granted.clock.now() + timedelta(days=7)).isoformat(),
+                }
+            ),
+            Decider("api", "b", admin=True),
+        )
         await intake_rate(auto, 300)
         matched, policy_approved = [], []
         for _ in range(ROUNDS):
             matched.append(await intake_rate(granted, PER_ROUND))
             policy_approved.append(await intake_rate(auto, PER_ROUND))
-        return {"none": statistics.median(none_rates), "grants": statistics.median(grant_rates),
-                "matched": statistics.median(matched), "auto": statistics.median(policy_approved),
-                "cpu_none": statistics.median(CPU_US[id(plain)][1:]),
-                "cpu_grants": statistics.median(CPU_US[id(granted)][1:ROUNDS + 1]),
-                "cpu_matched": statistics.median(CPU_US[id(granted)][ROUNDS + 1:]),
-                "cpu_auto": statistics.median(CPU_US[id(auto)][1:])}
+        return {
+            "none": statistics.median(none_rates),
+            "grants": statistics.median(grant_rates),
+            "matched": statistics.median(matched),
+            "auto": statistics.median(policy_approved),
+            "cpu_none": statistics.median(CPU_US[id(plain)][1:]),
+            "cpu_grants": statistics.median(CPU_US[id(granted)][1 : ROUNDS + 1]),
+            "cpu_matched": statistics.median(CPU_US[id(granted)][ROUNDS + 1 :]),
+            "cpu_auto": statistics.median(CPU_US[id(auto)][1:]),
+        }
     finally:
         for runtime in (plain, granted, auto):
             await runtime.feed.stop()
@@ -151,14 +180,24 @@ async def burst(redis_url: str) -> dict[str, float]:
     policy = Path(tempfile.mkdtemp(prefix="cs-bench-trust-")) / "policy.yaml"
     policy.write_text(POLICY)
     port = free_port()
-    env = {**env_for(redis_url, "bench-burst:"), "PORT": str(port), "COUNTERSIGN_POLICY": str(policy),
-           "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": emulator.api_url}
+    env = {
+        **env_for(redis_url, "bench-burst:"),
+        "PORT": str(port),
+        "COUNTERSIGN_POLICY": str(policy),
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": emulator.api_url,
+    }
     serve = await asyncio.to_thread(start, [sys.executable, "-m", "bot.cli", "serve"], env, port)
     try:
         async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+
             async def file(n: int) -> str:
-                async with http.post("/v1/approvals", json={"action": "deploy", "args": {"n": n}},
-                                     headers={"Authorization": f"Bearer {AGENT}"}) as response:
+                async with http.post(
+                    "/v1/approvals",
+                    json={"action": "deploy", "args": {"n": n}},
+                    headers={"Authorization": f"Bearer {AGENT}"},
+                ) as response:
                     return str((await response.json())["id"])
 
             started = time.monotonic()
@@ -176,8 +215,13 @@ async def burst(redis_url: str) -> dict[str, float]:
             await asyncio.sleep(2.0)  # anything else the burst still causes
             posts = [c for c in emulator.calls if c.method == "chat.postMessage"]
             updates = [c for c in emulator.calls if c.method == "chat.update"]
-            return {"seen_s": seen_s, "visible": visible(), "posts": len(posts), "updates": len(updates),
-                    "r429": sum(1 for c in posts if c.status == 429)}
+            return {
+                "seen_s": seen_s,
+                "visible": visible(),
+                "posts": len(posts),
+                "updates": len(updates),
+                "r429": sum(1 for c in posts if c.status == 429),
+            }
     finally:
         serve.terminate()
         await asyncio.to_thread(serve.wait)
@@ -192,19 +236,27 @@ def main() -> None:
         flood = asyncio.run(burst(url))
     finally:
         server.stop()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}, load {os.getloadavg()[0]:.2f}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.platform()}, load {os.getloadavg()[0]:.2f}"
+    )
     ratio = rates["grants"] / rates["none"]
-    print(f"(a) intake, {CONCURRENCY} concurrent, median of {ROUNDS} rounds of {PER_ROUND}: no grants "
-          f"{rates['none']:.0f}/s; {GRANTS} grants (none matching) {rates['grants']:.0f}/s = {ratio:.1%} "
-          f"(target >= 80%); approved by a grant {rates['matched']:.0f}/s vs auto-approved by policy "
-          f"{rates['auto']:.0f}/s = {rates['matched'] / rates['auto']:.1%}")
-    print(f"    CPU per request (this process + the Redis server): no grants {rates['cpu_none']:.0f} µs; "
-          f"1,000 grants {rates['cpu_grants']:.0f} µs → throughput ratio {rates['cpu_none'] / rates['cpu_grants']:.1%} "
-          f"(target >= 80%); approved by a grant {rates['cpu_matched']:.0f} µs vs by policy {rates['cpu_auto']:.0f} µs")
-    print(f"(b) burst of {BURST} to one channel: {flood['visible']:.0f} visible after {flood['seen_s']:.2f} s "
-          f"in {flood['posts']:.0f} chat.postMessage ({flood['updates']:.0f} chat.update, {flood['r429']:.0f} "
-          "429s) (target: <= 3 messages within 5 s)")
+    print(
+        f"(a) intake, {CONCURRENCY} concurrent, median of {ROUNDS} rounds of {PER_ROUND}: no grants "
+        f"{rates['none']:.0f}/s; {GRANTS} grants (none matching) {rates['grants']:.0f}/s = {ratio:.1%} "
+        f"(target >= 80%); approved by a grant {rates['matched']:.0f}/s vs auto-approved by policy "
+        f"{rates['auto']:.0f}/s = {rates['matched'] / rates['auto']:.1%}"
+    )
+    print(
+        f"    CPU per request (this process + the Redis server): no grants {rates['cpu_none']:.0f} µs; "
+        f"1,000 grants {rates['cpu_grants']:.0f} µs → throughput ratio {rates['cpu_none'] / rates['cpu_grants']:.1%} "
+        f"(target >= 80%); approved by a grant {rates['cpu_matched']:.0f} µs vs by policy {rates['cpu_auto']:.0f} µs"
+    )
+    print(
+        f"(b) burst of {BURST} to one channel: {flood['visible']:.0f} visible after {flood['seen_s']:.2f} s "
+        f"in {flood['posts']:.0f} chat.postMessage ({flood['updates']:.0f} chat.update, {flood['r429']:.0f} "
+        "429s) (target: <= 3 messages within 5 s)"
+    )
 
 
 if __name__ == "__main__":

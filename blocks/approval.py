@@ -50,10 +50,15 @@ def is_question(approval: Approval) -> bool:
 
 
 def question_buttons(approval_id: str) -> ActionsBlock:
-    return ActionsBlock(block_id=f"answer:{approval_id}", elements=[
-        ButtonElement(text="Answer", action_id=ANSWER, value=approval_id, style="primary"),
-        ButtonElement(text="Decline", action_id=REJECT, value=approval_id),
-    ])
+    return ActionsBlock(
+        block_id=f"answer:{approval_id}",
+        elements=[
+            ButtonElement(text="Answer", action_id=ANSWER, value=approval_id, style="primary"),
+            ButtonElement(text="Decline", action_id=REJECT, value=approval_id),
+        ],
+    )
+
+
 ACTION_IDS = (APPROVE, REJECT, MODIFY, VIEW)
 
 OUTCOME_LINE = {
@@ -89,16 +94,17 @@ def decision_buttons(approval_id: str, *, with_modify: bool = True, with_view: b
 ARG_VALUE_MAX = 500  # characters of one argument or context value in the message (escaping may grow it 5×)
 ARG_ROWS_MAX = 15
 CONTEXT_ROWS_MAX = 8
-AGENT_HEADER = (":robot_face: *From the agent (unverified)* — everything until the line below is the agent's "
-                "own text, shown as sent")
+AGENT_HEADER = (
+    ":robot_face: *From the agent (unverified)* — everything until the line below is the agent's "
+    "own text, shown as sent"
+)
 
 
 def summary_line(approval: Approval) -> str:
     return f"{RISK_BADGE[approval.risk_level]} · {code_span(approval.action)} from {code_span(approval.agent)}"
 
 
-def context_lines(approval: Approval, value_max: int = ARG_VALUE_MAX, rows_max: int = CONTEXT_ROWS_MAX
-                  ) -> list[str]:
+def context_lines(approval: Approval, value_max: int = ARG_VALUE_MAX, rows_max: int = CONTEXT_ROWS_MAX) -> list[str]:
     """The context: our labels for the fields our API defines, the agent's own keys in code."""
     rows = context_rows(approval, value_max, rows_max)
     lines = agent_rows(rows, CONTEXT_LABELS)
@@ -114,12 +120,16 @@ def context_text(approval: Approval) -> str:
     return "\n".join(context_lines(approval))
 
 
-def args_lines(approval: Approval, link: str | None, value_max: int = ARG_VALUE_MAX,
-               rows_max: int = ARG_ROWS_MAX) -> tuple[list[str], bool]:
+def args_lines(
+    approval: Approval, link: str | None, value_max: int = ARG_VALUE_MAX, rows_max: int = ARG_ROWS_MAX
+) -> tuple[list[str], bool]:
     """The arguments field by field, rule-matched first; returns (lines, anything cut or left out)."""
     rows = arg_rows(approval, value_max, rows_max)
-    heading = "*Arguments*" + (f" ({len(rows.rows) + rows.more} fields, those a policy rule matched first)"
-                               if any(r.matched for r in rows.rows) else "")
+    heading = "*Arguments*" + (
+        f" ({len(rows.rows) + rows.more} fields, those a policy rule matched first)"
+        if any(r.matched for r in rows.rows)
+        else ""
+    )
     lines = [heading, *agent_rows(rows)] if rows.rows else [heading + " none"]
     if rows.more:
         where = f"<{link}|open the full request>" if link else "*View full request* shows them"
@@ -202,8 +212,9 @@ def agent_blocks(approval: Approval, link: str | None) -> tuple[list[Block], boo
     return blocks, args_cut or sql_cut
 
 
-def approval_message(approval: Approval, link: str | None = None, rules: list[str] | None = None,
-                     now: datetime | None = None) -> Message:
+def approval_message(
+    approval: Approval, link: str | None = None, rules: list[str] | None = None, now: datetime | None = None
+) -> Message:
     """The whole message for an approval in its current state; fits Block Kit's limits for any input.
     `link` is the request's page on the dashboard, if there is one. Our own lines (risk, expiry, votes,
     buttons, outcome) sit above and below the agent's text, which is marked as the agent's."""
@@ -218,8 +229,9 @@ def approval_message(approval: Approval, link: str | None = None, rules: list[st
     blocks.extend(agent)
     blocks.append(DividerBlock())
     if was_cut:
-        blocks.append(ContextBlock(elements=[mrkdwn(
-            ":scissors: Cut to fit Slack. *View full request* shows everything.")]))
+        blocks.append(
+            ContextBlock(elements=[mrkdwn(":scissors: Cut to fit Slack. *View full request* shows everything.")])
+        )
     if approval.status == Status.pending:
         blocks.append(question_buttons(approval.id) if question else decision_buttons(approval.id))
     else:
@@ -233,5 +245,8 @@ def approval_message(approval: Approval, link: str | None = None, rules: list[st
 def fallback_text(approval: Approval) -> str:
     """The notification text (Slack parses it as mrkdwn, with no verbatim switch): agent text in code."""
     state = "needs approval" if approval.status == Status.pending else approval.status.value
-    return cut(f"[{approval.risk_level.value}] {code_span(approval.action, 100)} from "
-               f"{code_span(approval.agent, 100)} {state}", FALLBACK_TEXT_MAX)
+    return cut(
+        f"[{approval.risk_level.value}] {code_span(approval.action, 100)} from "
+        f"{code_span(approval.agent, 100)} {state}",
+        FALLBACK_TEXT_MAX,
+    )

@@ -71,8 +71,9 @@ def groups_of(approvals: list[Approval]) -> list[Group]:
     groups: dict[tuple[str, str], Group] = {}
     for approval in approvals:
         if approval.status == Status.pending:
-            groups.setdefault((approval.agent, approval.action), Group(approval.agent, approval.action)
-                              ).approvals.append(approval)
+            groups.setdefault(
+                (approval.agent, approval.action), Group(approval.agent, approval.action)
+            ).approvals.append(approval)
     return sorted(groups.values(), key=lambda g: (-g.level.rank, min(a.expires_at for a in g.approvals)))
 
 
@@ -86,28 +87,54 @@ def digest_message(digest_id: str, approvals: list[Approval], base_url: str) -> 
     decided = len(approvals) - waiting
     blocks: list[Block] = [
         HeaderBlock(text=f"{waiting} requests waiting" if waiting else "Digest: all decided"),
-        SectionBlock(text=mrkdwn(
-            f"A burst of {len(approvals)} requests arrived here, so they are grouped in this one message "
-            f"instead of {len(approvals)} posts." + (f" {decided} decided since." if decided else ""))),
+        SectionBlock(
+            text=mrkdwn(
+                f"A burst of {len(approvals)} requests arrived here, so they are grouped in this one message "
+                f"instead of {len(approvals)} posts." + (f" {decided} decided since." if decided else "")
+            )
+        ),
     ]
     for group in groups[:GROUPS_SHOWN]:
         soonest = min(a.expires_at for a in group.approvals)
-        blocks.append(SectionBlock(text=mrkdwn(cut(
-            f"{RISK_BADGE[group.level]} · *{len(group.approvals)}* × {code_span(group.action, 150)} from "
-            f"{code_span(group.agent, 150)} · first expires {slack_date(soonest)}", SECTION_TEXT_MAX))))
+        blocks.append(
+            SectionBlock(
+                text=mrkdwn(
+                    cut(
+                        f"{RISK_BADGE[group.level]} · *{len(group.approvals)}* × {code_span(group.action, 150)} from "
+                        f"{code_span(group.agent, 150)} · first expires {slack_date(soonest)}",
+                        SECTION_TEXT_MAX,
+                    )
+                )
+            )
+        )
         value = f"{digest_id}:{group.key}"
-        blocks.append(ActionsBlock(block_id=f"group:{group.key}", elements=[
-            ButtonElement(text="Review", action_id=DIGEST_REVIEW, url=review_link(base_url, group), value=value),
-            ButtonElement(text="Approve all in group…", action_id=DIGEST_APPROVE_GROUP, value=value,
-                          style="primary"),
-        ]))
+        blocks.append(
+            ActionsBlock(
+                block_id=f"group:{group.key}",
+                elements=[
+                    ButtonElement(
+                        text="Review", action_id=DIGEST_REVIEW, url=review_link(base_url, group), value=value
+                    ),
+                    ButtonElement(
+                        text="Approve all in group…", action_id=DIGEST_APPROVE_GROUP, value=value, style="primary"
+                    ),
+                ],
+            )
+        )
     if len(groups) > GROUPS_SHOWN:
-        blocks.append(ContextBlock(elements=[mrkdwn(
-            f"…and {len(groups) - GROUPS_SHOWN} more groups: review them on the dashboard.")]))
+        blocks.append(
+            ContextBlock(
+                elements=[mrkdwn(f"…and {len(groups) - GROUPS_SHOWN} more groups: review them on the dashboard.")]
+            )
+        )
     if waiting:
         blocks.append(DividerBlock())
-        blocks.append(ActionsBlock(block_id="digest", elements=[ButtonElement(
-            text="Post individually", action_id=DIGEST_POST_INDIVIDUALLY, value=digest_id)]))
+        blocks.append(
+            ActionsBlock(
+                block_id="digest",
+                elements=[ButtonElement(text="Post individually", action_id=DIGEST_POST_INDIVIDUALLY, value=digest_id)],
+            )
+        )
     blocks.append(ContextBlock(elements=[mrkdwn(f"digest `{digest_id}`")]))
     text = f"{waiting} approval requests waiting (digest)"
     return {"blocks": [b.to_dict() for b in blocks[:MESSAGE_BLOCKS_MAX]], "text": text}
@@ -115,20 +142,49 @@ def digest_message(digest_id: str, approvals: list[Approval], base_url: str) -> 
 
 def group_modal(group: Group, metadata: str) -> dict[str, Any]:
     """Confirm approving every request of a group; each goes through the same checks as a single approve."""
-    blocks: list[Block] = [SectionBlock(text=mrkdwn(cut(
-        f"Approve *{len(group.approvals)}* requests: {code_span(group.action, 150)} from "
-        f"{code_span(group.agent, 150)}, up to {RISK_BADGE[group.level]}. Each is checked as if you approved it "
-        "alone (approvers, quorum, self-approval); any you may not approve are skipped and listed.",
-        SECTION_TEXT_MAX)))]
+    blocks: list[Block] = [
+        SectionBlock(
+            text=mrkdwn(
+                cut(
+                    f"Approve *{len(group.approvals)}* requests: {code_span(group.action, 150)} from "
+                    f"{code_span(group.agent, 150)}, up to {RISK_BADGE[group.level]}. "
+                    "Each is checked as if you approved it alone (approvers, quorum, self-approval); "
+                    "any you may not approve are skipped and listed.",
+                    SECTION_TEXT_MAX,
+                )
+            )
+        )
+    ]
     for approval in group.approvals[:MODAL_ITEMS]:
         rows = agent_rows(arg_rows(approval, 120, 3))
-        blocks.append(SectionBlock(text=mrkdwn(cut(
-            f"`{approval.id}` · {approval.risk_level.value} · expires {slack_date(approval.expires_at)}\n"
-            + "\n".join(rows), SECTION_TEXT_MAX))))
+        blocks.append(
+            SectionBlock(
+                text=mrkdwn(
+                    cut(
+                        f"`{approval.id}` · {approval.risk_level.value} · expires {slack_date(approval.expires_at)}\n"
+                        + "\n".join(rows),
+                        SECTION_TEXT_MAX,
+                    )
+                )
+            )
+        )
     if len(group.approvals) > MODAL_ITEMS:
         blocks.append(ContextBlock(elements=[mrkdwn(f"…and {len(group.approvals) - MODAL_ITEMS} more.")]))
     label = "Reason (required for high and critical)" if group.needs_reason else "Comment (optional)"
-    blocks.append(InputBlock(block_id=GROUP_REASON_BLOCK, label=label, optional=not group.needs_reason,
-                             element=PlainTextInputElement(action_id=GROUP_REASON_INPUT, max_length=3000)))
-    return View(type="modal", callback_id=GROUP_CALLBACK, private_metadata=metadata, title="Approve group",
-                submit="Approve all", close="Cancel", blocks=blocks[:VIEW_BLOCKS_MAX]).to_dict()
+    blocks.append(
+        InputBlock(
+            block_id=GROUP_REASON_BLOCK,
+            label=label,
+            optional=not group.needs_reason,
+            element=PlainTextInputElement(action_id=GROUP_REASON_INPUT, max_length=3000),
+        )
+    )
+    return View(
+        type="modal",
+        callback_id=GROUP_CALLBACK,
+        private_metadata=metadata,
+        title="Approve group",
+        submit="Approve all",
+        close="Cancel",
+        blocks=blocks[:VIEW_BLOCKS_MAX],
+    ).to_dict()

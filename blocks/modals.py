@@ -63,8 +63,9 @@ def _title(text: str) -> str:
     return cut(text, MODAL_TITLE_MAX)
 
 
-def _form_modal(callback_id: str, origin: ModalOrigin, title: str, submit: str, intro: str,
-                inputs: list[InputBlock]) -> dict[str, Any]:
+def _form_modal(
+    callback_id: str, origin: ModalOrigin, title: str, submit: str, intro: str, inputs: list[InputBlock]
+) -> dict[str, Any]:
     """A form about one request: its summary (or question) on top, then the inputs; carries its origin."""
     view = View(
         type="modal",
@@ -79,23 +80,38 @@ def _form_modal(callback_id: str, origin: ModalOrigin, title: str, submit: str, 
 
 
 def _text_input(block_id: str, action_id: str, label: str, optional: bool = False) -> InputBlock:
-    return InputBlock(block_id=block_id, label=label, optional=optional,
-                      element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=INPUT_MAX))
+    return InputBlock(
+        block_id=block_id,
+        label=label,
+        optional=optional,
+        element=PlainTextInputElement(action_id=action_id, multiline=True, max_length=INPUT_MAX),
+    )
 
 
 def reject_modal(approval: Approval, origin: ModalOrigin, required: bool) -> dict[str, Any]:
     """`required`: the service's rule (policy `require_reason`) says a reject needs a reason here."""
     label = "Reason (required)" if required else "Reason (optional)"
-    return _form_modal(REJECT_CALLBACK, origin, "Reject request", "Reject", summary_line(approval),
-                       [_text_input(REASON_BLOCK, REASON_INPUT, label, optional=not required)])
+    return _form_modal(
+        REJECT_CALLBACK,
+        origin,
+        "Reject request",
+        "Reject",
+        summary_line(approval),
+        [_text_input(REASON_BLOCK, REASON_INPUT, label, optional=not required)],
+    )
 
 
 def answer_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
     """A free-text answer to an agent's question (a HumanLayer human contact)."""
     question = str(approval.args.get("message") or approval.context.get("why") or approval.action)
-    return _form_modal(ANSWER_CALLBACK, origin, "Answer the agent", "Send answer",
-                       f"{code_span(approval.agent)} asks:\n{code_block(question, 2000)[0]}",
-                       [_text_input(ANSWER_BLOCK, ANSWER_INPUT, "Your answer")])
+    return _form_modal(
+        ANSWER_CALLBACK,
+        origin,
+        "Answer the agent",
+        "Send answer",
+        f"{code_span(approval.agent)} asks:\n{code_block(question, 2000)[0]}",
+        [_text_input(ANSWER_BLOCK, ANSWER_INPUT, "Your answer")],
+    )
 
 
 def args_editable(approval: Approval) -> bool:
@@ -110,8 +126,9 @@ def modify_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
         block_id=ARGS_BLOCK,
         label="Arguments",
         hint=hint,
-        element=PlainTextInputElement(action_id=ARGS_INPUT, multiline=True, max_length=INPUT_MAX,
-                                      initial_value=pretty_json(approval.args)),
+        element=PlainTextInputElement(
+            action_id=ARGS_INPUT, multiline=True, max_length=INPUT_MAX, initial_value=pretty_json(approval.args)
+        ),
     )
     comment_input = InputBlock(
         block_id=COMMENT_BLOCK,
@@ -119,8 +136,14 @@ def modify_modal(approval: Approval, origin: ModalOrigin) -> dict[str, Any]:
         optional=True,
         element=PlainTextInputElement(action_id=COMMENT_INPUT, max_length=INPUT_MAX),
     )
-    return _form_modal(MODIFY_CALLBACK, origin, "Modify and approve", "Approve changes", summary_line(approval),
-                       [args_input, comment_input])
+    return _form_modal(
+        MODIFY_CALLBACK,
+        origin,
+        "Modify and approve",
+        "Approve changes",
+        summary_line(approval),
+        [args_input, comment_input],
+    )
 
 
 FULL_VALUE_MAX = 2400
@@ -139,8 +162,7 @@ def full_request_modal(approval: Approval) -> dict[str, Any]:
     if matched:
         lines = ["*Fields a policy rule matched*", *(row_line(row) for row in matched)]
         blocks.extend(SectionBlock(text=mrkdwn(t)) for t in pack(lines))
-    blocks.extend(SectionBlock(text=mrkdwn(t))
-                  for t in pack(context_lines(approval, FULL_VALUE_MAX, FULL_ROWS_MAX)))
+    blocks.extend(SectionBlock(text=mrkdwn(t)) for t in pack(context_lines(approval, FULL_VALUE_MAX, FULL_ROWS_MAX)))
     parts: list[tuple[str, str]] = [("Arguments", pretty_json(approval.args))]
     if approval.sql:
         parts.append(("SQL", approval.sql))

@@ -22,25 +22,31 @@ def summary_text(approval: Approval, now: datetime | None = None, rules: list[st
     """Level, what, amount, what it affects, undo, who asked, when it expires, and why in words."""
     facts = summarize(approval, now or datetime.now(UTC), rules)
 
-    what = (f"*Question:* {code_span(facts.question or '', 500)}" if facts.kind == "question"
-            else f"*{_plain(facts.action_words)}* {code_span(facts.action, 120)}")
+    what = (
+        f"*Question:* {code_span(facts.question or '', 500)}"
+        if facts.kind == "question"
+        else f"*{_plain(facts.action_words)}* {code_span(facts.action, 120)}"
+    )
     lines = [f"{RISK_BADGE[approval.risk_level]} · {what}"]
     if facts.amount:
         lines.append(f"*Amount:* {code_span(facts.amount, 80)}")
     if facts.affected:
         lines.append(f"*Affects:* {code_span(facts.affected, 300)}")
     if facts.kind != "question":
-        lines.append("*Undo:* " + {True: "reversible", False: ":warning: *NOT reversible*",
-                                   None: "not stated"}[facts.reversible])
-    asked = code_span(facts.agent, 100) + (f" for {code_span(facts.on_behalf_of, 100)}"
-                                           if facts.on_behalf_of else "")
+        lines.append(
+            "*Undo:* " + {True: "reversible", False: ":warning: *NOT reversible*", None: "not stated"}[facts.reversible]
+        )
+    asked = code_span(facts.agent, 100) + (f" for {code_span(facts.on_behalf_of, 100)}" if facts.on_behalf_of else "")
     lines.append(f"*Asked by:* {asked}")
     if facts.status == "pending":
         lines.append(f"*Left:* {facts.left_words} (expires {slack_date(approval.expires_at)})")
     if facts.reasons and facts.kind != "question":
         shown = facts.reasons[:REASONS_MAX]
-        lines.append("*Why it needs you:* " + "; ".join(code_span(r, 300) for r in shown)
-                     + (f" and {len(facts.reasons) - REASONS_MAX} more" if len(facts.reasons) > REASONS_MAX else ""))
+        lines.append(
+            "*Why it needs you:* "
+            + "; ".join(code_span(r, 300) for r in shown)
+            + (f" and {len(facts.reasons) - REASONS_MAX} more" if len(facts.reasons) > REASONS_MAX else "")
+        )
     return cut("\n".join(lines), 3000)
 
 

@@ -19,11 +19,35 @@ _PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
 _SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{6,}$")  # U024BE7LH, W…, C…, G…, D…, T…
 # Audit details an agent may read, whatever the event type; everything else (targets, addresses, Slack
 # channel and message IDs, SMS codes, HTTP statuses and connection errors of callbacks) is left out.
-_AGENT_DETAIL = frozenset({
-    "action", "args", "original_args", "risk_level", "risk_reasons", "rules", "run_id", "requested_by",
-    "expires_at", "outcome", "status", "comment", "reset_earlier_votes", "reason", "on_timeout", "attempt",
-    "result", "url", "next_attempt_in_s", "channel", "step", "repeat", "retrying", "message", "method",
-})
+_AGENT_DETAIL = frozenset(
+    {
+        "action",
+        "args",
+        "original_args",
+        "risk_level",
+        "risk_reasons",
+        "rules",
+        "run_id",
+        "requested_by",
+        "expires_at",
+        "outcome",
+        "status",
+        "comment",
+        "reset_earlier_votes",
+        "reason",
+        "on_timeout",
+        "attempt",
+        "result",
+        "url",
+        "next_attempt_in_s",
+        "channel",
+        "step",
+        "repeat",
+        "retrying",
+        "message",
+        "method",
+    }
+)
 
 
 def _contact_like(text: str) -> bool:
@@ -36,8 +60,9 @@ def agent_actor(actor: Actor) -> Actor:
     if actor.channel in _SYSTEM_CHANNELS:
         return actor
     if actor.channel == "grant":  # the grant's id, and its creator by display name only
-        return Actor(channel="grant", id=actor.id,
-                     name=actor.name if actor.name and not _contact_like(actor.name) else None)
+        return Actor(
+            channel="grant", id=actor.id, name=actor.name if actor.name and not _contact_like(actor.name) else None
+        )
     name = actor.name if actor.name and actor.name != actor.id and not _contact_like(actor.name) else None
     return Actor(channel=actor.channel, id=name or f"{actor.channel} approver", name=name)
 
@@ -49,10 +74,12 @@ def _agent_vote(vote: Vote) -> Any:
 def agent_approval(approval: Approval) -> Approval:
     """The agent's own view: real values (it sent them), `decision.changes` after a modify."""
     approval = with_changes(approval)
-    return approval.model_copy(update={
-        "decision": _agent_vote(approval.decision) if approval.decision else None,
-        "approvals": [_agent_vote(vote) for vote in approval.approvals],
-    })
+    return approval.model_copy(
+        update={
+            "decision": _agent_vote(approval.decision) if approval.decision else None,
+            "approvals": [_agent_vote(vote) for vote in approval.approvals],
+        }
+    )
 
 
 def _agent_detail(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
@@ -67,5 +94,10 @@ def _agent_detail(event_type: str, detail: dict[str, Any]) -> dict[str, Any]:
 
 def agent_event(event: AuditEvent) -> AuditEvent:
     # The chain hash is left out: over a body with a guessed address it would confirm the guess.
-    return event.model_copy(update={"actor": agent_actor(event.actor) if event.actor else None,
-                                    "detail": _agent_detail(event.type, event.detail), "hash": ""})
+    return event.model_copy(
+        update={
+            "actor": agent_actor(event.actor) if event.actor else None,
+            "detail": _agent_detail(event.type, event.detail),
+            "hash": "",
+        }
+    )

@@ -22,16 +22,17 @@ from bot.secrets import AuditKey
 from bot.store import Entry
 
 
-def entry(event_type: str, at: datetime, approval_id: str | None, actor: Actor | None,
-          **detail: Any) -> Entry:
-    return Entry.of({
-        "type": event_type,
-        "at": iso(at),
-        "approval_id": approval_id,
-        "actor": actor.model_dump() if actor else None,
-        # Absent details are left out rather than stored as null (the audit stream grows until archived).
-        "detail": {key: value for key, value in detail.items() if value is not None},
-    })
+def entry(event_type: str, at: datetime, approval_id: str | None, actor: Actor | None, **detail: Any) -> Entry:
+    return Entry.of(
+        {
+            "type": event_type,
+            "at": iso(at),
+            "approval_id": approval_id,
+            "actor": actor.model_dump() if actor else None,
+            # Absent details are left out rather than stored as null (the audit stream grows until archived).
+            "detail": {key: value for key, value in detail.items() if value is not None},
+        }
+    )
 
 
 def to_event(entry_id: str, fields: dict[str, str]) -> AuditEvent:
@@ -84,8 +85,9 @@ class AuditLog:
                 events.append(to_event(entry_id, fields))
         return events
 
-    async def raw_entries(self, since_ms: int | None = None, until_ms: int | None = None,
-                          batch: int = 1000) -> AsyncIterator[tuple[str, dict[str, str]]]:
+    async def raw_entries(
+        self, since_ms: int | None = None, until_ms: int | None = None, batch: int = 1000
+    ) -> AsyncIterator[tuple[str, dict[str, str]]]:
         start = f"{since_ms}-0" if since_ms is not None else "-"
         end = f"{until_ms}-{2**64 - 1}" if until_ms is not None else "+"
         while True:
@@ -104,16 +106,23 @@ class AuditLog:
                 return rows[0][1]["hash"]
         return (await self.checkpoint())[0].hash
 
-    async def export(self, out: io.TextIOBase | Any, fmt: str = "jsonl", since_ms: int | None = None,
-                     until_ms: int | None = None, redactor: Redactor | None = None) -> int:
+    async def export(
+        self,
+        out: io.TextIOBase | Any,
+        fmt: str = "jsonl",
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        redactor: Redactor | None = None,
+    ) -> int:
         """Write entries as CSV or JSONL. Entries are masked when written (bot/service.py); `redactor` also
         masks older entries that were stored with raw secret values."""
         count = 0
         writer = None
         if fmt == "csv":
             writer = csv.writer(out)
-            writer.writerow(["id", "at", "type", "approval_id", "actor_channel", "actor_id", "actor_name",
-                             "detail", "hash"])
+            writer.writerow(
+                ["id", "at", "type", "approval_id", "actor_channel", "actor_id", "actor_name", "detail", "hash"]
+            )
         prev = await self.hash_before(since_ms)
         async for entry_id, fields in self.raw_entries(since_ms, until_ms):
             body = json.loads(fields["body"])
@@ -123,9 +132,19 @@ class AuditLog:
             if writer is not None:
                 body = masked or body
                 actor = body.get("actor") or {}
-                writer.writerow([entry_id, body["at"], body["type"], body.get("approval_id") or "",
-                                 actor.get("channel", ""), actor.get("id", ""), actor.get("name") or "",
-                                 json.dumps(body.get("detail") or {}, ensure_ascii=False), fields["hash"]])
+                writer.writerow(
+                    [
+                        entry_id,
+                        body["at"],
+                        body["type"],
+                        body.get("approval_id") or "",
+                        actor.get("channel", ""),
+                        actor.get("id", ""),
+                        actor.get("name") or "",
+                        json.dumps(body.get("detail") or {}, ensure_ascii=False),
+                        fields["hash"],
+                    ]
+                )
             else:
                 # With the previous hash and the body's digest, a JSONL export verifies offline
                 # (`countersign audit verify --file`).
@@ -149,6 +168,11 @@ class AuditLog:
             last_id = entry_id
         tail = await self.redis.get(self.keys.audit_tail)
         if (tail if tail else "") != walker.prev:
-            return VerifyResult(False, walker.checked, "the chain's recorded tail does not match its last entry "
-                                "(entries were removed from the end)", last_id, walker.counts)
+            return VerifyResult(
+                False,
+                walker.checked,
+                "the chain's recorded tail does not match its last entry (entries were removed from the end)",
+                last_id,
+                walker.counts,
+            )
         return VerifyResult(True, walker.checked, counts=walker.counts)

@@ -46,8 +46,9 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
-async def archive(audit: AuditLog, store: Store, key: AuditKey, before_ms: int, path: Path,
-                  clock: Clock) -> ArchiveResult:
+async def archive(
+    audit: AuditLog, store: Store, key: AuditKey, before_ms: int, path: Path, clock: Clock
+) -> ArchiveResult:
     """Write every entry before `before_ms` to `path` (checking the chain as it goes), fsync it, and only then
     trim exactly those entries from Redis and record the checkpoint the rest continues from."""
     if await asyncio.to_thread(path.exists):
@@ -87,16 +88,28 @@ async def archive(audit: AuditLog, store: Store, key: AuditKey, before_ms: int, 
         with contextlib.suppress(OSError):
             partial.unlink()
     await _trim(audit, stored_checkpoint, last_id, checkpoint.hash, checkpoint.to_json())
-    await store.append_audit(entry("audit_archived", clock.now(), None, None, entries=walker.checked,
-                                   last_id=last_id, file=path.name))
+    await store.append_audit(
+        entry("audit_archived", clock.now(), None, None, entries=walker.checked, last_id=last_id, file=path.name)
+    )
     return ArchiveResult(walker.checked, last_id)
 
 
 async def _trim(audit: AuditLog, expected: str, last_id: str, last_hash: str, checkpoint: str) -> None:
     script = audit.redis.register_script(resources.files("bot.lua").joinpath("audit_trim.lua").read_text())
-    result: Any = await script(keys=[audit.keys.audit, audit.checkpoint_key],
-                               args=[json.dumps({"expected": expected, "last_id": last_id, "last_hash": last_hash,
-                                                 "checkpoint": checkpoint, "min_id": _next_id(last_id)})])
+    result: Any = await script(
+        keys=[audit.keys.audit, audit.checkpoint_key],
+        args=[
+            json.dumps(
+                {
+                    "expected": expected,
+                    "last_id": last_id,
+                    "last_hash": last_hash,
+                    "checkpoint": checkpoint,
+                    "min_id": _next_id(last_id),
+                }
+            )
+        ],
+    )
     if not int(result[0]):
         reason = str(result[1])
         raise ArchiveRefused(f"the file was written but nothing was trimmed: {reason}")

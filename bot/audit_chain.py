@@ -35,8 +35,9 @@ class Checkpoint:
     mac: str = ""
 
     def signed_part(self) -> str:
-        return "checkpoint:" + canonical({"id": self.id, "hash": self.hash, "entries": self.entries,
-                                          "keyed": self.keyed})
+        return "checkpoint:" + canonical(
+            {"id": self.id, "hash": self.hash, "entries": self.entries, "keyed": self.keyed}
+        )
 
     def sign(self, key: AuditKey | None) -> Checkpoint:
         self.mac = key.mac(self.signed_part()) if key else ""
@@ -54,16 +55,22 @@ class Checkpoint:
         return None
 
     def to_json(self) -> str:
-        return canonical({"id": self.id, "hash": self.hash, "entries": self.entries, "keyed": self.keyed,
-                          "mac": self.mac})
+        return canonical(
+            {"id": self.id, "hash": self.hash, "entries": self.entries, "keyed": self.keyed, "mac": self.mac}
+        )
 
     @classmethod
     def parse(cls, raw: Any) -> Checkpoint:
         if not raw:
             return cls()
         value = json.loads(raw)
-        return cls(str(value["id"]), str(value["hash"]), int(value["entries"]), bool(value["keyed"]),
-                   str(value.get("mac") or ""))
+        return cls(
+            str(value["id"]),
+            str(value["hash"]),
+            int(value["entries"]),
+            bool(value["keyed"]),
+            str(value.get("mac") or ""),
+        )
 
 
 @dataclass
@@ -98,15 +105,21 @@ class ChainWalker:
         return None
 
 
-def export_line(entry_id: str, fields: dict[str, str], prev: str,
-                masked: dict[str, Any] | None = None) -> dict[str, Any]:
+def export_line(
+    entry_id: str, fields: dict[str, str], prev: str, masked: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One JSONL export line: the body's fields plus what an offline verifier needs.
 
     `masked` is the body with secrets masked at export (entries stored before masking at write time): the
     line then keeps the stored body's digest and says so, so the chain still verifies but that body cannot."""
     body = json.loads(fields["body"])
-    line: dict[str, Any] = {"id": entry_id, **(masked if masked is not None else body), "hash": fields["hash"],
-                            "prev": prev, "body_sha": sha256_hex(fields["body"])}
+    line: dict[str, Any] = {
+        "id": entry_id,
+        **(masked if masked is not None else body),
+        "hash": fields["hash"],
+        "prev": prev,
+        "body_sha": sha256_hex(fields["body"]),
+    }
     if masked is not None and masked != body:
         line["masked_at_export"] = True
     if fields.get("alg"):

@@ -32,10 +32,12 @@ def resolve_redis_url(settings: Settings) -> str:
     url = discover_url(settings.countersign_data_dir)
     if url is None:
         looked = settings.countersign_data_dir.resolve()
-        raise ConfigError(f"REDIS_URL: unset, and no embedded server is running under {looked} "
-                          "(COUNTERSIGN_DATA_DIR, relative to this directory). Run this command in the directory "
-                          "`countersign serve` runs in, or set COUNTERSIGN_DATA_DIR to that directory's "
-                          ".countersign (an absolute path), or set REDIS_URL; else start `countersign serve`.")
+        raise ConfigError(
+            f"REDIS_URL: unset, and no embedded server is running under {looked} "
+            "(COUNTERSIGN_DATA_DIR, relative to this directory). Run this command in the directory "
+            "`countersign serve` runs in, or set COUNTERSIGN_DATA_DIR to that directory's "
+            ".countersign (an absolute path), or set REDIS_URL; else start `countersign serve`."
+        )
     return url
 
 
@@ -54,8 +56,9 @@ def serving_redis_url(settings: Settings) -> Iterator[str]:
         embedded.stop()
 
 
-def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None,
-                  policy: Policy | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, redis_url: str, clock: Clock | None = None, policy: Policy | None = None
+) -> Runtime:
     clock = clock or SystemClock()
     redis = redis_client(redis_url)
     keys = Keys(settings.countersign_redis_prefix)
@@ -67,5 +70,17 @@ def build_runtime(settings: Settings, redis_url: str, clock: Clock | None = None
     service.mask_key = lambda: mask_key(settings, redis, keys)
     service.callback_allow = settings.callback_allow
     service.limits = settings.agent_limits
-    return Runtime(settings, redis, keys, store, audit_log, feed, OutboxDispatcher(redis, keys), service,
-                   policy, clock, settings.agent_keys, settings.approver_keys)
+    return Runtime(
+        settings,
+        redis,
+        keys,
+        store,
+        audit_log,
+        feed,
+        OutboxDispatcher(redis, keys),
+        service,
+        policy,
+        clock,
+        settings.agent_keys,
+        settings.approver_keys,
+    )

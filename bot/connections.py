@@ -11,16 +11,17 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
 # Written to a connection over the cap before it is closed: a client learns to come back, not that it hung.
-BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
-        b"Content-Length: 12\r\nConnection: close\r\n\r\nserver busy\n")
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: 12\r\nConnection: close\r\n\r\nserver busy\n"
+)
 
 
 class GuardedHandler(RequestHandler):
     """aiohttp's protocol, plus: the head of every request must arrive within `header_timeout` of the
     connection opening or of its first byte (aiohttp alone waits its keep-alive timeout, an hour)."""
 
-    def __init__(self, manager: GuardedServer, *, header_timeout: float, max_connections: int,
-                 **kwargs: Any) -> None:
+    def __init__(self, manager: GuardedServer, *, header_timeout: float, max_connections: int, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._header_timeout = header_timeout
         self._max_connections = max_connections
@@ -76,21 +77,30 @@ class GuardedServer(Server):
         self.header_timeout, self.max_connections = header_timeout, max_connections
 
     def __call__(self) -> RequestHandler:
-        return GuardedHandler(self, loop=self._loop, header_timeout=self.header_timeout,
-                              max_connections=self.max_connections, **self._kwargs)
+        return GuardedHandler(
+            self,
+            loop=self._loop,
+            header_timeout=self.header_timeout,
+            max_connections=self.max_connections,
+            **self._kwargs,
+        )
 
 
 class GuardedRunner(web.AppRunner):
     """`web.AppRunner` serving through `GuardedServer`; every other option passes through unchanged."""
 
-    def __init__(self, app: web.Application, *, header_timeout: float, max_connections: int,
-                 **kwargs: Any) -> None:
+    def __init__(self, app: web.Application, *, header_timeout: float, max_connections: int, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
         self.header_timeout, self.max_connections = header_timeout, max_connections
 
     async def _make_server(self) -> Server:
         plain = await super()._make_server()  # runs the app's start-up and freezes it
-        return GuardedServer(plain.request_handler, request_factory=plain.request_factory,
-                             handler_cancellation=plain.handler_cancellation, loop=plain._loop,
-                             header_timeout=self.header_timeout, max_connections=self.max_connections,
-                             **plain._kwargs)
+        return GuardedServer(
+            plain.request_handler,
+            request_factory=plain.request_factory,
+            handler_cancellation=plain.handler_cancellation,
+            loop=plain._loop,
+            header_timeout=self.header_timeout,
+            max_connections=self.max_connections,
+            **plain._kwargs,
+        )

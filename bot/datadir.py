@@ -21,8 +21,10 @@ def private_dir(path: Path) -> Path:
         status = path.stat()
         if status.st_mode & 0o077:
             if status.st_uid != os.getuid():
-                raise ConfigError(f"COUNTERSIGN_DATA_DIR: {path} is open to other users and owned by another "
-                                  "user: use a directory of your own")
+                raise ConfigError(
+                    f"COUNTERSIGN_DATA_DIR: {path} is open to other users and owned by another "
+                    "user: use a directory of your own"
+                )
             path.chmod(0o700)
             log.warning("COUNTERSIGN_DATA_DIR: %s was open to other users; its mode is now 0700", path)
     except OSError as exc:

@@ -80,7 +80,7 @@ def matched_arg_paths(approval: Approval) -> list[str]:
     paths: list[str] = []
     for reason in approval.risk_reasons:
         if reason.startswith("args."):
-            path = reason[len("args."):].split(": ", 1)[0]
+            path = reason[len("args.") :].split(": ", 1)[0]
             if path and path not in paths:
                 paths.append(path)
     return paths
@@ -141,11 +141,12 @@ def _row(path: Path, value: Any, limit: int, label_limit: int, matched: bool) ->
 
 def _within(path: Path, shown: dict[Path, bool]) -> bool:
     """Whether a leaf is already on screen: the same field, or inside a matched value shown uncut."""
-    return any(path == prefix or (path[:len(prefix)] == prefix and whole) for prefix, whole in shown.items())
+    return any(path == prefix or (path[: len(prefix)] == prefix and whole) for prefix, whole in shown.items())
 
 
-def field_rows(values: dict[str, Any], limit: int, max_rows: int, first: list[str] | None = None,
-               label_limit: int = 80) -> Rows:
+def field_rows(
+    values: dict[str, Any], limit: int, max_rows: int, first: list[str] | None = None, label_limit: int = 80
+) -> Rows:
     """The fields of `values` one by one, each value cut on its own to `limit` characters; the paths in
     `first` (those a policy rule matched) lead; at most `max_rows` rows, the rest counted in `more`."""
     rows: list[Row] = []
@@ -179,8 +180,7 @@ def context_rows(approval: Approval, limit: int, max_rows: int) -> Rows:
     """The context's free-text fields (why, affected, alternatives, then the agent's own keys) as rows;
     `reversible` is shown by each channel as a flag of its own."""
     known = {key: approval.context[key] for key in KNOWN_CONTEXT if approval.context.get(key)}
-    extra = {key: value for key, value in approval.context.items()
-             if key not in KNOWN_CONTEXT and key != "reversible"}
+    extra = {key: value for key, value in approval.context.items() if key not in KNOWN_CONTEXT and key != "reversible"}
     rows = field_rows(known, limit, max_rows).rows
     others = field_rows(extra, limit, max(0, max_rows - len(rows)))
     return Rows(rows + others.rows, others.more)

@@ -45,8 +45,9 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, port: int | None = None, persist: bool = True,
-                 unix_socket: bool | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, persist: bool = True, unix_socket: bool | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.socket_path = self.data_dir / SOCKET_FILE
         # A Unix socket unless asked for a port, or the path is too long for one: then loopback and a password.
@@ -68,14 +69,31 @@ class EmbeddedRedis:
         # The password goes in a 0600 config file: a command line is readable by every local user.
         conf = self.data_dir / CONF_FILE
         write_private(conf, f"requirepass {self.password}\n" if self.password else "")
-        args = [_binary(), str(conf), "--dir", str(self.data_dir), "--save", "", "--protected-mode", "yes",
-                "--logfile", "embedded-redis.log",
-                # The audit chain's key travels in script arguments: nobody connected may watch them.
-                "--rename-command", "MONITOR", "", "--rename-command", "SLOWLOG", "",
-                "--slowlog-log-slower-than", "-1",
-                # A request's record (about 0.5-2 KiB) then stays in a compact listpack hash: ~25 % less memory
-                # per request (BENCHMARKS.md). Recommended for a production Redis too (docs/deployment.md).
-                "--hash-max-listpack-value", "2048"]
+        args = [
+            _binary(),
+            str(conf),
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--logfile",
+            "embedded-redis.log",
+            # The audit chain's key travels in script arguments: nobody connected may watch them.
+            "--rename-command",
+            "MONITOR",
+            "",
+            "--rename-command",
+            "SLOWLOG",
+            "",
+            "--slowlog-log-slower-than",
+            "-1",
+            # A request's record (about 0.5-2 KiB) then stays in a compact listpack hash: ~25 % less memory
+            # per request (BENCHMARKS.md). Recommended for a production Redis too (docs/deployment.md).
+            "--hash-max-listpack-value",
+            "2048",
+        ]
         if self.unix_socket:
             args += ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         else:
@@ -85,15 +103,20 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> str:
         private_dir(self.data_dir)
-        self.process = subprocess.Popen(self._arguments(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        preexec_fn=_die_with_parent if os.name == "posix" else None)  # noqa: PLW1509
+        self.process = subprocess.Popen(
+            self._arguments(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if os.name == "posix" else None,
+        )  # noqa: PLW1509
         deadline = time.monotonic() + timeout
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2, socket_timeout=1)
         try:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise ConfigError(f"COUNTERSIGN_DATA_DIR: the embedded server exited (see "
-                                      f"{self.data_dir / 'embedded-redis.log'})")
+                    raise ConfigError(
+                        f"COUNTERSIGN_DATA_DIR: the embedded server exited (see {self.data_dir / 'embedded-redis.log'})"
+                    )
                 with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
                     if client.ping():
                         write_private(self.data_dir / URL_FILE, self.url)

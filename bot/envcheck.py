@@ -21,6 +21,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     lines = []
     for name in sorted(n for n in environ if n.upper().startswith("COUNTERSIGN_") and n.upper() not in known):
         near = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.75)
-        lines.append(f"{name} is not a Countersign setting and is ignored"
-                     + (f" (did you mean {near[0]}?)" if near else ""))
+        lines.append(
+            f"{name} is not a Countersign setting and is ignored" + (f" (did you mean {near[0]}?)" if near else "")
+        )
     return lines

@@ -170,8 +170,9 @@ class OutboxDispatcher:
 
     async def _drain(self, claim: bool) -> None:
         if claim:
-            claimed: Any = await self.redis.xautoclaim(self.keys.outbox, self.group, self.consumer,
-                                                       min_idle_time=self.CLAIM_IDLE_MS, start_id="0-0", count=100)
+            claimed: Any = await self.redis.xautoclaim(
+                self.keys.outbox, self.group, self.consumer, min_idle_time=self.CLAIM_IDLE_MS, start_id="0-0", count=100
+            )
             for entry_id, fields in claimed[1] if len(claimed) > 1 else []:
                 if fields:
                     await self._handle(entry_id, fields)
@@ -217,4 +218,3 @@ def raise_if_cancelling(exc: BaseException | None) -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError from exc
-

@@ -55,13 +55,25 @@ class GrantBook:
         return self.keys.named("grants:ver")
 
     async def create(self, grant: Grant, entry: Entry, created_ms: int, expires_ms: int) -> None:
-        document = grant.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                    exclude={"uses", "failures", "revoked_at", "revoked_by", "revoked_reason"})
+        document = grant.model_dump(
+            mode="json",
+            by_alias=True,
+            exclude_none=True,
+            exclude={"uses", "failures", "revoked_at", "revoked_by", "revoked_reason"},
+        )
         await self._create(
             keys=[self.key(grant.id), self.all_key, self.version_key, self.keys.audit, self.keys.audit_tail],
-            args=[grant.id, canonical(document), created_ms, expires_ms,
-                  "" if grant.max_uses is None else grant.max_uses, entry.body, entry.sha,
-                  await self.store.chain_arg()])
+            args=[
+                grant.id,
+                canonical(document),
+                created_ms,
+                expires_ms,
+                "" if grant.max_uses is None else grant.max_uses,
+                entry.body,
+                entry.sha,
+                await self.store.chain_arg(),
+            ],
+        )
         self.forget_index()
 
     async def get(self, grant_id: str) -> Grant | None:
@@ -97,8 +109,9 @@ class GrantBook:
     def forget_index(self) -> None:
         self._version = None
 
-    async def take_first(self, agent: str, request: ApprovalCreate, result: Classification, policy: Policy,
-                         now: datetime) -> Grant | None:
+    async def take_first(
+        self, agent: str, request: ApprovalCreate, result: Classification, policy: Policy, now: datetime
+    ) -> Grant | None:
         """The first live grant covering this request whose use could be taken (taken, atomically); None if
         none. A level that needs more than one person's approval (quorum) is never granted."""
         if result.route.quorum > 1:
@@ -124,10 +137,19 @@ class GrantBook:
     async def revoke(self, grant_id: str, revocation: dict[str, Any], entry: Entry) -> int:
         """1 revoked now, 0 already revoked, -1 no such grant."""
         self.forget_index()
-        return int(await self._revoke(
-            keys=[self.key(grant_id), self.version_key, self.keys.audit, self.keys.audit_tail, self.keys.outbox],
-            args=[json.dumps(revocation), entry.body, entry.sha, grant_id, OUTBOX_MAXLEN,
-                  await self.store.chain_arg()]))
+        return int(
+            await self._revoke(
+                keys=[self.key(grant_id), self.version_key, self.keys.audit, self.keys.audit_tail, self.keys.outbox],
+                args=[
+                    json.dumps(revocation),
+                    entry.body,
+                    entry.sha,
+                    grant_id,
+                    OUTBOX_MAXLEN,
+                    await self.store.chain_arg(),
+                ],
+            )
+        )
 
 
 class Outcomes:
@@ -140,10 +162,20 @@ class Outcomes:
     async def record(self, approval_id: str, outcome: dict[str, Any], entry: Entry) -> int:
         """1 recorded, 0 already reported, -1 no such approval."""
         k = self.store.keys
-        return int(await self._record(
-            keys=[k.approval(approval_id), k.audit, k.audit_tail, k.outbox],
-            args=[canonical(outcome), entry.body, entry.sha, approval_id, k.changes_channel, OUTBOX_MAXLEN,
-                  await self.store.chain_arg()]))
+        return int(
+            await self._record(
+                keys=[k.approval(approval_id), k.audit, k.audit_tail, k.outbox],
+                args=[
+                    canonical(outcome),
+                    entry.body,
+                    entry.sha,
+                    approval_id,
+                    k.changes_channel,
+                    OUTBOX_MAXLEN,
+                    await self.store.chain_arg(),
+                ],
+            )
+        )
 
 
 def grant_actor(grant: Grant) -> Actor:

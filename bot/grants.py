@@ -36,8 +36,9 @@ GrantState = Literal["active", "expired", "revoked", "used_up"]
 
 def dump_args(args: dict[str, Condition]) -> dict[str, Any]:
     """Conditions as written: only the operators given (`eq: null` kept, unset operators left out)."""
-    return {path: condition.model_dump(mode="json", by_alias=True, exclude_unset=True)
-            for path, condition in args.items()}
+    return {
+        path: condition.model_dump(mode="json", by_alias=True, exclude_unset=True) for path, condition in args.items()
+    }
 
 
 class GrantCreate(BaseModel):
@@ -122,8 +123,7 @@ class Grant(BaseModel):
 
     def body(self) -> dict[str, Any]:
         """The grant's conditions as a JSON body (the fields `GrantCreate` takes)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True,
-                               include=set(GrantCreate.model_fields))
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True, include=set(GrantCreate.model_fields))
 
 
 def check_expiry(expires_at: datetime, now: datetime) -> str | None:
@@ -178,6 +178,7 @@ Checks = list[tuple[str, Condition]]
 
 def ordered_checks(grant: Grant) -> Checks:
     """The grant's conditions, the most selective (exact values, sets) first: a near miss fails at once."""
+
     def rank(item: tuple[str, Condition]) -> int:
         condition = item[1]
         return 0 if "eq" in condition.model_fields_set else 1 if condition.in_ is not None else 2
@@ -185,19 +186,28 @@ def ordered_checks(grant: Grant) -> Checks:
     return sorted(grant.args.items(), key=rank)
 
 
-def args_match(grant: Grant, args: dict[str, Any], budget: _Budget | None = None,
-               checks: Checks | None = None) -> bool:
+def args_match(grant: Grant, args: dict[str, Any], budget: _Budget | None = None, checks: Checks | None = None) -> bool:
     budget = budget or _Budget()
     if not grant.extra_args:
         covered = {path.split(".", 1)[0] for path in grant.args}
         if any(key not in covered for key in args):
             return False
-    return all(condition_holds(args, path, condition, budget.search, strictly_equal)
-               for path, condition in (checks if checks is not None else grant.args.items()))
+    return all(
+        condition_holds(args, path, condition, budget.search, strictly_equal)
+        for path, condition in (checks if checks is not None else grant.args.items())
+    )
 
 
-def covers(grant: Grant, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy,
-           budget: _Budget | None = None, checks: Checks | None = None) -> bool:
+def covers(
+    grant: Grant,
+    agent: str,
+    action: str,
+    args: dict[str, Any],
+    level: RiskLevel,
+    policy: Policy,
+    budget: _Budget | None = None,
+    checks: Checks | None = None,
+) -> bool:
     """Whether the grant's conditions cover this request (uses and expiry are the store's to check)."""
     if level.rank > grant.max_level.rank or not is_grantable(level, policy.level(level)):
         return False
@@ -211,7 +221,7 @@ def _is_glob(pattern: str) -> bool:
 
 
 def _literal_prefix(glob: str) -> str:
-    return glob[:min((glob.index(c) for c in _GLOB_CHARS if c in glob), default=len(glob))]
+    return glob[: min((glob.index(c) for c in _GLOB_CHARS if c in glob), default=len(glob))]
 
 
 class _Globs(Generic[T]):
@@ -283,13 +293,17 @@ class GrantIndex:
         self._cache[(agent, action)] = candidates
         return candidates
 
-    def matching(self, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy,
-                 now: datetime) -> Iterator[Grant]:
+    def matching(
+        self, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy, now: datetime
+    ) -> Iterator[Grant]:
         """The live grants covering this request, checked one at a time as the caller asks for the next."""
         budget = _Budget()
-        return (grant for grant in self.candidates(agent, action).for_args(args)
-                if grant.state(now) == "active"
-                and covers(grant, agent, action, args, level, policy, budget, self._checks[grant.id]))
+        return (
+            grant
+            for grant in self.candidates(agent, action).for_args(args)
+            if grant.state(now) == "active"
+            and covers(grant, agent, action, args, level, policy, budget, self._checks[grant.id])
+        )
 
 
 def _value_key(value: Any) -> str:

@@ -68,4 +68,6 @@ class RateCounter:
             raise TooManyRequests(
                 f"agent {agent!r} filed more than {rate.count} requests in {rate.window_s} s "
                 f"(COUNTERSIGN_AGENT_RATE); retry after {retry_after} s",
-                "COUNTERSIGN_AGENT_RATE", retry_after)
+                "COUNTERSIGN_AGENT_RATE",
+                retry_after,
+            )

@@ -7,24 +7,36 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from bot.models import Approval, RiskLevel
 
 REGISTRY = CollectorRegistry(auto_describe=True)
-REQUESTS = Counter("countersign_requests_total", "Approval requests filed, by risk level and initial status",
-                   ["level", "status"], registry=REGISTRY)
-DECISIONS = Counter("countersign_decisions_total", "Final decisions, by channel, outcome and status",
-                    ["channel", "outcome", "status"], registry=REGISTRY)
+REQUESTS = Counter(
+    "countersign_requests_total",
+    "Approval requests filed, by risk level and initial status",
+    ["level", "status"],
+    registry=REGISTRY,
+)
+DECISIONS = Counter(
+    "countersign_decisions_total",
+    "Final decisions, by channel, outcome and status",
+    ["channel", "outcome", "status"],
+    registry=REGISTRY,
+)
 DECISION_LATENCY = Histogram(
-    "countersign_decision_latency_seconds", "Time from request to final decision",
-    ["level"], registry=REGISTRY,
+    "countersign_decision_latency_seconds",
+    "Time from request to final decision",
+    ["level"],
+    registry=REGISTRY,
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600),
 )
 DECISION_SECONDS = Histogram(
-    "countersign_decision_seconds", "Time from request to a decision by a person or a grant, by level and channel",
-    ["level", "channel"], registry=REGISTRY,
+    "countersign_decision_seconds",
+    "Time from request to a decision by a person or a grant, by level and channel",
+    ["level", "channel"],
+    registry=REGISTRY,
     buckets=(1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
-GRANTS_ACTIVE = Gauge("countersign_grants_active", "Standing grants that can still approve requests",
-                      registry=REGISTRY)
-PENDING = Gauge("countersign_pending_requests", "Pending requests, by risk level (all processes)", ["level"],
-                registry=REGISTRY)
+GRANTS_ACTIVE = Gauge("countersign_grants_active", "Standing grants that can still approve requests", registry=REGISTRY)
+PENDING = Gauge(
+    "countersign_pending_requests", "Pending requests, by risk level (all processes)", ["level"], registry=REGISTRY
+)
 
 
 def observe_created(approval: Approval) -> None:

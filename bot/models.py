@@ -118,10 +118,17 @@ class QuestionCreate(BaseModel):
         if self.subject:
             args["subject"] = self.subject
         context = self.context.model_copy(update={"why": self.context.why or self.question})
-        return ApprovalCreate(action=action, args=args, context=context, risk=RiskHints(level=RiskLevel.medium),
-                              requested_by=self.requested_by, run_id=self.run_id,
-                              idempotency_key=self.idempotency_key, timeout_s=self.timeout_s,
-                              callback_url=self.callback_url)
+        return ApprovalCreate(
+            action=action,
+            args=args,
+            context=context,
+            risk=RiskHints(level=RiskLevel.medium),
+            requested_by=self.requested_by,
+            run_id=self.run_id,
+            idempotency_key=self.idempotency_key,
+            timeout_s=self.timeout_s,
+            callback_url=self.callback_url,
+        )
 
 
 class DecisionCreate(BaseModel):

@@ -26,16 +26,45 @@ INTAKE_LOOKUP_TIMEOUT_S = 2.0
 
 # Never "public", whatever Python's version thinks of is_global: loopback, RFC 1918, CGNAT, link-local,
 # documentation, benchmarking, IETF, 6to4-relay, multicast, reserved, broadcast, "this network".
-_BLOCKED_V4 = tuple(ip_network(n) for n in (
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-    "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4"))
+_BLOCKED_V4 = tuple(
+    ip_network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
 # ::/96 holds ::, ::1 and the deprecated IPv4-compatible form; 2001::/23 holds Teredo (whose client address
 # is obfuscated, so it is refused whole); plus discard, documentation, local NAT64, ULA, link- and site-local,
 # multicast and SRv6 SIDs. IPv4-mapped, NAT64 (64:ff9b::/96) and 6to4 are judged by the IPv4 inside.
-_BLOCKED_V6 = tuple(ip_network(n) for n in (
-    "::/96", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20", "64:ff9b:1::/48", "fc00::/7",
-    "fe80::/10", "fec0::/10", "ff00::/8", "5f00::/16"))
+_BLOCKED_V6 = tuple(
+    ip_network(n)
+    for n in (
+        "::/96",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "64:ff9b:1::/48",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
+        "5f00::/16",
+    )
+)
 _NAT64 = ip_network("64:ff9b::/96")
 _NUMBER = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
@@ -81,9 +110,14 @@ def legacy_ipv4(host: str) -> IPv4Address | None:
     if len(labels) > 4 or not all(_NUMBER.match(label) for label in labels):
         raise Refused("has a host that is not a valid name or address")
     try:
-        parts = [int(label[2:] or "0", 16) if label.startswith("0x")
-                 else int(label, 8) if len(label) > 1 and label.startswith("0") else int(label)
-                 for label in labels]
+        parts = [
+            int(label[2:] or "0", 16)
+            if label.startswith("0x")
+            else int(label, 8)
+            if len(label) > 1 and label.startswith("0")
+            else int(label)
+            for label in labels
+        ]
     except ValueError:  # "08": not octal
         raise Refused("has a host that is not a valid name or address") from None
     *leading, last = parts
@@ -160,8 +194,7 @@ class CallbackAllow:
     def parse(cls, raw: str) -> CallbackAllow:
         """`*.example.com,10.0.0.0/8,127.0.0.1` (a bare address is a /32 or /128). Raises ValueError."""
         entries = [_entry(chunk) for chunk in raw.split(",") if chunk.strip()]
-        return cls(tuple(e for e in entries if isinstance(e, str)),
-                   tuple(e for e in entries if not isinstance(e, str)))
+        return cls(tuple(e for e in entries if isinstance(e, str)), tuple(e for e in entries if not isinstance(e, str)))
 
     def name_trusted(self, host: str) -> bool:
         return any(fnmatch.fnmatchcase(host, pattern) for pattern in self.names)
@@ -187,13 +220,13 @@ def _pool() -> ThreadPoolExecutor:
 async def lookup(host: str, port: int) -> list[IPAddress]:
     """Every address getaddrinfo gives for host (the same answer aiohttp's default resolver would get)."""
     loop = asyncio.get_running_loop()
-    infos = await loop.run_in_executor(_pool(), partial(socket.getaddrinfo, host, port,
-                                                          type=socket.SOCK_STREAM))
+    infos = await loop.run_in_executor(_pool(), partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM))
     return list(dict.fromkeys(ip_address(str(info[4][0]).partition("%")[0]) for info in infos))
 
 
-async def allowed_addresses(host: str, port: int, allow: CallbackAllow, timeout_s: float,
-                            resolve: Lookup = lookup) -> list[IPAddress]:
+async def allowed_addresses(
+    host: str, port: int, allow: CallbackAllow, timeout_s: float, resolve: Lookup = lookup
+) -> list[IPAddress]:
     """Resolve a name; every address must be allowed (unless the name itself is trusted), else Refused."""
     try:
         async with asyncio.timeout(timeout_s):
@@ -207,8 +240,9 @@ async def allowed_addresses(host: str, port: int, allow: CallbackAllow, timeout_
     return addresses
 
 
-async def check_callback_url(url: str, allow: CallbackAllow, timeout_s: float = INTAKE_LOOKUP_TIMEOUT_S,
-                             resolve: Lookup = lookup) -> Target:
+async def check_callback_url(
+    url: str, allow: CallbackAllow, timeout_s: float = INTAKE_LOOKUP_TIMEOUT_S, resolve: Lookup = lookup
+) -> Target:
     """The intake check: the URL is well formed and leads only where the operator allows."""
     target = parse_target(url)
     if target.address is not None:

@@ -59,8 +59,10 @@ class RedactionRules:
             return False
         if self._any_glob is not None and self._any_glob.match(path[-1]):
             return True
-        return any(len(rule) == len(path) and all(fnmatch.fnmatchcase(p, r) for p, r in zip(path, rule, strict=True))
-                   for rule in self.paths)
+        return any(
+            len(rule) == len(path) and all(fnmatch.fnmatchcase(p, r) for p, r in zip(path, rule, strict=True))
+            for rule in self.paths
+        )
 
 
 def is_mask(value: Any) -> bool:
@@ -101,8 +103,10 @@ def restore(edited: Any, original: Any, rules: RedactionRules, key: bytes, path:
         return restored
     if isinstance(edited, list):
         before_list = original if isinstance(original, list) else []
-        return [restore(item, before_list[i] if i < len(before_list) else None, rules, key, path)
-                for i, item in enumerate(edited)]
+        return [
+            restore(item, before_list[i] if i < len(before_list) else None, rules, key, path)
+            for i, item in enumerate(edited)
+        ]
     return edited
 
 

@@ -49,21 +49,34 @@ class SentinelUrl:
             sentinels.append((host.strip("[]"), int(port)))
         path = [unquote(segment) for segment in parts.path.split("/") if segment]
         if not sentinels or not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
-            raise ConfigError("REDIS_URL: expected redis+sentinel://[:password@]host:port[,host:port…]/"
-                              "service_name[/db]")
+            raise ConfigError(
+                "REDIS_URL: expected redis+sentinel://[:password@]host:port[,host:port…]/service_name[/db]"
+            )
         username, _, password = parts.netloc.rpartition("@")[0].partition(":")
         query = {name: values[0] for name, values in parse_qs(parts.query).items()}
-        counts = {name: query.get(name, default) for name, default in (("confirm_replicas", "0"),
-                                                                       ("confirm_timeout_ms", "1000"))}
+        counts = {
+            name: query.get(name, default)
+            for name, default in (("confirm_replicas", "0"), ("confirm_timeout_ms", "1000"))
+        }
         if not all(value.isdigit() for value in counts.values()):
             raise ConfigError("REDIS_URL: confirm_replicas and confirm_timeout_ms must be whole numbers")
-        return cls(sentinels, path[0], int(path[1]) if len(path) == 2 else 0, unquote(username) or None,
-                   unquote(password) or None, query.get("sentinel_password") or None,
-                   int(counts["confirm_replicas"]), int(counts["confirm_timeout_ms"]))
+        return cls(
+            sentinels,
+            path[0],
+            int(path[1]) if len(path) == 2 else 0,
+            unquote(username) or None,
+            unquote(password) or None,
+            query.get("sentinel_password") or None,
+            int(counts["confirm_replicas"]),
+            int(counts["confirm_timeout_ms"]),
+        )
 
     def sentinel_kwargs(self) -> dict[str, Any]:
-        return {"socket_timeout": SENTINEL_TIMEOUT_S, "socket_connect_timeout": SENTINEL_TIMEOUT_S,
-                "password": self.sentinel_password}
+        return {
+            "socket_timeout": SENTINEL_TIMEOUT_S,
+            "socket_connect_timeout": SENTINEL_TIMEOUT_S,
+            "password": self.sentinel_password,
+        }
 
     def node_kwargs(self) -> dict[str, Any]:
         return {"db": self.db, "username": self.username, "password": self.password}
@@ -84,8 +97,7 @@ class _ConfirmedRedis(Redis):
     confirm_replicas = 0
     confirm_timeout_ms = 1000
 
-    async def _send_command_parse_response(self, conn: Any, command_name: str, *args: Any,
-                                           **options: Any) -> Any:
+    async def _send_command_parse_response(self, conn: Any, command_name: str, *args: Any, **options: Any) -> Any:
         response = await super()._send_command_parse_response(conn, command_name, *args, **options)
         if self.confirm_replicas and command_name in ("EVALSHA", "EVAL"):
             try:
@@ -95,8 +107,10 @@ class _ConfirmedRedis(Redis):
                 # Not a retryable error here: a retry would run the script a second time.
                 raise ReplicationUnconfirmed(f"the primary went away before replicas confirmed: {exc}") from None
             if confirmed < self.confirm_replicas:
-                raise ReplicationUnconfirmed(f"{confirmed} of {self.confirm_replicas} replicas confirmed the "
-                                             f"write within {self.confirm_timeout_ms} ms")
+                raise ReplicationUnconfirmed(
+                    f"{confirmed} of {self.confirm_replicas} replicas confirmed the "
+                    f"write within {self.confirm_timeout_ms} ms"
+                )
         return response
 
 
@@ -105,8 +119,7 @@ class _BlockingSentinelPool(AsyncSentinelPool, BlockingConnectionPool):
     at its limit: 500 held long-polls would fail)."""
 
 
-def async_client(url: str, retry: Retry, retry_on_error: Sequence[type[Exception]],
-                 **pool_options: Any) -> Redis:
+def async_client(url: str, retry: Retry, retry_on_error: Sequence[type[Exception]], **pool_options: Any) -> Redis:
     """An asyncio client that retries on `retry_on_error`; `pool_options`: max_connections, timeout, …"""
     errors = list(retry_on_error)
     if not is_sentinel(url):
@@ -114,9 +127,15 @@ def async_client(url: str, retry: Retry, retry_on_error: Sequence[type[Exception
         return Redis(connection_pool=pool, retry=retry, retry_on_error=errors)
     target = SentinelUrl.parse(url)
     manager = AsyncSentinel(target.sentinels, sentinel_kwargs=target.sentinel_kwargs())
-    client = manager.master_for(target.service, redis_class=_ConfirmedRedis,
-                                connection_pool_class=_BlockingSentinelPool, retry=retry, retry_on_error=errors,
-                                **target.node_kwargs(), **pool_options)
+    client = manager.master_for(
+        target.service,
+        redis_class=_ConfirmedRedis,
+        connection_pool_class=_BlockingSentinelPool,
+        retry=retry,
+        retry_on_error=errors,
+        **target.node_kwargs(),
+        **pool_options,
+    )
     client = cast(_ConfirmedRedis, client)
     client.confirm_replicas, client.confirm_timeout_ms = target.confirm_replicas, target.confirm_timeout_ms
     return client

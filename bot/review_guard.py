@@ -52,5 +52,7 @@ class ReviewGuard:
 
 def too_soon_text(seen_for_s: float, wait_s: float, channel: str) -> str:
     shown = "posted" if channel == "slack" else "filed"
-    return (f"{shown} {max(0, math.floor(seen_for_s))} s ago — take a moment: read what it does, then approve "
-            f"again in {math.ceil(wait_s)} s")
+    return (
+        f"{shown} {max(0, math.floor(seen_for_s))} s ago — take a moment: read what it does, then approve "
+        f"again in {math.ceil(wait_s)} s"
+    )

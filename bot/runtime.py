@@ -38,8 +38,16 @@ def redis_client(url: str, max_connections: int = 200) -> Redis:
     and gets a client of its own (jobs/scheduling.py `sync_redis`, jobs/context.py)."""
     retry = Retry(ExponentialBackoff(cap=1, base=0.05), 3)
     errors = [RedisConnectionError, RedisTimeoutError]
-    return async_client(url, max_connections=max_connections, timeout=10, decode_responses=True,
-                        encoding_errors="replace", health_check_interval=30, retry=retry, retry_on_error=errors)
+    return async_client(
+        url,
+        max_connections=max_connections,
+        timeout=10,
+        decode_responses=True,
+        encoding_errors="replace",
+        health_check_interval=30,
+        retry=retry,
+        retry_on_error=errors,
+    )
 
 
 @dataclass

@@ -22,8 +22,20 @@ MAX_INLINE_WORK = 4_000
 # Keywords that search with regular expressions, check formats or jump elsewhere in the schema: a schema
 # holding any of them (as a key anywhere, conservatively) always goes to the thread pool.
 # `unevaluated*` re-walk their sibling subschemas, so their cost is not bounded by the product either.
-_SLOW_KEYS = frozenset({"pattern", "patternProperties", "format", "$ref", "$dynamicRef", "$recursiveRef",
-                        "propertyNames", "contentSchema", "unevaluatedProperties", "unevaluatedItems"})
+_SLOW_KEYS = frozenset(
+    {
+        "pattern",
+        "patternProperties",
+        "format",
+        "$ref",
+        "$dynamicRef",
+        "$recursiveRef",
+        "propertyNames",
+        "contentSchema",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+    }
+)
 _CHARS_PER_NODE = 64  # a long string counts as many nodes: error messages quote the value they reject
 
 

@@ -57,8 +57,9 @@ class Searcher:
             return keys.decided
         return keys.pending if search.status == Status.pending.value else keys.all
 
-    async def rows(self, search: Search, limit: int, cursor: str | None = None, *, count: bool = False,
-                   max_scan: int = MAX_SCAN) -> tuple[list[tuple[str, int]], int, bool]:
+    async def rows(
+        self, search: Search, limit: int, cursor: str | None = None, *, count: bool = False, max_scan: int = MAX_SCAN
+    ) -> tuple[list[tuple[str, int]], int, bool]:
         """([(id, filed ms)] of up to `limit` matches after the cursor, matched, truncated)."""
         max_score: int | None = search.filed_to_ms
         after_score, after_member = "", ""
@@ -76,20 +77,30 @@ class Searcher:
         # read each record's status, which keeps an unfiltered queue page to one range read.
         status = "" if index == self.store.keys.pending else search.status
         arg = {
-            "prefix": self.store.keys.approval(""), "max_score": "+inf" if max_score is None else str(max_score),
+            "prefix": self.store.keys.approval(""),
+            "max_score": "+inf" if max_score is None else str(max_score),
             "min_score": "-inf" if search.filed_from_ms is None else str(search.filed_from_ms),
-            "after_score": after_score, "after_member": after_member, "status": status,
-            "level": search.level, "agent": search.agent, "agent_needle": _needle("agent", search.agent),
-            "action": search.action, "action_needle": _needle("action", search.action), "text_needle": text,
-            "limit": str(limit), "max_scan": str(max_scan), "count": "1" if count else "0",
+            "after_score": after_score,
+            "after_member": after_member,
+            "status": status,
+            "level": search.level,
+            "agent": search.agent,
+            "agent_needle": _needle("agent", search.agent),
+            "action": search.action,
+            "action_needle": _needle("action", search.action),
+            "text_needle": text,
+            "limit": str(limit),
+            "max_scan": str(max_scan),
+            "count": "1" if count else "0",
         }
         raw: Any = await self._walk(keys=[index], args=[json.dumps(arg, ensure_ascii=False)])
         matched, truncated, flat = int(raw[0]), bool(int(raw[1])), raw[2:]
         rows = [(str(member), int(float(score))) for member, score in zip(flat[::2], flat[1::2], strict=True)]
         return rows, matched, truncated
 
-    async def page(self, search: Search, limit: int, cursor: str | None = None, *,
-                   count: bool = False) -> SearchPage[StoredApproval]:
+    async def page(
+        self, search: Search, limit: int, cursor: str | None = None, *, count: bool = False
+    ) -> SearchPage[StoredApproval]:
         """Up to `limit` readable matches after the cursor. An unreadable record (logged by the store) or
         one whose retention ran out is passed over, and the walk goes on to fill the page."""
         items: list[StoredApproval] = []

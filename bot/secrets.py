@@ -58,9 +58,12 @@ def _warn_if_shared(settings: Settings) -> None:
     global _warned_remote  # noqa: PLW0603 - once per process
     if settings.redis_url and not _warned_remote:
         _warned_remote = True
-        log.warning("COUNTERSIGN_SECRET_KEY is unset: using the key generated in %s. Every process that shares "
-                    "this Redis (servers, workers, other hosts) needs the same key: set COUNTERSIGN_SECRET_KEY "
-                    "on all of them", _key_file(settings))
+        log.warning(
+            "COUNTERSIGN_SECRET_KEY is unset: using the key generated in %s. Every process that shares "
+            "this Redis (servers, workers, other hosts) needs the same key: set COUNTERSIGN_SECRET_KEY "
+            "on all of them",
+            _key_file(settings),
+        )
 
 
 def derive(master: bytes, purpose: str) -> bytes:

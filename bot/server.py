@@ -48,9 +48,14 @@ def build_application(runtime: Runtime) -> web.Application:
 
 def guarded_runner(app: web.Application, settings: Settings, **options: Any) -> GuardedRunner:
     """The runner `countersign serve` uses: header deadline, connection cap and keep-alive from settings."""
-    return GuardedRunner(app, header_timeout=settings.countersign_header_timeout_s,
-                         max_connections=settings.countersign_max_connections,
-                         keepalive_timeout=settings.countersign_keepalive_timeout_s, access_log=None, **options)
+    return GuardedRunner(
+        app,
+        header_timeout=settings.countersign_header_timeout_s,
+        max_connections=settings.countersign_max_connections,
+        keepalive_timeout=settings.countersign_keepalive_timeout_s,
+        access_log=None,
+        **options,
+    )
 
 
 async def serve(app: web.Application, settings: Settings, host: str, port: int, reuse_port: bool = False) -> None:
@@ -64,8 +69,14 @@ async def serve(app: web.Application, settings: Settings, host: str, port: int, 
         await runner.cleanup()
 
 
-def run(app: web.Application, settings: Settings, host: str, port: int, loop: asyncio.AbstractEventLoop,
-        reuse_port: bool = False) -> None:
+def run(
+    app: web.Application,
+    settings: Settings,
+    host: str,
+    port: int,
+    loop: asyncio.AbstractEventLoop,
+    reuse_port: bool = False,
+) -> None:
     """What `web.run_app` does, with our runner: SIGINT/SIGTERM end `serve`, and its clean-up runs."""
     asyncio.set_event_loop(loop)
     main = loop.create_task(serve(app, settings, host, port, reuse_port))

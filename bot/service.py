@@ -47,8 +47,15 @@ MaskKey = Callable[[], Awaitable[bytes]]
 
 
 class ApprovalService:
-    def __init__(self, store: Store, audit_log: AuditLog, feed: ChangeFeed | None, policy: Policy,
-                 clock: Clock, group_resolver: GroupResolver | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        audit_log: AuditLog,
+        feed: ChangeFeed | None,
+        policy: Policy,
+        clock: Clock,
+        group_resolver: GroupResolver | None = None,
+    ) -> None:
         self.store = store
         self.audit = audit_log
         self.feed = feed
@@ -94,49 +101,92 @@ class ApprovalService:
         now = self.clock.now()
         expires = now + result.timeout
         approval_id = new_id("apr")
-        document: dict[str, Any] = {key: value for key, value in {
-            "id": approval_id, "action": request.action, "args": request.args,
-            "context": request.context.model_dump(exclude_none=True), "agent": agent,
-            "run_id": request.run_id, "risk_level": result.level.value, "risk_reasons": result.reasons,
-            "created_at": iso(now), "expires_at": iso(expires), "quorum": result.route.quorum,
-            "requested_by": request.requested_by, "sql": request.sql, "args_schema": request.args_schema,
-            "idempotency_key": request.idempotency_key, "callback_url": request.callback_url,
-            "kind": None if kind == "action" else kind,
-            "risk": request.risk.model_dump(mode="json", exclude_none=True) or None,
-            "route": {**result.route.model_dump(mode="json", exclude_defaults=True), "rules": result.rules},
-        }.items() if value is not None}
+        document: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "id": approval_id,
+                "action": request.action,
+                "args": request.args,
+                "context": request.context.model_dump(exclude_none=True),
+                "agent": agent,
+                "run_id": request.run_id,
+                "risk_level": result.level.value,
+                "risk_reasons": result.reasons,
+                "created_at": iso(now),
+                "expires_at": iso(expires),
+                "quorum": result.route.quorum,
+                "requested_by": request.requested_by,
+                "sql": request.sql,
+                "args_schema": request.args_schema,
+                "idempotency_key": request.idempotency_key,
+                "callback_url": request.callback_url,
+                "kind": None if kind == "action" else kind,
+                "risk": request.risk.model_dump(mode="json", exclude_none=True) or None,
+                "route": {**result.route.model_dump(mode="json", exclude_defaults=True), "rules": result.rules},
+            }.items()
+            if value is not None
+        }
         status, decision, decided_entry = Status.pending, None, None
         # Only a person can answer a question: policy may refuse one, never answer it.
         if result.auto_outcome and not (kind == "question" and result.auto_outcome == "approve"):
             actor = Actor(channel="policy", id="policy", name="policy")
             approved = result.auto_outcome == "approve"
             status = Status.approved if approved else Status.rejected
-            decision = Decision(outcome="approve" if approved else "reject", by=actor, at=now,
-                                comment=result.auto_comment, args=request.args if approved else None)
-            decided_entry = audit.entry("decision", now, approval_id, actor, outcome=decision.outcome,
-                                        status=status.value, comment=decision.comment,
-                                        args=redactor.args(decision.args))
+            decision = Decision(
+                outcome="approve" if approved else "reject",
+                by=actor,
+                at=now,
+                comment=result.auto_comment,
+                args=request.args if approved else None,
+            )
+            decided_entry = audit.entry(
+                "decision",
+                now,
+                approval_id,
+                actor,
+                outcome=decision.outcome,
+                status=status.value,
+                comment=decision.comment,
+                args=redactor.args(decision.args),
+            )
         granted = None
         if decision is None and kind == "action":
             granted = await self.grants.take_first(agent, request, result, self.policy, now)
         if granted is not None:  # a standing grant approves it: no person is asked (bot/grants.py)
             actor = grant_actor(granted)
             status = Status.approved
-            decision = Decision(outcome="approve", by=actor, at=now, comment=grant_comment(granted),
-                                args=request.args)
-            decided_entry = audit.entry("decision", now, approval_id, actor, outcome="approve",
-                                        status=status.value, comment=decision.comment, grant=granted.id,
-                                        args=redactor.args(request.args))
+            decision = Decision(outcome="approve", by=actor, at=now, comment=grant_comment(granted), args=request.args)
+            decided_entry = audit.entry(
+                "decision",
+                now,
+                approval_id,
+                actor,
+                outcome="approve",
+                status=status.value,
+                comment=decision.comment,
+                grant=granted.id,
+                args=redactor.args(request.args),
+            )
         created_entry = audit.entry(
-            "created", now, approval_id, Actor(channel="api", id=agent, name=agent),
-            action=request.action, args=redactor.args(request.args), risk_level=result.level.value,
-            risk_reasons=result.reasons, rules=result.rules, run_id=request.run_id,
-            requested_by=request.requested_by, expires_at=iso(expires), kind=None if kind == "action" else kind,
+            "created",
+            now,
+            approval_id,
+            Actor(channel="api", id=agent, name=agent),
+            action=request.action,
+            args=redactor.args(request.args),
+            risk_level=result.level.value,
+            risk_reasons=result.reasons,
+            rules=result.rules,
+            run_id=request.run_id,
+            requested_by=request.requested_by,
+            expires_at=iso(expires),
+            kind=None if kind == "action" else kind,
         )
         try:
             created, found_id = await self.store.create(
                 Filing(document, status, decision, to_ms(now), to_ms(expires), created_entry, decided_entry),
-                self.limits.max_pending)
+                self.limits.max_pending,
+            )
         except BaseException:
             if granted is not None:
                 await self.grants.give_back(granted.id)
@@ -145,8 +195,14 @@ class ApprovalService:
             if granted is not None:  # an idempotent repeat of an earlier request: this one used nothing
                 await self.grants.give_back(granted.id)
             return await self.get(found_id), False
-        approval = parse_approval({"req": canonical(document), "st": status.value, "cms": str(to_ms(now)),
-                                   "dec": decision.model_dump_json() if decision else ""}).approval
+        approval = parse_approval(
+            {
+                "req": canonical(document),
+                "st": status.value,
+                "cms": str(to_ms(now)),
+                "dec": decision.model_dump_json() if decision else "",
+            }
+        ).approval
         metrics.observe_created(approval)
         if granted is not None:
             metrics.observe_final(approval)
@@ -160,13 +216,13 @@ class ApprovalService:
             except netpolicy.Refused as exc:
                 raise InvalidInput(f"callback_url {exc}", {"callback_url": str(exc)}) from None
 
-
     async def check_intake(self, request: ApprovalCreate, agent: str) -> None:
         """What every request must pass before policy sees it: plain names, bounded depth, the agent's rate,
         and a usable args_schema (checked off the event loop, within one time budget)."""
         check_plain(action=request.action, agent=agent, run_id=request.run_id, requested_by=request.requested_by)
-        check_depth(args=request.args, context=request.context.model_dump(exclude_none=True),
-                    args_schema=request.args_schema)
+        check_depth(
+            args=request.args, context=request.context.model_dump(exclude_none=True), args_schema=request.args_schema
+        )
         await self.take_agent_rate(agent)
         if request.args_schema is not None:  # depth checked just above: one pass over args
             await validate_args(request.args, request.args_schema, schema_only=True)
@@ -208,11 +264,13 @@ class ApprovalService:
             finally:
                 self.feed.forget(approval_id, future)
 
-    async def list_page(self, *, status: Status | None, agent: str | None, limit: int,
-                        cursor: str | None) -> ApprovalPage:
+    async def list_page(
+        self, *, status: Status | None, agent: str | None, limit: int, cursor: str | None
+    ) -> ApprovalPage:
         """The agents' API list: their own requests (or, for an approver, anyone's), as stored."""
-        found = await self.searcher.page(Search(status=status.value if status else "", agent=agent or ""),
-                                         limit, cursor)
+        found = await self.searcher.page(
+            Search(status=status.value if status else "", agent=agent or ""), limit, cursor
+        )
         return ApprovalPage(items=[s.approval for s in found.items], next_cursor=found.next_cursor)
 
     # -- what people look for (every human channel: masked) -------------------------------------
@@ -220,8 +278,9 @@ class ApprovalService:
         """One request as a person sees it: secret argument values masked."""
         return await self.for_humans(await self.get(approval_id))
 
-    async def search(self, search: Search, limit: int, cursor: str | None = None, *,
-                     count: bool = False) -> SearchPage[Approval]:
+    async def search(
+        self, search: Search, limit: int, cursor: str | None = None, *, count: bool = False
+    ) -> SearchPage[Approval]:
         """A page of requests matching `search`, newest first, masked; `count` also counts every match."""
         found = await self.searcher.page(search, limit, cursor, count=count)
         items = [await self.for_humans(stored.approval) for stored in found.items]
@@ -235,8 +294,9 @@ class ApprovalService:
     async def recent_decisions(self, limit: int) -> list[Approval]:
         return (await self.search(Search(status=DECIDED), limit)).items
 
-    async def decidable_by(self, decider: Decider, limit: int, cursor: str | None = None,
-                           max_scan: int = 1000) -> ApprovalPage:
+    async def decidable_by(
+        self, decider: Decider, limit: int, cursor: str | None = None, max_scan: int = 1000
+    ) -> ApprovalPage:
         """Pending requests this decider may decide (the one rule, `may_decide`), newest first, masked."""
         person = await self.individual(decider)
         found: list[Approval] = []
@@ -323,40 +383,67 @@ class ApprovalService:
         if sent_to_them:
             return None
         if unknown:
-            return (f"nobody could tell whether you are in {', '.join(unknown)} (Slack would not say who is "
-                    "in it), so you cannot decide this request")
+            return (
+                f"nobody could tell whether you are in {', '.join(unknown)} (Slack would not say who is "
+                "in it), so you cannot decide this request"
+            )
         channels = ", ".join(slack_channels(route))
-        return (f"this {level}-risk request names no approvers: only "
-                + (f"members of {channels}, " if channels else "") + "the people it was sent to and admins may "
-                "decide it")
+        return (
+            f"this {level}-risk request names no approvers: only "
+            + (f"members of {channels}, " if channels else "")
+            + "the people it was sent to and admins may "
+            "decide it"
+        )
 
     @staticmethod
     def reason_required(stored: StoredApproval, outcome: Outcome) -> bool:
         """Whether this decision needs a comment (policy `require_reason`; reject at high and critical)."""
         return outcome in reasons_for(stored.approval.risk_level, stored.route.require_reason)
 
-    async def decide(self, approval_id: str, decider: Decider, outcome: Outcome,
-                     comment: str | None = None, args: Any = None) -> Approval:
+    async def decide(
+        self, approval_id: str, decider: Decider, outcome: Outcome, comment: str | None = None, args: Any = None
+    ) -> Approval:
         stored = await self.get_stored(approval_id)
         approval = stored.approval
         now = self.clock.now()
         if approval.status != Status.pending:
-            await self.store.append_audit(audit.entry(
-                "refused", now, approval_id, decider.actor, reason="stale", outcome=outcome,
-                status=approval.status.value), approval_id)
+            await self.store.append_audit(
+                audit.entry(
+                    "refused",
+                    now,
+                    approval_id,
+                    decider.actor,
+                    reason="stale",
+                    outcome=outcome,
+                    status=approval.status.value,
+                ),
+                approval_id,
+            )
             raise Conflict(f"approval is already {approval.status.value}", approval)
         person = await self.individual(decider)
         refusal = await self._refusal(stored, decider, person)
         if refusal is not None:
-            await self.store.append_audit(audit.entry(
-                "refused", now, approval_id, decider.actor, reason="not_authorised", outcome=outcome,
-                detail=refusal), approval_id)
+            await self.store.append_audit(
+                audit.entry(
+                    "refused", now, approval_id, decider.actor, reason="not_authorised", outcome=outcome, detail=refusal
+                ),
+                approval_id,
+            )
             raise Forbidden(refusal)
         if wait_s := await self.review_guard.wait_left(stored, decider.channel, outcome, now):
             seen_for = float(stored.route.min_review_s or 0) - wait_s
-            await self.store.append_audit(audit.entry(
-                "refused", now, approval_id, decider.actor, reason="too_soon", outcome=outcome,
-                seen_for_s=round(seen_for, 1)), approval_id)
+            await self.store.append_audit(
+                audit.entry(
+                    "refused",
+                    now,
+                    approval_id,
+                    decider.actor,
+                    reason="too_soon",
+                    outcome=outcome,
+                    seen_for_s=round(seen_for, 1),
+                ),
+                approval_id,
+            )
             raise TooSoon(too_soon_text(seen_for, wait_s, decider.channel))
         redactor = await self.redactor()
         if outcome == "modify":
@@ -367,12 +454,21 @@ class ApprovalService:
         comment = comment.strip() if comment and comment.strip() else None
         if comment is None and self.reason_required(stored, outcome):
             level = approval.risk_level.value
-            raise InvalidInput(f"say why: a reason is required to {outcome} a {level}-risk request",
-                               {"comment": f"a reason is required to {outcome} a {level}-risk request"})
+            raise InvalidInput(
+                f"say why: a reason is required to {outcome} a {level}-risk request",
+                {"comment": f"a reason is required to {outcome} a {level}-risk request"},
+            )
         return await self._cast(stored, decider, person, outcome, comment, args)
 
-    async def _cast(self, stored: StoredApproval, decider: Decider, person: Individual, outcome: Outcome,
-                    comment: str | None, args: Any) -> Approval:
+    async def _cast(
+        self,
+        stored: StoredApproval,
+        decider: Decider,
+        person: Individual,
+        outcome: Outcome,
+        comment: str | None,
+        args: Any,
+    ) -> Approval:
         """Hand the vote to the transition script, which decides from the stored state what it does: clear
         earlier votes (a modify of the agreed arguments), refuse it (an approve of arguments no longer agreed),
         or end the request (quorum met); every variant it may need is prepared here."""
@@ -391,34 +487,60 @@ class ApprovalService:
         def final(named: Outcome) -> tuple[Decision, Entry]:
             decision = Decision(outcome=named, by=decider.actor, at=now, comment=comment, args=endorsed)
             return decision, audit.entry(
-                "decision", now, approval_id, decider.actor, outcome=named, status=new_status.value,
-                comment=comment, args=redactor.args(endorsed),
-                original_args=redactor.args(approval.args) if named == "modify" else None)
+                "decision",
+                now,
+                approval_id,
+                decider.actor,
+                outcome=named,
+                status=new_status.value,
+                comment=comment,
+                args=redactor.args(endorsed),
+                original_args=redactor.args(approval.args) if named == "modify" else None,
+            )
 
         def vote_entry(reset: bool) -> Entry:
-            return audit.entry("vote", now, approval_id, decider.actor, outcome=outcome, comment=comment,
-                               args=redactor.args(endorsed), reset_earlier_votes=reset or None)
+            return audit.entry(
+                "vote",
+                now,
+                approval_id,
+                decider.actor,
+                outcome=outcome,
+                comment=comment,
+                args=redactor.args(endorsed),
+                reset_earlier_votes=reset or None,
+            )
 
         decision, final_entry = final(outcome)
         ballot = Ballot(
-            voter=person.key, markers=person.markers, kind=outcome, endorsed=endorsed_text,
-            original=canonical(approval.args), quorum=stored.route.quorum,
+            voter=person.key,
+            markers=person.markers,
+            kind=outcome,
+            endorsed=endorsed_text,
+            original=canonical(approval.args),
+            quorum=stored.route.quorum,
             vote=Vote(outcome=outcome, by=decider.actor, at=now, comment=comment, args=endorsed),
-            entry=vote_entry(False), reset_entry=vote_entry(True),
-            changed_entry=audit.entry("refused", now, approval_id, decider.actor, reason="args_changed",
-                                      outcome=outcome),
+            entry=vote_entry(False),
+            reset_entry=vote_entry(True),
+            changed_entry=audit.entry(
+                "refused", now, approval_id, decider.actor, reason="args_changed", outcome=outcome
+            ),
             modified=final("modify") if outcome == "approve" else None,
         )
         result = await self.store.transition(
-            approval_id, mode="vote", new_status=new_status, decision=decision, now_ms=to_ms(now),
-            final_entry=final_entry, ballot=ballot,
-            refused_entry=audit.entry("refused", now, approval_id, decider.actor, reason="stale",
-                                      outcome=outcome),
+            approval_id,
+            mode="vote",
+            new_status=new_status,
+            decision=decision,
+            now_ms=to_ms(now),
+            final_entry=final_entry,
+            ballot=ballot,
+            refused_entry=audit.entry("refused", now, approval_id, decider.actor, reason="stale", outcome=outcome),
         )
         return self._settled(result.outcome, result.stored, approval_id, decider)
 
-    def _settled(self, outcome: str, stored: StoredApproval | None, approval_id: str,
-                 decider: Decider | None = None) -> Approval:
+    def _settled(
+        self, outcome: str, stored: StoredApproval | None, approval_id: str, decider: Decider | None = None
+    ) -> Approval:
         if stored is None or outcome == "missing":
             raise NotFound(f"no approval {approval_id!r}")
         if outcome == "conflict":
@@ -426,8 +548,9 @@ class ApprovalService:
         if outcome == "duplicate":
             raise Conflict("you have already voted on this request", stored.approval)
         if outcome == "changed":
-            raise Conflict("the arguments were changed while you decided; look at them again and decide anew",
-                           stored.approval)
+            raise Conflict(
+                "the arguments were changed while you decided; look at them again and decide anew", stored.approval
+            )
         if outcome == "final":
             metrics.observe_final(stored.approval)
         return stored.approval
@@ -437,8 +560,10 @@ class ApprovalService:
         answered, so an answer never approves an action, whatever the action's context says."""
         approval = await self.get(approval_id)
         if approval.kind != "question":
-            raise InvalidInput("this request is an action, not a question: approve or reject it",
-                               {"kind": "only a question can be answered"})
+            raise InvalidInput(
+                "this request is an action, not a question: approve or reject it",
+                {"kind": "only a question can be answered"},
+            )
         return await self.decide(approval_id, decider, "approve", text)
 
     async def cancel(self, approval_id: str, agent: str | None, reason: str | None = None) -> Approval:
@@ -449,7 +574,11 @@ class ApprovalService:
         actor = Actor(channel="api", id=agent or "admin", name=agent)
         decision = Decision(outcome="reject", by=actor, at=now, comment=reason or "cancelled by the agent")
         result = await self.store.transition(
-            approval_id, mode="final", new_status=Status.cancelled, decision=decision, now_ms=to_ms(now),
+            approval_id,
+            mode="final",
+            new_status=Status.cancelled,
+            decision=decision,
+            now_ms=to_ms(now),
             final_entry=audit.entry("cancelled", now, approval_id, actor, reason=reason),
         )
         return self._settled(result.outcome, result.stored, approval_id)
@@ -468,14 +597,23 @@ class ApprovalService:
         on_timeout = stored.route.on_timeout
         actor = Actor(channel="policy", id="timeout", name="timeout")
         approval = stored.approval
-        decision = Decision(outcome="approve" if on_timeout == "approve" else "reject", by=actor, at=now,
-                            comment=f"no decision by {iso(approval.expires_at)}; on_timeout: {on_timeout}",
-                            args=approval.args if on_timeout == "approve" else None)
+        decision = Decision(
+            outcome="approve" if on_timeout == "approve" else "reject",
+            by=actor,
+            at=now,
+            comment=f"no decision by {iso(approval.expires_at)}; on_timeout: {on_timeout}",
+            args=approval.args if on_timeout == "approve" else None,
+        )
         result = await self.store.transition(
-            approval_id, mode="final", new_status=Status.expired, decision=decision, now_ms=to_ms(now),
+            approval_id,
+            mode="final",
+            new_status=Status.expired,
+            decision=decision,
+            now_ms=to_ms(now),
             not_before_ms=to_ms(now),
-            final_entry=audit.entry("expired", now, approval_id, actor, on_timeout=on_timeout,
-                                    outcome=decision.outcome),
+            final_entry=audit.entry(
+                "expired", now, approval_id, actor, on_timeout=on_timeout, outcome=decision.outcome
+            ),
         )
         if result.outcome != "final" or result.stored is None:
             return None
@@ -494,11 +632,11 @@ class ApprovalService:
                 expired.append(approval)
         return expired
 
-    async def record(self, event_type: str, approval_id: str | None, actor: Actor | None,
-                     **detail: Any) -> None:
+    async def record(self, event_type: str, approval_id: str | None, actor: Actor | None, **detail: Any) -> None:
         """Audit something that changes no state: a notification sent, a refused interaction."""
-        await self.store.append_audit(audit.entry(event_type, self.clock.now(), approval_id, actor, **detail),
-                                      approval_id)
+        await self.store.append_audit(
+            audit.entry(event_type, self.clock.now(), approval_id, actor, **detail), approval_id
+        )
 
 
 def time_to_decision(approval: Approval) -> timedelta | None:

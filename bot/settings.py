@@ -173,7 +173,5 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(f"{variable}: {first['msg']}") from None
     agents, approvers = settings.agent_keys, settings.approver_keys
     if shared := set(agents) & set(approvers):
-        raise ConfigError(
-            f"COUNTERSIGN_APPROVER_KEYS: secret of {approvers[shared.pop()]!r} is also an agent key"
-        )
+        raise ConfigError(f"COUNTERSIGN_APPROVER_KEYS: secret of {approvers[shared.pop()]!r} is also an agent key")
     return settings

@@ -107,12 +107,19 @@ class Ballot:
 
     def script_fields(self) -> dict[str, Any]:
         return {
-            "voter": self.voter, "identities": sorted(self.markers), "kind": self.kind,
-            "args": self.endorsed, "original": self.original, "quorum": self.quorum,
-            "vote": self.vote.model_dump_json(), "vote_entry": _fields(self.entry),
-            "reset_entry": _fields(self.reset_entry), "changed_entry": _fields(self.changed_entry),
+            "voter": self.voter,
+            "identities": sorted(self.markers),
+            "kind": self.kind,
+            "args": self.endorsed,
+            "original": self.original,
+            "quorum": self.quorum,
+            "vote": self.vote.model_dump_json(),
+            "vote_entry": _fields(self.entry),
+            "reset_entry": _fields(self.reset_entry),
+            "changed_entry": _fields(self.changed_entry),
             "modified": {"decision": self.modified[0].model_dump_json(), "entry": _fields(self.modified[1])}
-            if self.modified else "",
+            if self.modified
+            else "",
         }
 
 
@@ -130,8 +137,15 @@ def parse_approval(fields: dict[str, str]) -> StoredApproval:
     stored = json.loads(fields["req"])
     if too_deep(stored, MAX_DEPTH + 1):  # written before intake bounded depth: it would break every reader
         raise ValueError("stored request is nested too deeply")
-    document = {"run_id": None, "requested_by": None, "sql": None, "args_schema": None,
-                "idempotency_key": None, "callback_url": None, **stored}
+    document = {
+        "run_id": None,
+        "requested_by": None,
+        "sql": None,
+        "args_schema": None,
+        "idempotency_key": None,
+        "callback_url": None,
+        **stored,
+    }
     route = parse_route(document.pop("route", {}))
     votes = sorted(
         (Vote.model_validate_json(value) for key, value in fields.items() if key.startswith("v:")),
@@ -172,8 +186,9 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 
 
 class Store:
-    def __init__(self, redis: Redis, keys: Keys, retention_s: int,
-                 audit_key: Callable[[], Awaitable[AuditKey]] | None = None) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, retention_s: int, audit_key: Callable[[], Awaitable[AuditKey]] | None = None
+    ) -> None:
         self.redis = redis
         self.keys = keys
         self.retention_s = retention_s
@@ -199,25 +214,45 @@ class Store:
         approval_id, agent = document["id"], document["agent"]
         idem = k.idempotency(agent, document["idempotency_key"]) if document.get("idempotency_key") else ""
         fields = {
-            "id": approval_id, "request": canonical(document), "status": filing.status.value,
+            "id": approval_id,
+            "request": canonical(document),
+            "status": filing.status.value,
             "decision": filing.decision.model_dump_json() if filing.decision else "",
-            "created_ms": str(filing.created_ms), "expires_ms": str(filing.expires_ms),
-            "level": document["risk_level"], "retention_s": str(self.retention_s),
-            "created_entry": _fields(filing.created_entry), "decided_entry": _fields(filing.decided_entry),
-            "channel": k.changes_channel, "maxlen_outbox": str(OUTBOX_MAXLEN), "max_pending": str(max_pending),
+            "created_ms": str(filing.created_ms),
+            "expires_ms": str(filing.expires_ms),
+            "level": document["risk_level"],
+            "retention_s": str(self.retention_s),
+            "created_entry": _fields(filing.created_entry),
+            "decided_entry": _fields(filing.decided_entry),
+            "channel": k.changes_channel,
+            "maxlen_outbox": str(OUTBOX_MAXLEN),
+            "max_pending": str(max_pending),
             "approval_prefix": k.approval(""),
         }
         created, found_id = await self._create(
-            keys=[k.approval(approval_id), k.pending, k.expiry, k.all, k.agent_index(agent),
-                  idem, k.audit, k.audit_tail, k.outbox, k.pending_by_level, k.named(f"pending:agent:{agent}"),
-                  k.decided],
+            keys=[
+                k.approval(approval_id),
+                k.pending,
+                k.expiry,
+                k.all,
+                k.agent_index(agent),
+                idem,
+                k.audit,
+                k.audit_tail,
+                k.outbox,
+                k.pending_by_level,
+                k.named(f"pending:agent:{agent}"),
+                k.decided,
+            ],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
         if int(created) < 0:
             raise TooManyRequests(
                 f"agent {agent!r} already has {max_pending} requests pending "
                 "(COUNTERSIGN_AGENT_MAX_PENDING); wait for some to be decided",
-                "COUNTERSIGN_AGENT_MAX_PENDING", PENDING_RETRY_AFTER_S)
+                "COUNTERSIGN_AGENT_MAX_PENDING",
+                PENDING_RETRY_AFTER_S,
+            )
         return int(created) == 1, str(found_id)
 
     async def transition(  # noqa: PLR0913 -- keyword-only: the fields of transition.lua's one JSON argument
@@ -236,16 +271,30 @@ class Store:
         """A final transition (mode `final`), or a vote (mode `vote`, with its ballot) that may end it."""
         k = self.keys
         fields: dict[str, Any] = {
-            "mode": mode, "id": approval_id, "new_status": new_status.value,
-            "decision": decision.model_dump_json(), "now_ms": str(now_ms), "retention_s": str(self.retention_s),
-            "final_entry": _fields(final_entry), "refused_entry": _fields(refused_entry),
-            "channel": k.changes_channel, "maxlen_outbox": str(OUTBOX_MAXLEN),
+            "mode": mode,
+            "id": approval_id,
+            "new_status": new_status.value,
+            "decision": decision.model_dump_json(),
+            "now_ms": str(now_ms),
+            "retention_s": str(self.retention_s),
+            "final_entry": _fields(final_entry),
+            "refused_entry": _fields(refused_entry),
+            "channel": k.changes_channel,
+            "maxlen_outbox": str(OUTBOX_MAXLEN),
             "not_before_ms": "" if not_before_ms is None else str(not_before_ms),
             **(ballot.script_fields() if ballot else {}),
         }
         outcome, _status, flat = await self._transition(
-            keys=[k.approval(approval_id), k.pending, k.expiry, k.audit, k.audit_tail, k.outbox,
-                  k.pending_by_level, k.decided],
+            keys=[
+                k.approval(approval_id),
+                k.pending,
+                k.expiry,
+                k.audit,
+                k.audit_tail,
+                k.outbox,
+                k.pending_by_level,
+                k.decided,
+            ],
             args=[json.dumps(fields, ensure_ascii=False), await self.chain_arg()],
         )
         stored = parse_approval(_pairs_to_dict(flat)) if flat else None
@@ -254,9 +303,10 @@ class Store:
     async def append_audit(self, entry: Entry, approval_id: str | None = None) -> str:
         k = self.keys
         approval_key = k.approval(approval_id) if approval_id else ""
-        entry_id = await self._append(keys=[k.audit, k.audit_tail, approval_key],
-                                      args=[json.dumps(_fields(entry), ensure_ascii=False),
-                                            await self.chain_arg()])
+        entry_id = await self._append(
+            keys=[k.audit, k.audit_tail, approval_key],
+            args=[json.dumps(_fields(entry), ensure_ascii=False), await self.chain_arg()],
+        )
         return str(entry_id)
 
     async def get(self, approval_id: str) -> StoredApproval | None:

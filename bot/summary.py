@@ -60,7 +60,7 @@ class Summary:
             parts.append("NOT reversible")
         parts.append(f"{self.left_words} left")
         line = " · ".join(parts)
-        return line if len(line) <= limit else line[:limit - 1] + CUT_MARK
+        return line if len(line) <= limit else line[: limit - 1] + CUT_MARK
 
 
 def urgency_key(approval: Approval) -> tuple[int, datetime]:
@@ -169,8 +169,7 @@ def reason_words(reason: str) -> str:  # noqa: C901 -- one flat case per reason 
             amount, bound = float(match.group(1)), match.group(2)
             limit = re.match(r"(gt|gte|lt|lte|eq) ([\d.e+]+)", bound)
             if limit:
-                return (f"costs {money(amount)} — {_BOUNDS[limit.group(1)]} the "
-                        f"{money(float(limit.group(2)))} limit")
+                return f"costs {money(amount)} — {_BOUNDS[limit.group(1)]} the {money(float(limit.group(2)))} limit"
             return f"costs {money(amount)}"
     if key == "default_level":
         return f"no policy rule matched: the default level is {rest}"
@@ -181,7 +180,7 @@ def reason_words(reason: str) -> str:  # noqa: C901 -- one flat case per reason 
     if key == "agent":
         return f"a policy rule covers requests from agent {rest}"
     if key.startswith("args.") and rest:
-        return f"argument {key[len('args.'):]} is {_bound_words(rest)}"
+        return f"argument {key[len('args.') :]} is {_bound_words(rest)}"
     if key == "data_sensitivity":
         return f"the agent marks the data as {rest}"
     if key == "reversible":
@@ -189,7 +188,7 @@ def reason_words(reason: str) -> str:  # noqa: C901 -- one flat case per reason 
     if key == "sql":
         return "SQL " + rest.replace("without WHERE", "without WHERE (every row)")
     if reason.startswith("denied by rule "):
-        return f"the policy refuses it ({reason[len('denied by '):]})"
+        return f"the policy refuses it ({reason[len('denied by ') :]})"
     return reason
 
 
@@ -209,15 +208,20 @@ def summarize(approval: Approval, now: datetime, rules: list[str] | None = None)
             words += f" (rule {rules[0]})"
         reasons.append(one_line(words, TEXT_MAX))
     return Summary(
-        kind=approval.kind, level=approval.risk_level.value, status=approval.status.value,
+        kind=approval.kind,
+        level=approval.risk_level.value,
+        status=approval.status.value,
         action=one_line(approval.action, ACTION_MAX),
         action_words=one_line(words_of_action(approval.action), ACTION_MAX),
         question=neutral(question, multiline=True)[:4000] if isinstance(question, str) else None,
         amount=amount_of(approval),
         affected=one_line(show_value(affected), TEXT_MAX) if affected not in (None, "") else None,
-        reversible=_reversible(approval), agent=one_line(approval.agent, ACTION_MAX),
+        reversible=_reversible(approval),
+        agent=one_line(approval.agent, ACTION_MAX),
         on_behalf_of=one_line(approval.requested_by, ACTION_MAX) if approval.requested_by else None,
-        left=left, left_words=left_words(left), urgency=urgency(approval, now),
+        left=left,
+        left_words=left_words(left),
+        urgency=urgency(approval, now),
         reasons=list(dict.fromkeys(reasons)),
         details=[one_line(r, TEXT_MAX) for r in approval.risk_reasons],
     )
@@ -296,7 +300,7 @@ def changes_sentence(approval: Approval, limit: int = 300) -> str:
     if not found:
         return ""
     text = " with changes: " + "; ".join(change_line(c, 60) for c in found)
-    return text if len(text) <= limit else text[:limit - 1] + CUT_MARK
+    return text if len(text) <= limit else text[: limit - 1] + CUT_MARK
 
 
 def change_line(change: Change, limit: int = 120) -> str:

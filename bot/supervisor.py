@@ -63,8 +63,11 @@ class Supervisor:
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def spawn(self, slot: Slot) -> None:
-        slot.process = subprocess.Popen(self.command, env=self.env,  # noqa: S603 - our own interpreter
-                                        preexec_fn=_die_with_parent)  # noqa: PLW1509 - no threads touch it
+        slot.process = subprocess.Popen(
+            self.command,
+            env=self.env,  # noqa: S603 - our own interpreter
+            preexec_fn=_die_with_parent,
+        )  # noqa: PLW1509 - no threads touch it
         slot.started = time.monotonic()
         log.info("worker %d started (pid %d)", slot.number, slot.process.pid)
 
@@ -93,8 +96,13 @@ class Supervisor:
                 slot.failures = 1 if lived >= HEALTHY_AFTER_S else slot.failures + 1
                 slot.restart_at = now + slot.backoff()
                 slot.process = None
-                log.warning("worker %d (pid %d) exited with %s; restarting in %.1f s", slot.number, process.pid,
-                            code, slot.restart_at - now)
+                log.warning(
+                    "worker %d (pid %d) exited with %s; restarting in %.1f s",
+                    slot.number,
+                    process.pid,
+                    code,
+                    slot.restart_at - now,
+                )
             if slot.process is None and now >= slot.restart_at:
                 self.spawn(slot)
         return None
@@ -121,8 +129,11 @@ def serve_workers(settings: Settings, host: str, port: int, count: int) -> int:
         # Started once here: every child uses it, and `countersign worker` finds it under the data dir.
         embedded = EmbeddedRedis(settings.countersign_data_dir)
         env["REDIS_URL"] = embedded.start()  # the environment is readable by this user only, unlike argv
-        log.info("no REDIS_URL: started the embedded server for %d workers (data in %s)", count,
-                 settings.countersign_data_dir)
+        log.info(
+            "no REDIS_URL: started the embedded server for %d workers (data in %s)",
+            count,
+            settings.countersign_data_dir,
+        )
     command = [sys.executable, "-m", "bot.cli", "serve", "--host", host, "--port", str(port), "--reuse-port"]
     supervisor = Supervisor(command, env, count)
 

@@ -25,8 +25,7 @@ from bot.validation import check_depth
 
 HISTORY_DAYS = 30
 HISTORY_MAX = 5000  # requests read for coverage and suggestions; the newest first
-DURATIONS = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "24h": timedelta(hours=24),
-             "7d": timedelta(days=7)}
+DURATIONS = {"1h": timedelta(hours=1), "8h": timedelta(hours=8), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 AUTO_REVOKE = Actor(channel="policy", id="auto-revoke", name="auto-revoke")
 _SET_MAX = 20  # distinct values a suggested `in` condition lists before it stops naming them
 _PERSON_CHANNELS = {"slack", "email", "sms", "web", "api"}  # not policy, not grant
@@ -42,8 +41,12 @@ class Suggestion:
     approvers: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"agent": self.agent, "action": self.action, "grant": self.grant,
-                "evidence": {"count": self.count, "approval_ids": self.approval_ids, "approvers": self.approvers}}
+        return {
+            "agent": self.agent,
+            "action": self.action,
+            "grant": self.grant,
+            "evidence": {"count": self.count, "approval_ids": self.approval_ids, "approvers": self.approvers},
+        }
 
 
 @dataclass
@@ -87,9 +90,15 @@ class TrustService:
     async def create(self, body: GrantCreate, creator: Decider, from_approval: str | None = None) -> Grant:
         self._check(body)
         now = self.service.clock.now()
-        grant = Grant.model_validate({
-            **body.model_dump(by_alias=True), "id": new_id("grt"), "created_by": creator.actor.model_dump(),
-            "created_at": now, "from_approval": from_approval})
+        grant = Grant.model_validate(
+            {
+                **body.model_dump(by_alias=True),
+                "id": new_id("grt"),
+                "created_by": creator.actor.model_dump(),
+                "created_at": now,
+                "from_approval": from_approval,
+            }
+        )
         entry = audit.entry("grant_created", now, from_approval, creator.actor, grant=grant.id, **grant.body())
         await self.book.create(grant, entry, to_ms(now), to_ms(grant.expires_at))
         return grant
@@ -125,53 +134,71 @@ class TrustService:
         """Grants revoked by failed outcomes, for the dashboard's notice."""
         return [g for g in await self.book.all() if g.revoked_by is not None and g.revoked_by.id == AUTO_REVOKE.id]
 
-    async def approve_and_trust(self, approval_id: str, decider: Decider, body: GrantCreate,
-                                comment: str | None = None) -> tuple[Approval, Grant]:
+    async def approve_and_trust(
+        self, approval_id: str, decider: Decider, body: GrantCreate, comment: str | None = None
+    ) -> tuple[Approval, Grant]:
         """Approve this request and grant ones like it, in one step. A person may grant no higher than the
         request's own level, and the grant must cover the request it came from (or it trusts nothing like it)."""
         self._check(body)
         stored = await self.service.get_stored(approval_id)
         approval = stored.approval
         if not decider.admin and body.max_level.rank > approval.risk_level.rank:
-            raise InvalidInput("max_level may not be above this request's level",
-                               {"max_level": f"at most {approval.risk_level.value}"})
+            raise InvalidInput(
+                "max_level may not be above this request's level", {"max_level": f"at most {approval.risk_level.value}"}
+            )
         draft = self._draft(body, decider)
-        if not covers(draft, approval.agent, approval.action, approval.args, approval.risk_level,
-                      self.service.policy):
-            raise InvalidInput("the grant would not cover this request: loosen a condition",
-                               {"args": "does not match this request"})
+        if not covers(draft, approval.agent, approval.action, approval.args, approval.risk_level, self.service.policy):
+            raise InvalidInput(
+                "the grant would not cover this request: loosen a condition", {"args": "does not match this request"}
+            )
         decided = await self.service.decide(approval_id, decider, "approve", comment)
         grant = await self.create(body, decider, from_approval=approval_id)
         return decided, grant
 
     def _draft(self, body: GrantCreate, creator: Decider) -> Grant:
-        return Grant.model_validate({**body.model_dump(by_alias=True), "id": "grt_draft",
-                                     "created_by": creator.actor.model_dump(), "created_at": self.service.clock.now()})
+        return Grant.model_validate(
+            {
+                **body.model_dump(by_alias=True),
+                "id": "grt_draft",
+                "created_by": creator.actor.model_dump(),
+                "created_at": self.service.clock.now(),
+            }
+        )
 
     async def prefill(self, approval: Approval, duration: str = "24h") -> dict[str, Any]:
         """The form's starting grant for a request: its agent and action, each argument as `eq` (a secret
         argument as `exists`, so its value never reaches the form), at most its level."""
         redactor = await self.service.redactor()
         masked = redactor.args(approval.args)
-        args = {key: {"eq": value} if masked.get(key) == value else {"exists": True}
-                for key, value in approval.args.items()}
-        return {"agent": approval.agent, "action": approval.action, "args": args,
-                "max_level": approval.risk_level.value,
-                "expires_at": iso(self.service.clock.now() + DURATIONS.get(duration, DURATIONS["24h"]))}
+        args = {
+            key: {"eq": value} if masked.get(key) == value else {"exists": True} for key, value in approval.args.items()
+        }
+        return {
+            "agent": approval.agent,
+            "action": approval.action,
+            "args": args,
+            "max_level": approval.risk_level.value,
+            "expires_at": iso(self.service.clock.now() + DURATIONS.get(duration, DURATIONS["24h"])),
+        }
 
     async def history(self, days: int = HISTORY_DAYS) -> list[StoredApproval]:
         now = self.service.clock.now()
         store = self.service.store
         raw: list[Any] = await store.redis.zrevrangebyscore(
-            store.keys.all, "+inf", to_ms(now - timedelta(days=days)), start=0, num=HISTORY_MAX)
+            store.keys.all, "+inf", to_ms(now - timedelta(days=days)), start=0, num=HISTORY_MAX
+        )
         return await store.get_many([i.decode() if isinstance(i, bytes) else i for i in raw])
 
     async def coverage(self, body: GrantCreate, creator: Decider) -> int:
         """How many of the last 30 days' requests this grant would have covered."""
         draft = self._draft(body, creator)
         policy = self.service.policy
-        return sum(1 for s in await self.history() if s.approval.kind == "action" and covers(
-            draft, s.approval.agent, s.approval.action, s.approval.args, s.approval.risk_level, policy))
+        return sum(
+            1
+            for s in await self.history()
+            if s.approval.kind == "action"
+            and covers(draft, s.approval.agent, s.approval.action, s.approval.args, s.approval.risk_level, policy)
+        )
 
     async def which(self, request: ApprovalCreate, agent: str) -> Grant | None:
         """The grant that would approve this request now (for `policy explain`); no use is taken."""
@@ -180,8 +207,7 @@ class TrustService:
             return None
         index = await self.book.index()
         now = self.service.clock.now()
-        return next(index.matching(agent, request.action, request.args, result.level, self.service.policy, now),
-                    None)
+        return next(index.matching(agent, request.action, request.args, result.level, self.service.policy, now), None)
 
     # -- groups (digests) ----------------------------------------------------------------------------------
     async def approve_all(self, approval_ids: list[str], decider: Decider, comment: str | None) -> GroupResult:
@@ -191,8 +217,10 @@ class TrustService:
         comment = comment.strip() if comment and comment.strip() else None
         stored = await self.service.store.get_many(approval_ids)
         if comment is None and any(s.approval.risk_level.rank >= RiskLevel.high.rank for s in stored):
-            raise InvalidInput("say why: approving a group with high or critical requests needs a reason",
-                               {"comment": "a reason is required to approve a high or critical group"})
+            raise InvalidInput(
+                "say why: approving a group with high or critical requests needs a reason",
+                {"comment": "a reason is required to approve a high or critical group"},
+            )
         result = GroupResult()
         for approval_id in approval_ids:
             try:
@@ -218,8 +246,11 @@ class TrustService:
                 continue
             pair = (approval.agent, approval.action)
             by_people = decision.by.channel in _PERSON_CHANNELS and decision.by.id != "admin"
-            if any(v.outcome in ("reject", "modify") for v in [*approval.approvals, decision]
-                   if v.by.channel in _PERSON_CHANNELS):
+            if any(
+                v.outcome in ("reject", "modify")
+                for v in [*approval.approvals, decision]
+                if v.by.channel in _PERSON_CHANNELS
+            ):
                 spoiled.add(pair)
             elif by_people and approval.status == Status.approved:
                 groups[pair].append(approval)
@@ -229,9 +260,16 @@ class TrustService:
             if pair in spoiled or pair in active or len(approvals) < trust.suggest_after:
                 continue
             if body := await self._suggested_body(approvals):
-                found.append(Suggestion(
-                    pair[0], pair[1], body, len(approvals), [a.id for a in approvals][:50],
-                    sorted({a.decision.by.name or a.decision.by.id for a in approvals if a.decision})))
+                found.append(
+                    Suggestion(
+                        pair[0],
+                        pair[1],
+                        body,
+                        len(approvals),
+                        [a.id for a in approvals][:50],
+                        sorted({a.decision.by.name or a.decision.by.id for a in approvals if a.decision}),
+                    )
+                )
         return sorted(found, key=lambda s: -s.count)
 
     async def _suggested_body(self, approvals: list[Approval]) -> dict[str, Any] | None:
@@ -241,14 +279,22 @@ class TrustService:
             return None
         redactor = await self.service.redactor()
         keys = set.intersection(*(set(a.args) for a in approvals))
-        args = {key: _covering([a.args[key] for a in approvals],
-                               secret=any(redactor.args({key: a.args[key]}) != {key: a.args[key]}
-                                          for a in approvals))
-                for key in sorted(keys)}
+        args = {
+            key: _covering(
+                [a.args[key] for a in approvals],
+                secret=any(redactor.args({key: a.args[key]}) != {key: a.args[key]} for a in approvals),
+            )
+            for key in sorted(keys)
+        }
         first = approvals[0]
-        return {"agent": first.agent, "action": first.action, "args": args, "max_level": level.value,
-                "expires_at": iso(self.service.clock.now() + timedelta(days=7)),
-                "reason": f"suggested from {len(approvals)} approvals"}
+        return {
+            "agent": first.agent,
+            "action": first.action,
+            "args": args,
+            "max_level": level.value,
+            "expires_at": iso(self.service.clock.now() + timedelta(days=7)),
+            "reason": f"suggested from {len(approvals)} approvals",
+        }
 
     # -- outcomes ----------------------------------------------------------------------------------------
     async def report_outcome(self, approval_id: str, agent: str, report: OutcomeReport) -> Approval:
@@ -261,8 +307,14 @@ class TrustService:
             raise Conflict(f"approval is {approval.status.value}: only an approved request runs", approval)
         now = self.service.clock.now()
         execution = Execution(status=report.status, detail=report.detail, at=now)
-        entry = audit.entry("executed", now, approval_id, Actor(channel="api", id=agent, name=agent),
-                            status=report.status, detail=report.detail)
+        entry = audit.entry(
+            "executed",
+            now,
+            approval_id,
+            Actor(channel="api", id=agent, name=agent),
+            status=report.status,
+            detail=report.detail,
+        )
         if await self.outcomes.record(approval_id, execution.model_dump(mode="json"), entry) == 0:
             raise Conflict("the outcome of this request was already reported", approval)
         decision = approval.decision
@@ -294,5 +346,7 @@ def _covering(values: list[Any], secret: bool) -> dict[str, Any]:
 def grant_summary(grant: Grant, now: datetime) -> str:
     """One plain line about a grant (channels escape it as they render)."""
     uses = f"{grant.uses}/{grant.max_uses}" if grant.max_uses else str(grant.uses)
-    return (f"{grant.agent} · {grant.action} · up to {grant.max_level.value} · {len(grant.args)} condition(s) · "
-            f"uses {uses} · until {iso(grant.expires_at)} · {grant.state(now)}")
+    return (
+        f"{grant.agent} · {grant.action} · up to {grant.max_level.value} · {len(grant.args)} condition(s) · "
+        f"uses {uses} · until {iso(grant.expires_at)} · {grant.state(now)}"
+    )

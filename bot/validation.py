@@ -53,13 +53,14 @@ def check_depth(**values: Any) -> None:
     """Refuse any named value nested deeper than MAX_DEPTH: such records break readers later."""
     for name, value in values.items():
         if value is not None and too_deep(value):
-            raise InvalidInput(f"{name} is nested more than {MAX_DEPTH} levels deep",
-                               {name: f"nested more than {MAX_DEPTH} levels deep"})
+            raise InvalidInput(
+                f"{name} is nested more than {MAX_DEPTH} levels deep",
+                {name: f"nested more than {MAX_DEPTH} levels deep"},
+            )
 
 
 # Line and paragraph separators and bidirectional controls reorder or split what an approver reads.
-_INVISIBLE_CONTROLS = frozenset("\u2028\u2029\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"
-                                "\u2066\u2067\u2068\u2069")
+_INVISIBLE_CONTROLS = frozenset("\u2028\u2029\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def has_control(text: str) -> bool:
@@ -71,8 +72,10 @@ def check_plain(**values: str | None) -> None:
     """Refuse control characters in names that appear on one line of a message, an email or an SMS."""
     for name, value in values.items():
         if value is not None and has_control(value):
-            raise InvalidInput(f"{name} contains a control character",
-                               {name: "must not contain control characters, line breaks or bidi controls"})
+            raise InvalidInput(
+                f"{name} contains a control character",
+                {name: "must not contain control characters, line breaks or bidi controls"},
+            )
 
 
 # -- args_schema: local references only -----------------------------------------------------------------
@@ -96,11 +99,15 @@ def _check_references(schema: dict[str, Any]) -> None:
     refused too.)"""
     for key, value in _walk(schema):
         if key in _REFERENCE_KEYS and (key != "$ref" or not isinstance(value, str) or not value.startswith("#")):
-            raise InvalidInput("args_schema may only use local references",
-                               {"args_schema": f"{key} must be a local reference such as #/$defs/name"})
+            raise InvalidInput(
+                "args_schema may only use local references",
+                {"args_schema": f"{key} must be a local reference such as #/$defs/name"},
+            )
         if key in _BASE_KEYS and not (key == "$schema" and value in (_DIALECT, _DIALECT + "#")):
-            raise InvalidInput("args_schema may only use local references",
-                               {"args_schema": f"{key} is not allowed (only local references resolve)"})
+            raise InvalidInput(
+                "args_schema may only use local references",
+                {"args_schema": f"{key} is not allowed (only local references resolve)"},
+            )
 
 
 # -- args_schema: one time budget ------------------------------------------------------------------------
@@ -131,8 +138,7 @@ class _TimedRe:
     def search(self, pattern: str, string: str, flags: int = 0) -> Any:
         remaining = _remaining()
         try:
-            return regex.search(pattern, string, flags, timeout=min(remaining, VALIDATION_BUDGET_S),
-                                concurrent=True)
+            return regex.search(pattern, string, flags, timeout=min(remaining, VALIDATION_BUDGET_S), concurrent=True)
         except TimeoutError:
             raise _OverBudget from None
         except regex.error as exc:
@@ -183,7 +189,8 @@ def _unique_items(validator: Any, unique: Any, instance: Any, schema: dict[str, 
 
 _Base = jsonschema.Draft202012Validator
 _ArgsValidator = jsonschema.validators.extend(
-    _Base, {**{name: _timed(fn) for name, fn in _Base.VALIDATORS.items()}, "uniqueItems": _timed(_unique_items)})
+    _Base, {**{name: _timed(fn) for name, fn in _Base.VALIDATORS.items()}, "uniqueItems": _timed(_unique_items)}
+)
 _NO_REMOTE = Registry()  # no retrieve function: a reference outside the schema is unresolvable, never fetched
 _CACHE = SchemaCache()
 
@@ -193,12 +200,12 @@ def _problems(validator: Any, args: Any, schema_only: bool) -> dict[str, str]:
     problems = sorted(validator.iter_errors(args), key=lambda e: [str(p) for p in e.absolute_path])
     if schema_only:
         return {}
-    return {"args" + "".join(f".{p}" for p in problem.absolute_path): _problem_text(problem)
-            for problem in problems}
+    return {"args" + "".join(f".{p}" for p in problem.absolute_path): _problem_text(problem) for problem in problems}
 
 
-def _validate_now(args: Any, schema: dict[str, Any], schema_only: bool, key: bytes | None = None,
-                  entry: Compiled | None = None) -> dict[str, str]:
+def _validate_now(
+    args: Any, schema: dict[str, Any], schema_only: bool, key: bytes | None = None, entry: Compiled | None = None
+) -> dict[str, str]:
     """Runs in a worker thread (or inline, for a cached schema that fits) under one deadline: compiles the
     schema unless `entry` is given (and keeps it under `key`), then applies it."""
     _budget.deadline = time.thread_time() + VALIDATION_BUDGET_S
@@ -248,8 +255,9 @@ async def validate_args(args: Any, schema: dict[str, Any] | None, schema_only: b
     if entry is not None and fits_inline(entry, args):
         problems = _validate_now(args, schema, schema_only, key, entry)
     else:
-        problems = await asyncio.get_running_loop().run_in_executor(_POOL, _validate_now, args, schema,
-                                                                    schema_only, key, entry)
+        problems = await asyncio.get_running_loop().run_in_executor(
+            _POOL, _validate_now, args, schema, schema_only, key, entry
+        )
     if "args_schema" in problems:
         raise InvalidInput("the request's args_schema cannot be applied", problems)
     if problems:

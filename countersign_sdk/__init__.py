@@ -20,7 +20,18 @@ from countersign_sdk.errors import (
 from countersign_sdk.models import Approval, Decision
 
 __all__ = [
-    "Approval", "ApprovalArgsInvalid", "ApprovalCancelled", "ApprovalError", "ApprovalExpired",
-    "ApprovalRejected", "ApprovalTimeout", "AsyncGate", "Countersign", "CountersignAPIError",
-    "CountersignError", "CountersignUnavailable", "Decision", "verify_signature",
+    "Approval",
+    "ApprovalArgsInvalid",
+    "ApprovalCancelled",
+    "ApprovalError",
+    "ApprovalExpired",
+    "ApprovalRejected",
+    "ApprovalTimeout",
+    "AsyncGate",
+    "Countersign",
+    "CountersignAPIError",
+    "CountersignError",
+    "CountersignUnavailable",
+    "Decision",
+    "verify_signature",
 ]

@@ -8,8 +8,8 @@ import hashlib
 import re
 import unicodedata
 
-PART_MAX = 64           # characters kept of one name
-WHY_MAX = 300           # characters kept of a description's first line
+PART_MAX = 64  # characters kept of one name
+WHY_MAX = 300  # characters kept of a description's first line
 _UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
 _UNSAFE_DOTTED = re.compile(r"[^A-Za-z0-9_\-.]")
 
@@ -34,5 +34,5 @@ def first_line(text: str | None) -> str | None:
         plain = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in line).strip()
         plain = " ".join(plain.split())
         if plain:
-            return plain if len(plain) <= WHY_MAX else plain[:WHY_MAX - 1] + "…"
+            return plain if len(plain) <= WHY_MAX else plain[: WHY_MAX - 1] + "…"
     return None

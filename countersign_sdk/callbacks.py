@@ -22,8 +22,9 @@ def signature_header(secret: str, body: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify_signature(secret: str, header: str | bytes | None, body: bytes, now: float | None = None,
-                     tolerance_s: int = TOLERANCE_S) -> bool:
+def verify_signature(
+    secret: str, header: str | bytes | None, body: bytes, now: float | None = None, tolerance_s: int = TOLERANCE_S
+) -> bool:
     """True only for a header made with `secret` over exactly `body`, within `tolerance_s` of `now`.
 
     Pass the raw request body (before any JSON parsing). A delivery older (or newer) than the tolerance is

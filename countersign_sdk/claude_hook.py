@@ -21,8 +21,8 @@ from countersign_sdk.errors import CountersignError
 from countersign_sdk.models import Approval
 from countersign_sdk.protocol import RetryPolicy
 
-MAX_STDIN_BYTES = 8 * 1024 * 1024   # a Write of a large file fits; beyond this is not a tool call
-MAX_DEPTH = 64                      # the server refuses more than 32 anyway; this only keeps the parser safe
+MAX_STDIN_BYTES = 8 * 1024 * 1024  # a Write of a large file fits; beyond this is not a tool call
+MAX_DEPTH = 64  # the server refuses more than 32 anyway; this only keeps the parser safe
 EXIT_BAD_INPUT = 2
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,150}$")
 # A hook is on the critical path of every tool call: a down server must not cost minutes of retries.
@@ -93,14 +93,20 @@ def parse_event(raw: bytes) -> ToolCall:
 def _key(tool_use_id: str | None) -> str | None:
     if not tool_use_id:
         return None
-    plain = tool_use_id if _PLAIN_ID.match(tool_use_id) else hashlib.sha256(tool_use_id.encode(
-        "utf-8", "surrogatepass")).hexdigest()
+    plain = (
+        tool_use_id
+        if _PLAIN_ID.match(tool_use_id)
+        else hashlib.sha256(tool_use_id.encode("utf-8", "surrogatepass")).hexdigest()
+    )
     return f"claude-code-{plain}"
 
 
 def _answer(decision: str, reason: str, updated_input: dict[str, Any] | None = None) -> dict[str, Any]:
-    output: dict[str, Any] = {"hookEventName": "PreToolUse", "permissionDecision": decision,
-                              "permissionDecisionReason": reason}
+    output: dict[str, Any] = {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": decision,
+        "permissionDecisionReason": reason,
+    }
     if updated_input is not None:
         output["updatedInput"] = updated_input
     return {"hookSpecificOutput": output}
@@ -135,8 +141,12 @@ def decide(call: ToolCall, gate: Countersign, timeout: float, fail_closed: bool)
     description = call.tool_input.get("description") if call.tool_name == "Bash" else None
     why = first_line(description) if isinstance(description, str) else None
     action, key = f"claude-code.{action_part(call.tool_name)}", _key(call.tool_use_id)
-    options: dict[str, Any] = {"why": why, "context": context, "idempotency_key": key,
-                               "run_id": call.session_id[:200] if call.session_id else None}
+    options: dict[str, Any] = {
+        "why": why,
+        "context": context,
+        "idempotency_key": key,
+        "run_id": call.session_id[:200] if call.session_id else None,
+    }
     approval: Approval | None = None
     try:
         approval = gate.request(action, call.tool_input, **options)
@@ -159,8 +169,15 @@ def decide(call: ToolCall, gate: Countersign, timeout: float, fail_closed: bool)
     return answer_for(approval, fail_closed, None if approval.status == "approved" else timeout)
 
 
-def run(stdin: IO[bytes], stdout: IO[str], stderr: IO[str], *, url: str | None = None, timeout: float = 540.0,
-        fail_closed: bool = False) -> int:
+def run(
+    stdin: IO[bytes],
+    stdout: IO[str],
+    stderr: IO[str],
+    *,
+    url: str | None = None,
+    timeout: float = 540.0,
+    fail_closed: bool = False,
+) -> int:
     try:
         call = parse_event(stdin.read(MAX_STDIN_BYTES + 1))
     except BadHookInput as exc:

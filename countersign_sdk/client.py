@@ -27,11 +27,19 @@ OnReject = Literal["raise", "return"]
 
 
 def build_body(  # noqa: PLR0913 -- mirrors the request body's optional fields, all keyword
-        action: str, args: dict[str, Any] | None = None, *, why: str | None = None,
-               context: dict[str, Any] | None = None, risk: str | dict[str, Any] | None = None,
-               sql: str | None = None, args_schema: dict[str, Any] | None = None,
-               run_id: str | None = None, idempotency_key: str | None = None,
-               requested_by: str | None = None, timeout_s: int | None = None) -> dict[str, Any]:
+    action: str,
+    args: dict[str, Any] | None = None,
+    *,
+    why: str | None = None,
+    context: dict[str, Any] | None = None,
+    risk: str | dict[str, Any] | None = None,
+    sql: str | None = None,
+    args_schema: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    idempotency_key: str | None = None,
+    requested_by: str | None = None,
+    timeout_s: int | None = None,
+) -> dict[str, Any]:
     """The `POST /v1/approvals` body; `risk` is a level name ("high") or the hints object."""
     merged_context = dict(context or {})
     if why is not None:
@@ -39,8 +47,14 @@ def build_body(  # noqa: PLR0913 -- mirrors the request body's optional fields, 
     body: dict[str, Any] = {"action": action, "args": args or {}, "context": merged_context}
     if risk is not None:
         body["risk"] = {"level": risk} if isinstance(risk, str) else dict(risk)
-    optional = {"sql": sql, "args_schema": args_schema, "run_id": run_id, "idempotency_key": idempotency_key,
-                "requested_by": requested_by, "timeout_s": timeout_s}
+    optional = {
+        "sql": sql,
+        "args_schema": args_schema,
+        "run_id": run_id,
+        "idempotency_key": idempotency_key,
+        "requested_by": requested_by,
+        "timeout_s": timeout_s,
+    }
     body.update({name: value for name, value in optional.items() if value is not None})
     return body
 
@@ -82,8 +96,9 @@ class AsyncGate:
     async def cancel(self, approval_id: str) -> Approval:
         return cast(Approval, await self._run(self._gate.plans.cancel(approval_id)))
 
-    async def decide(self, approval_id: str, outcome: str, comment: str | None = None,
-                     args: dict[str, Any] | None = None) -> Approval:
+    async def decide(
+        self, approval_id: str, outcome: str, comment: str | None = None, args: dict[str, Any] | None = None
+    ) -> Approval:
         return cast(Approval, await self._run(self._gate.plans.decide(approval_id, outcome, comment, args)))
 
     async def report_outcome(self, approval_id: str, status: str, detail: str | None = None) -> Approval:
@@ -92,8 +107,14 @@ class AsyncGate:
     async def list(self, status: str | None = "pending", limit: int = 50) -> list[Approval]:
         return cast(list[Approval], await self._run(self._gate.plans.list(status, limit)))
 
-    async def gate(self, action: str, args: dict[str, Any] | None = None, *,
-                   timeout: float | None = None, **options: Any) -> Approval:  # noqa: ASYNC109
+    async def gate(
+        self,
+        action: str,
+        args: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 -- the documented option, as on the sync client
+        **options: Any,
+    ) -> Approval:
         """File and wait until decided (cancelling past `timeout`)."""
         plan = self._gate.plans.gate(build_body(action, args, **options), timeout)
         return cast(Approval, await self._run(plan))
@@ -102,8 +123,14 @@ class AsyncGate:
 class Countersign:
     """`gate = Countersign()` reads COUNTERSIGN_URL and COUNTERSIGN_API_KEY when not given."""
 
-    def __init__(self, url: str | None = None, api_key: str | None = None, *,
-                 retry: RetryPolicy | None = None, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        connect_timeout: float = 10.0,
+    ) -> None:
         url = url or os.environ.get("COUNTERSIGN_URL")
         api_key = api_key or os.environ.get("COUNTERSIGN_API_KEY")
         if not url:
@@ -135,16 +162,18 @@ class Countersign:
     def cancel(self, approval_id: str) -> Approval:
         return cast(Approval, self._run(self.plans.cancel(approval_id)))
 
-    def decide(self, approval_id: str, outcome: str, comment: str | None = None,
-               args: dict[str, Any] | None = None) -> Approval:
+    def decide(
+        self, approval_id: str, outcome: str, comment: str | None = None, args: dict[str, Any] | None = None
+    ) -> Approval:
         """Approve, reject or modify (needs an approver key)."""
         return cast(Approval, self._run(self.plans.decide(approval_id, outcome, comment, args)))
 
     def list(self, status: str | None = "pending", limit: int = 50) -> list[Approval]:
         return cast(list[Approval], self._run(self.plans.list(status, limit)))
 
-    def gate(self, action: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
-             **options: Any) -> Approval:
+    def gate(
+        self, action: str, args: dict[str, Any] | None = None, *, timeout: float | None = None, **options: Any
+    ) -> Approval:
         """File and wait until decided (cancelling past `timeout`)."""
         return cast(Approval, self._run(self.plans.gate(build_body(action, args, **options), timeout)))
 
@@ -164,11 +193,18 @@ class Countersign:
 
     # -- the decorator ----------------------------------------------------------------------------
     def require_approval(  # noqa: C901, PLR0913 -- the public decorator's documented options
-            self, risk: str | dict[str, Any] | None = None, why: str | None = None,
-                         context: dict[str, Any] | None = None, on_reject: OnReject = "raise", *,
-                         action: str | None = None, timeout: float | None = None,
-                         idempotency_key: str | Callable[..., str] | None = None,
-                         run_id: str | None = None, sql: str | None = None) -> Callable[[F], F]:
+        self,
+        risk: str | dict[str, Any] | None = None,
+        why: str | None = None,
+        context: dict[str, Any] | None = None,
+        on_reject: OnReject = "raise",
+        *,
+        action: str | None = None,
+        timeout: float | None = None,
+        idempotency_key: str | Callable[..., str] | None = None,
+        run_id: str | None = None,
+        sql: str | None = None,
+    ) -> Callable[[F], F]:
         """Run the decorated function only once a human approves the call.
 
         `idempotency_key` may be a string or a function of the call's arguments (e.g. returning the
@@ -183,12 +219,22 @@ class Countersign:
             def plan(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Plan[Approval], dict[str, Any]]:
                 bound = shape.bind(args, kwargs)
                 key = idempotency_key(*args, **kwargs) if callable(idempotency_key) else idempotency_key
-                body = build_body(name, bound.args, why=why, context=context, risk=risk, sql=sql,
-                                  args_schema=shape.args_schema, run_id=run_id, idempotency_key=key)
+                body = build_body(
+                    name,
+                    bound.args,
+                    why=why,
+                    context=context,
+                    risk=risk,
+                    sql=sql,
+                    args_schema=shape.args_schema,
+                    run_id=run_id,
+                    idempotency_key=key,
+                )
                 return self.plans.gate(body, timeout), bound.receiver
 
-            def settle(approval: Approval, receiver: dict[str, Any], args: tuple[Any, ...],
-                       kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]] | str:
+            def settle(
+                approval: Approval, receiver: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+            ) -> tuple[tuple[Any, ...], dict[str, Any]] | str:
                 """The call to make, or the text to return on a rejection with on_reject='return'."""
                 error = outcome_error(approval)
                 if isinstance(error, ApprovalRejected) and on_reject == "return":
@@ -208,6 +254,7 @@ class Countersign:
                 return tuple(positional), keywords
 
             if inspect.iscoroutinefunction(fn):
+
                 @functools.wraps(fn)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                     gate_plan, receiver = plan(args, kwargs)

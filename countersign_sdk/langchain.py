@@ -49,14 +49,17 @@ class CountersignMiddleware(AgentMiddleware[Any, Any]):
     def _settle(request: ToolCallRequest, verdict: ToolVerdict) -> ToolCallRequest | ToolMessage:
         """The request to run (with the approver's arguments), or the refusal the model sees."""
         if not verdict.run:
-            return ToolMessage(content=verdict.message, tool_call_id=request.tool_call["id"],
-                               name=request.tool_call["name"], status="error")
+            return ToolMessage(
+                content=verdict.message,
+                tool_call_id=request.tool_call["id"],
+                name=request.tool_call["name"],
+                status="error",
+            )
         if verdict.modified:
             return request.override(tool_call={**request.tool_call, "args": verdict.args})
         return request
 
-    def wrap_tool_call(self, request: ToolCallRequest,
-                       handler: Callable[[ToolCallRequest], ToolResult]) -> ToolResult:
+    def wrap_tool_call(self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], ToolResult]) -> ToolResult:
         call = self._call(request)
         if call is None:
             return handler(request)
@@ -64,8 +67,9 @@ class CountersignMiddleware(AgentMiddleware[Any, Any]):
         settled = self._settle(request, verdict)
         return settled if isinstance(settled, ToolMessage) else handler(settled)
 
-    async def awrap_tool_call(self, request: ToolCallRequest,
-                              handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]) -> ToolResult:
+    async def awrap_tool_call(
+        self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]
+    ) -> ToolResult:
         call = self._call(request)
         if call is None:
             return await handler(request)

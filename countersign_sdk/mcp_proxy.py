@@ -47,13 +47,20 @@ _PRIVATE_ENV_PREFIXES = ("COUNTERSIGN_",)
 
 CHECK_TOOL_SPEC = types.Tool(
     name=CHECK_TOOL,
-    description=("Countersign: get the outcome of a tool call that answered that it is waiting for a human "
-                 f"decision. Waits up to wait_s seconds (0-{CHECK_MAX_WAIT_S}); once approved, runs the call "
-                 "and returns its result; otherwise says it was rejected, or is still pending."),
-    input_schema={"type": "object", "properties": {
-        "id": {"type": "string", "description": "the request id (apr_…) from the pending answer"},
-        "wait_s": {"type": "integer", "minimum": 0, "maximum": CHECK_MAX_WAIT_S}},
-        "required": ["id"], "additionalProperties": False},
+    description=(
+        "Countersign: get the outcome of a tool call that answered that it is waiting for a human "
+        f"decision. Waits up to wait_s seconds (0-{CHECK_MAX_WAIT_S}); once approved, runs the call "
+        "and returns its result; otherwise says it was rejected, or is still pending."
+    ),
+    input_schema={
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "description": "the request id (apr_…) from the pending answer"},
+            "wait_s": {"type": "integer", "minimum": 0, "maximum": CHECK_MAX_WAIT_S},
+        },
+        "required": ["id"],
+        "additionalProperties": False,
+    },
 )
 
 
@@ -101,7 +108,8 @@ class Gateway:
         cursor: str | None = None
         for _ in range(100):  # pages; bounded whatever the upstream says
             page = await self.upstream.list_tools(
-                params=types.PaginatedRequestParams(cursor=cursor) if cursor else None)
+                params=types.PaginatedRequestParams(cursor=cursor) if cursor else None
+            )
             tools.update({tool.name: tool for tool in page.tools})
             cursor = page.next_cursor
             if not cursor:
@@ -117,8 +125,9 @@ class Gateway:
         return f"mcp.{self.name}.{action_part(tool_name)}"
 
     # -- handlers --------------------------------------------------------------------------------------
-    async def list_tools(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-                         ) -> types.ListToolsResult:
+    async def list_tools(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         page = await self.upstream.list_tools(params=params)
         self.tools.update({tool.name: tool for tool in page.tools})
         tools = [tool for tool in page.tools if tool.name != CHECK_TOOL]
@@ -126,8 +135,9 @@ class Gateway:
             tools.append(CHECK_TOOL_SPEC)
         return page.model_copy(update={"tools": tools})
 
-    async def call_tool(self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
-                        ) -> types.CallToolResult:
+    async def call_tool(
+        self, ctx: ServerRequestContext[Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
         arguments = dict(params.arguments or {})
         report = progress_of(ctx)
         try:
@@ -143,8 +153,12 @@ class Gateway:
             return text_result(f"unknown tool {tool_name!r}", error=True)
         context = {"why": why} if (why := first_line(tool.description)) else {}
         approval = await self.gate.aio.request(
-            self.action(tool_name), arguments, context=context, args_schema=args_schema(tool),
-            idempotency_key=self.keys.key(tool_name, arguments))
+            self.action(tool_name),
+            arguments,
+            context=context,
+            args_schema=args_schema(tool),
+            idempotency_key=self.keys.key(tool_name, arguments),
+        )
         self.ticket_for(approval.id, tool_name, arguments)
         approval = await self.waiter.wait(approval, self.waiter.max_wait, report)
         return await self.settle(approval, tool)
@@ -176,14 +190,19 @@ class Gateway:
         if approval.pending:
             # A tool with an output schema may not answer a plain success without structured content
             # (clients refuse it): its pending answer is an error result, which carries the same text.
-            return text_result(self.waiter.pending_text(approval, ticket.tool_name),
-                               error=tool is not None and tool.output_schema is not None)
+            return text_result(
+                self.waiter.pending_text(approval, ticket.tool_name),
+                error=tool is not None and tool.output_schema is not None,
+            )
         async with ticket.lock:
             if ticket.result is not None:
                 return ticket.result
             if ticket.started:
-                return text_result(f"{ticket.tool_name} (request {approval.id}) was started once and "
-                                   "interrupted; it is not run again.", error=True)
+                return text_result(
+                    f"{ticket.tool_name} (request {approval.id}) was started once and "
+                    "interrupted; it is not run again.",
+                    error=True,
+                )
             if approval.go_ahead:
                 ticket.started = True
                 ticket.result = await self.forward(ticket.tool_name, approval.final_args)
@@ -201,25 +220,29 @@ class Gateway:
             return text_result(f"{tool_name} failed upstream: {exc}", error=True)
 
     # -- resources and prompts: passed through ---------------------------------------------------------
-    async def list_resources(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-                             ) -> types.ListResourcesResult:
+    async def list_resources(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
         return await self.upstream.list_resources(params=params)
 
-    async def list_resource_templates(self, ctx: ServerRequestContext[Any],
-                                      params: types.PaginatedRequestParams | None
-                                      ) -> types.ListResourceTemplatesResult:
+    async def list_resource_templates(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
         return await self.upstream.list_resource_templates(params=params)
 
-    async def read_resource(self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
-                            ) -> types.ReadResourceResult:
+    async def read_resource(
+        self, ctx: ServerRequestContext[Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
         return await self.upstream.read_resource(str(params.uri))
 
-    async def list_prompts(self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
-                           ) -> types.ListPromptsResult:
+    async def list_prompts(
+        self, ctx: ServerRequestContext[Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
         return await self.upstream.list_prompts(params=params)
 
-    async def get_prompt(self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
-                         ) -> types.GetPromptResult:
+    async def get_prompt(
+        self, ctx: ServerRequestContext[Any], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
         return await self.upstream.get_prompt(params.name, params.arguments)
 
 
@@ -246,15 +269,25 @@ def build_server(gateway: Gateway, upstream: types.InitializeResult | None) -> S
     capabilities = upstream.capabilities if upstream else types.ServerCapabilities()
     handlers: dict[str, Any] = {"on_list_tools": gateway.list_tools, "on_call_tool": gateway.call_tool}
     if capabilities.resources is not None:
-        handlers.update(on_list_resources=gateway.list_resources, on_read_resource=gateway.read_resource,
-                        on_list_resource_templates=gateway.list_resource_templates)
+        handlers.update(
+            on_list_resources=gateway.list_resources,
+            on_read_resource=gateway.read_resource,
+            on_list_resource_templates=gateway.list_resource_templates,
+        )
     if capabilities.prompts is not None:
         handlers.update(on_list_prompts=gateway.list_prompts, on_get_prompt=gateway.get_prompt)
-    notice = ("Tool calls go through Countersign: a human may need to approve them. A call that answers that it "
-              "is waiting gives a request id: call check_approval with it to get the outcome.")
+    notice = (
+        "Tool calls go through Countersign: a human may need to approve them. A call that answers that it "
+        "is waiting gives a request id: call check_approval with it to get the outcome."
+    )
     instructions = f"{upstream.instructions}\n\n{notice}" if upstream and upstream.instructions else notice
-    return Server(info.name if info else gateway.name, version=info.version if info else "",
-                  title=info.title if info else None, instructions=instructions, **handlers)
+    return Server(
+        info.name if info else gateway.name,
+        version=info.version if info else "",
+        title=info.title if info else None,
+        instructions=instructions,
+        **handlers,
+    )
 
 
 async def serve(command: list[str], gate: Countersign, name: str | None, waiter: Waiter) -> None:
@@ -270,9 +303,15 @@ async def serve(command: list[str], gate: Countersign, name: str | None, waiter:
             await server.run(client_read, client_write, server.create_initialization_options())
 
 
-def run(command: list[str], url: str | None = None, name: str | None = None,
-        max_wait: float = DEFAULT_MAX_WAIT_S, *, progress_every: float = PROGRESS_EVERY_S,
-        keep_on_cancel: bool = False) -> int:
+def run(
+    command: list[str],
+    url: str | None = None,
+    name: str | None = None,
+    max_wait: float = DEFAULT_MAX_WAIT_S,
+    *,
+    progress_every: float = PROGRESS_EVERY_S,
+    keep_on_cancel: bool = False,
+) -> int:
     # stdout carries the protocol: logs go to stderr only.
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     waiter = Waiter(Countersign(url=url), max_wait, progress_every, keep_on_cancel)

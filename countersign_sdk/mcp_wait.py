@@ -21,11 +21,11 @@ from countersign_sdk.client import Countersign
 from countersign_sdk.errors import CountersignError
 from countersign_sdk.models import Approval
 
-MCP_MAJOR = 2                # the `mcp` major version this code is written against (the [mcp] extra pins it)
-DEFAULT_MAX_WAIT_S = 50.0    # below the ~60 s after which common MCP clients give up on a call
+MCP_MAJOR = 2  # the `mcp` major version this code is written against (the [mcp] extra pins it)
+DEFAULT_MAX_WAIT_S = 50.0  # below the ~60 s after which common MCP clients give up on a call
 PROGRESS_EVERY_S = 10.0
 CHECK_MAX_WAIT_S = 50
-CANCEL_WITHIN_S = 10.0       # how long a cancel on the client's behalf may take before we give up on it
+CANCEL_WITHIN_S = 10.0  # how long a cancel on the client's behalf may take before we give up on it
 
 Report = Callable[[float, str], Awaitable[None]]
 
@@ -45,8 +45,10 @@ def mcp_version_problem() -> str | None:
         return f"needs the `mcp` package {MCP_MAJOR}.x, which is not installed: pip install 'countersign[mcp]'"
     major = found.split(".", 1)[0]
     if major != str(MCP_MAJOR):
-        return (f"needs the `mcp` package {MCP_MAJOR}.x, but mcp {found} is installed: "
-                f"pip install 'countersign[mcp]' (or 'mcp>={MCP_MAJOR},<{MCP_MAJOR + 1}')")
+        return (
+            f"needs the `mcp` package {MCP_MAJOR}.x, but mcp {found} is installed: "
+            f"pip install 'countersign[mcp]' (or 'mcp>={MCP_MAJOR},<{MCP_MAJOR + 1}')"
+        )
     return None
 
 
@@ -57,8 +59,13 @@ def dashboard_link(gate: Countersign, approval_id: str) -> str:
 class Waiter:
     """Waits on one request for up to `max_wait` seconds, reporting progress every `progress_every`."""
 
-    def __init__(self, gate: Countersign, max_wait: float = DEFAULT_MAX_WAIT_S,
-                 progress_every: float = PROGRESS_EVERY_S, keep_on_cancel: bool = False) -> None:
+    def __init__(
+        self,
+        gate: Countersign,
+        max_wait: float = DEFAULT_MAX_WAIT_S,
+        progress_every: float = PROGRESS_EVERY_S,
+        keep_on_cancel: bool = False,
+    ) -> None:
         self.gate = gate
         self.max_wait = max_wait
         self.progress_every = max(1.0, progress_every)
@@ -80,17 +87,22 @@ class Waiter:
                     await report(elapsed, f"waiting for a human to decide {approval.action} ({approval.id})")
         except anyio.get_cancelled_exc_class():
             if not self.keep_on_cancel:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_WITHIN_S), \
-                        contextlib.suppress(CountersignError):
+                with (
+                    anyio.CancelScope(shield=True),
+                    anyio.move_on_after(CANCEL_WITHIN_S),
+                    contextlib.suppress(CountersignError),
+                ):
                     await self.gate.aio.cancel(approval.id)
             raise
         return approval
 
     def pending_text(self, approval: Approval, what: str) -> str:
-        return (f"{what} is still waiting for a human decision (request {approval.id}, risk "
-                f"{approval.risk_level}). Review: {dashboard_link(self.gate, approval.id)}. To get the outcome, "
-                f'call check_approval with {{"id": "{approval.id}", "wait_s": {CHECK_MAX_WAIT_S}}}; '
-                "it returns the outcome once decided, or this pending answer again.")
+        return (
+            f"{what} is still waiting for a human decision (request {approval.id}, risk "
+            f"{approval.risk_level}). Review: {dashboard_link(self.gate, approval.id)}. To get the outcome, "
+            f'call check_approval with {{"id": "{approval.id}", "wait_s": {CHECK_MAX_WAIT_S}}}; '
+            "it returns the outcome once decided, or this pending answer again."
+        )
 
 
 class CallKeys:
@@ -108,8 +120,7 @@ class CallKeys:
 
     @staticmethod
     def digest(name: str, arguments: dict[str, Any]) -> str:
-        canonical = json.dumps([name, arguments], sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                               default=str)
+        canonical = json.dumps([name, arguments], sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def key(self, name: str, arguments: dict[str, Any]) -> str:

@@ -49,13 +49,17 @@ def _calls(result: RunResult | RunResultStreaming, tools: Policies | None) -> li
 
 def modified_message(verdict: ToolVerdict) -> str:
     comment = verdict.approval.decision.comment if verdict.approval.decision else None
-    return (f"A human approved {verdict.call.name} only with these arguments: "
-            f"{json.dumps(verdict.args, sort_keys=True)}" + (f" ({comment})" if comment else "")
-            + f". {verdict.call.name} was not run; call it again with these arguments if it is still needed.")
+    return (
+        f"A human approved {verdict.call.name} only with these arguments: "
+        f"{json.dumps(verdict.args, sort_keys=True)}"
+        + (f" ({comment})" if comment else "")
+        + f". {verdict.call.name} was not run; call it again with these arguments if it is still needed."
+    )
 
 
-def _apply(state: RunState[Any], pairs: list[tuple[ToolApprovalItem, ToolCall]],
-           verdicts: list[ToolVerdict]) -> RunState[Any]:
+def _apply(
+    state: RunState[Any], pairs: list[tuple[ToolApprovalItem, ToolCall]], verdicts: list[ToolVerdict]
+) -> RunState[Any]:
     for (item, _call), verdict in zip(pairs, verdicts, strict=True):
         if verdict.run and not verdict.modified:
             state.approve(item)
@@ -66,8 +70,9 @@ def _apply(state: RunState[Any], pairs: list[tuple[ToolApprovalItem, ToolCall]],
     return state
 
 
-def resolve_interruptions(result: RunResult | RunResultStreaming, gate: Countersign,
-                          tools: Policies | None = None) -> RunState[Any]:
+def resolve_interruptions(
+    result: RunResult | RunResultStreaming, gate: Countersign, tools: Policies | None = None
+) -> RunState[Any]:
     """Decide every interruption of `result` through Countersign; returns the state to resume the run with.
 
     `tools` maps tool names to options (`True` or a dict of `risk`, `why`, `context`, `timeout`, `action`,
@@ -79,8 +84,9 @@ def resolve_interruptions(result: RunResult | RunResultStreaming, gate: Counters
     return _apply(state, pairs, verdicts)
 
 
-async def resolve_interruptions_async(result: RunResult | RunResultStreaming, gate: Countersign,
-                                      tools: Policies | None = None) -> RunState[Any]:
+async def resolve_interruptions_async(
+    result: RunResult | RunResultStreaming, gate: Countersign, tools: Policies | None = None
+) -> RunState[Any]:
     """`resolve_interruptions` for async code (never blocks the event loop)."""
     pairs = _calls(result, tools)
     state = result.to_state()

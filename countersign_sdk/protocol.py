@@ -56,14 +56,14 @@ Plan = Generator[Step, Reply | Failure | None, T]
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    attempts: int = 10          # per HTTP call, counting the first
-    base: float = 0.2           # first pause; doubles each time
-    cap: float = 5.0            # longest pause
+    attempts: int = 10  # per HTTP call, counting the first
+    base: float = 0.2  # first pause; doubles each time
+    cap: float = 5.0  # longest pause
     jitter: Callable[[], float] = field(default=random.random)
 
     def pause(self, attempt: int) -> float:
         # "Full jitter" within the exponential window, never below a tenth of it.
-        window = min(self.cap, self.base * (2 ** attempt))
+        window = min(self.cap, self.base * (2**attempt))
         return window * (0.1 + 0.9 * self.jitter())
 
 
@@ -71,15 +71,18 @@ def _api_error(reply: Reply) -> CountersignAPIError:
     body = reply.body if isinstance(reply.body, dict) else {}
     found = body.get("error")
     error: dict[str, Any] = found if isinstance(found, dict) else {}
-    return CountersignAPIError(reply.status, str(error.get("code", "http_error")),
-                               str(error.get("message", f"HTTP {reply.status}")), error.get("fields") or {})
+    return CountersignAPIError(
+        reply.status,
+        str(error.get("code", "http_error")),
+        str(error.get("message", f"HTTP {reply.status}")),
+        error.get("fields") or {},
+    )
 
 
 class Plans:
     """Builds the plans; holds no connection, only the retry policy and a monotonic clock."""
 
-    def __init__(self, retry: RetryPolicy | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, retry: RetryPolicy | None = None, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.retry = retry or RetryPolicy()
         self.monotonic = monotonic
 
@@ -95,9 +98,13 @@ class Plans:
                 if outcome.status >= 400:
                     raise _api_error(outcome)
                 return outcome
-            last = (f"HTTP {outcome.status}" if isinstance(outcome, Reply)
-                    else f"{type(outcome.error).__name__}: {outcome.error}" if isinstance(outcome, Failure)
-                    else "no reply")
+            last = (
+                f"HTTP {outcome.status}"
+                if isinstance(outcome, Reply)
+                else f"{type(outcome.error).__name__}: {outcome.error}"
+                if isinstance(outcome, Failure)
+                else "no reply"
+            )
             pause = self.retry.pause(attempt)
             if deadline is not None and self.monotonic() + pause >= deadline:
                 break
@@ -129,7 +136,8 @@ class Plans:
             # tight loop for the last fraction of a second.
             wait_s = max(0, min(MAX_SERVER_WAIT_S, math.ceil(remaining)))
             reply = yield from self.send(
-                Call("GET", path, params={"wait": str(wait_s)}, read_timeout=wait_s + 15.0), deadline)
+                Call("GET", path, params={"wait": str(wait_s)}, read_timeout=wait_s + 15.0), deadline
+            )
             approval = Approval.model_validate(reply.body)
             if not approval.pending or (deadline is not None and self.monotonic() >= deadline - 0.05):
                 return approval
@@ -144,15 +152,15 @@ class Plans:
             return (yield from self.get(approval_id))
         return Approval.model_validate(reply.body)
 
-    def decide(self, approval_id: str, outcome: str, comment: str | None = None,
-               args: dict[str, Any] | None = None) -> Plan[Approval]:
+    def decide(
+        self, approval_id: str, outcome: str, comment: str | None = None, args: dict[str, Any] | None = None
+    ) -> Plan[Approval]:
         body: dict[str, Any] = {"outcome": outcome}
         if comment is not None:
             body["comment"] = comment
         if args is not None:
             body["args"] = args
-        reply = yield from self.send(
-            Call("POST", f"/v1/approvals/{quote(approval_id, safe='')}/decision", json=body))
+        reply = yield from self.send(Call("POST", f"/v1/approvals/{quote(approval_id, safe='')}/decision", json=body))
         return Approval.model_validate(reply.body)
 
     def report_outcome(self, approval_id: str, status: str, detail: str | None = None) -> Plan[Approval]:
@@ -160,8 +168,7 @@ class Plans:
         body: dict[str, Any] = {"status": status}
         if detail is not None:
             body["detail"] = detail[:2000]
-        reply = yield from self.send(
-            Call("POST", f"/v1/approvals/{quote(approval_id, safe='')}/outcome", json=body))
+        reply = yield from self.send(Call("POST", f"/v1/approvals/{quote(approval_id, safe='')}/outcome", json=body))
         return Approval.model_validate(reply.body)
 
     def list(self, status: str | None = "pending", limit: int = 50) -> Plan[list[Approval]]:
@@ -180,5 +187,6 @@ class Plans:
             approval = yield from self.cancel(approval.id)
             if approval.status == "cancelled":
                 raise ApprovalTimeout(
-                    f"no decision on {approval.action} within {timeout} s; request cancelled", approval)
+                    f"no decision on {approval.action} within {timeout} s; request cancelled", approval
+                )
         return approval

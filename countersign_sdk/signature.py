@@ -17,7 +17,7 @@ _SKIPPED = ("self", "cls")  # a bound method's receiver is not an argument a hum
 
 @dataclass(frozen=True)
 class BoundCall:
-    args: dict[str, Any]      # JSON-ready, every argument by name (defaults applied)
+    args: dict[str, Any]  # JSON-ready, every argument by name (defaults applied)
     receiver: dict[str, Any]  # `self`/`cls`, kept aside to call with again
 
 
@@ -84,8 +84,9 @@ class CallShape:
             try:
                 parsed = self.model.model_validate(named)
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}"
-                                     for e in exc.errors())
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'args'}: {e['msg']}" for e in exc.errors()
+                )
                 raise ValueError(problems) from None
             return {name: getattr(parsed, name) for name in type(parsed).model_fields}
         try:

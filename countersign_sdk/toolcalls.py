@@ -26,8 +26,8 @@ class ToolPolicy:
     why: str | None = None
     context: dict[str, Any] | None = None
     timeout: float | None = None  # cancel the request (and refuse the call) past this many seconds
-    action: str | None = None     # the action name approvers see; the tool's name by default
-    sql_arg: str | None = None    # an argument holding SQL, sent as `sql` so the policy classifies it
+    action: str | None = None  # the action name approvers see; the tool's name by default
+    sql_arg: str | None = None  # an argument holding SQL, sent as `sql` so the policy classifies it
 
     @classmethod
     def from_config(cls, tool: str, config: bool | Mapping[str, Any] | ToolPolicy) -> ToolPolicy | None:
@@ -58,9 +58,9 @@ class ToolCall:
 class ToolVerdict:
     call: ToolCall
     approval: Approval
-    run: bool                 # the call may run (approved, or expired into approve)
-    args: dict[str, Any]      # the arguments to run with (the approver's when they modified them)
-    message: str              # for the model when the call does not run
+    run: bool  # the call may run (approved, or expired into approve)
+    args: dict[str, Any]  # the arguments to run with (the approver's when they modified them)
+    message: str  # for the model when the call does not run
 
     @property
     def modified(self) -> bool:
@@ -79,9 +79,15 @@ def idempotency_key(call: ToolCall) -> str | None:
 def request_body(call: ToolCall) -> dict[str, Any]:
     policy = call.policy
     sql = call.args.get(policy.sql_arg) if policy.sql_arg else None
-    return build_body(policy.action or call.name, call.args, why=policy.why, context=policy.context,
-                      risk=policy.risk, sql=sql if isinstance(sql, str) else None,
-                      idempotency_key=idempotency_key(call))
+    return build_body(
+        policy.action or call.name,
+        call.args,
+        why=policy.why,
+        context=policy.context,
+        risk=policy.risk,
+        sql=sql if isinstance(sql, str) else None,
+        idempotency_key=idempotency_key(call),
+    )
 
 
 def verdict(call: ToolCall, approval: Approval) -> ToolVerdict:

@@ -65,15 +65,17 @@ def run_sync(plan: Plan[T], endpoint: Endpoint) -> T:
                 outcome = None
                 continue
             try:
-                outcome = _reply(client.request(step.method, step.path, json=step.json, params=step.params,
-                                                timeout=endpoint.timeout(step)))
+                outcome = _reply(
+                    client.request(
+                        step.method, step.path, json=step.json, params=step.params, timeout=endpoint.timeout(step)
+                    )
+                )
             except httpx.TransportError as exc:
                 outcome = Failure(exc)
 
 
 async def run_async(plan: Plan[T], endpoint: Endpoint) -> T:
-    async with httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers(),
-                                 verify=_tls()) as client:
+    async with httpx.AsyncClient(base_url=endpoint.url, headers=endpoint.headers(), verify=_tls()) as client:
         outcome: Reply | Failure | None = None
         while True:
             try:
@@ -85,7 +87,10 @@ async def run_async(plan: Plan[T], endpoint: Endpoint) -> T:
                 outcome = None
                 continue
             try:
-                outcome = _reply(await client.request(step.method, step.path, json=step.json,
-                                                      params=step.params, timeout=endpoint.timeout(step)))
+                outcome = _reply(
+                    await client.request(
+                        step.method, step.path, json=step.json, params=step.params, timeout=endpoint.timeout(step)
+                    )
+                )
             except httpx.TransportError as exc:
                 outcome = Failure(exc)

@@ -66,7 +66,11 @@ async def load(slack: SlackChannel, approval_id: str) -> StoredApproval | None:
 
 
 async def check_clicker(
-    slack: SlackChannel, stored: StoredApproval | None, approval_id: str, decider: Decider, outcome: Outcome,
+    slack: SlackChannel,
+    stored: StoredApproval | None,
+    approval_id: str,
+    decider: Decider,
+    outcome: Outcome,
     channel_id: str | None,
 ) -> Approval | None:
     """Before opening a modal: the approval if this person may act on it; otherwise say why (and audit)."""

@@ -72,6 +72,7 @@ def queued_post(approval: Approval) -> QueuedPost:
 
 def poster(slack: SlackChannel) -> PostRunner:
     """What the channel queue runs for each post it takes."""
+
     async def run(target: str, queued: QueuedPost, wait_turn: WaitTurn) -> None:
         await post(slack, queued, target, wait_turn)
 
@@ -81,8 +82,18 @@ def poster(slack: SlackChannel) -> PostRunner:
 # After the client's own retries (Retry-After, 5xx, connection errors) a post that still failed for a
 # passing reason is queued again later, a few times; a permanent error (no such channel) is not.
 REPOST_DELAYS_S = (30.0, 120.0, 600.0, 1800.0)
-PERMANENT_ERRORS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
-                    "token_revoked", "missing_scope", "restricted_action", "msg_too_long", "invalid_blocks"}
+PERMANENT_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "restricted_action",
+    "msg_too_long",
+    "invalid_blocks",
+}
 
 
 def repost_later(slack: SlackChannel, queued: QueuedPost, target: str) -> bool:
@@ -114,8 +125,12 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         return
     await wait_turn()
     try:
-        message = approval_message(await service.for_humans(approval), request_link(slack, approval_id),
-                                   stored.route.rules, slack.runtime.clock.now())
+        message = approval_message(
+            await service.for_humans(approval),
+            request_link(slack, approval_id),
+            stored.route.rules,
+            slack.runtime.clock.now(),
+        )
         response = await slack.client.chat_postMessage(
             channel=target, blocks=message.blocks, text=message.text, unfurl_links=False, unfurl_media=False
         )
@@ -125,9 +140,17 @@ async def post(slack: SlackChannel, queued: QueuedPost, target: str, wait_turn: 
         log.warning("could not post %s to Slack %s: %s", approval_id, target, error)
         await slack.runtime.redis.delete(claim)  # a later attempt (or the start-up sweep) may try again
         retrying = error not in PERMANENT_ERRORS and repost_later(slack, queued, target)
-        await service.record("notify_failed", approval_id, BOT, channel="slack", target=target,
-                             target_kind=target_kind("slack", target), error=error, attempt=attempt + 1,
-                             retrying=retrying)
+        await service.record(
+            "notify_failed",
+            approval_id,
+            BOT,
+            channel="slack",
+            target=target,
+            target_kind=target_kind("slack", target),
+            error=error,
+            attempt=attempt + 1,
+            retrying=retrying,
+        )
         return
     channel_id, ts = str(response["channel"]), str(response["ts"])
     await slack.messages.add(approval_id, channel_id, ts)
@@ -149,16 +172,27 @@ async def refresh(slack: SlackChannel, approval_id: str) -> None:
         stored = await slack.service.get_stored(approval_id)
     except NotFound:
         return
-    message = approval_message(await slack.service.for_humans(stored.approval), request_link(slack, approval_id),
-                               stored.route.rules, slack.runtime.clock.now())
+    message = approval_message(
+        await slack.service.for_humans(stored.approval),
+        request_link(slack, approval_id),
+        stored.route.rules,
+        slack.runtime.clock.now(),
+    )
     for channel_id, ts in locations.items():
         try:
             await slack.client.chat_update(channel=channel_id, ts=ts, blocks=message.blocks, text=message.text)
         except Exception as exc:  # noqa: BLE001 — one message that cannot be updated must not stop the others
-            log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id,
-                        slack_error(exc))
-            await slack.service.record("notify_failed", approval_id, BOT, channel="slack", target=channel_id,
-                                       target_kind="message update", error=slack_error(exc), retrying=False)
+            log.warning("could not update the Slack message of %s in %s: %s", approval_id, channel_id, slack_error(exc))
+            await slack.service.record(
+                "notify_failed",
+                approval_id,
+                BOT,
+                channel="slack",
+                target=channel_id,
+                target_kind="message update",
+                error=slack_error(exc),
+                retrying=False,
+            )
 
 
 async def post_missed(slack: SlackChannel) -> int:

@@ -45,8 +45,9 @@ async def render_digest(slack: SlackChannel, digest_id: str, ids: list[str]) -> 
     return digest_message(digest_id, await shown_approvals(slack, ids), slack.runtime.settings.countersign_public_url)
 
 
-async def take_into_digest(slack: SlackChannel, queued: QueuedPost, target: str, digest_after: int,
-                           wait_turn: WaitTurn) -> bool:
+async def take_into_digest(
+    slack: SlackChannel, queued: QueuedPost, target: str, digest_after: int, wait_turn: WaitTurn
+) -> bool:
     """Put this post, and every other one waiting for the channel, into its digest; False when the channel
     is calm (no open digest, no more than `digest_after` waiting) and the post should go out on its own."""
     redis, keys = slack.runtime.redis, slack.runtime.keys
@@ -62,8 +63,11 @@ async def take_into_digest(slack: SlackChannel, queued: QueuedPost, target: str,
     for post in singles:  # asked to be posted on their own: back in the queue
         slack.pacer.submit(target, post)
     wanted = [queued.approval_id] + [p.approval_id for p in drained if p not in singles]
-    pending = [s.approval.id for s in await slack.runtime.store.get_many(list(dict.fromkeys(wanted)))
-               if s.approval.status == Status.pending]
+    pending = [
+        s.approval.id
+        for s in await slack.runtime.store.get_many(list(dict.fromkeys(wanted)))
+        if s.approval.status == Status.pending
+    ]
     if not pending:
         return True
     if open_id is not None:
@@ -79,13 +83,14 @@ async def post_digest(slack: SlackChannel, target: str, ids: list[str], wait_tur
     await redis.set(slack_keys.open_digest(keys, target), digest_id, ex=DIGEST_WINDOW_S)
     await wait_turn()
     message = await render_digest(slack, digest_id, ids)
-    response = await slack.client.chat_postMessage(channel=target, unfurl_links=False, unfurl_media=False,
-                                                   **message)
+    response = await slack.client.chat_postMessage(channel=target, unfurl_links=False, unfurl_media=False, **message)
     channel_id, ts = str(response["channel"]), str(response["ts"])
     if target.startswith("#"):  # who is in the channel decides requests that name no approvers
         await slack.messages.remember_channel(target, channel_id)
-    await redis.hset(slack_keys.digest(keys, digest_id), mapping={
-        "target": target, "channel": channel_id, "ts": ts, "ids": json.dumps(ids)})
+    await redis.hset(
+        slack_keys.digest(keys, digest_id),
+        mapping={"target": target, "channel": channel_id, "ts": ts, "ids": json.dumps(ids)},
+    )
     await redis.expire(slack_keys.digest(keys, digest_id), slack.runtime.settings.retention_seconds)
     await _mark(slack, digest_id, target, ids)
 
@@ -137,7 +142,15 @@ async def post_individually(slack: SlackChannel, digest_id: str) -> int:
         await redis.delete(slack_keys.digested(keys, approval.id))
         slack.pacer.submit(target, QueuedPost(approval.id, approval.risk_level, approval.agent))
     await redis.hset(slack_keys.digest(keys, digest_id), "ids", "[]")
-    await slack.client.chat_update(channel=fields["channel"], ts=fields["ts"], text="Posted individually",
-                                   blocks=[{"type": "section", "text": {"type": "mrkdwn", "text":
-                                            f":arrow_down: {len(pending)} requests were posted individually."}}])
+    await slack.client.chat_update(
+        channel=fields["channel"],
+        ts=fields["ts"],
+        text="Posted individually",
+        blocks=[
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f":arrow_down: {len(pending)} requests were posted individually."},
+            }
+        ],
+    )
     return len(pending)

@@ -100,7 +100,8 @@ class Directory:
             try:
                 while True:
                     response = await self.client.conversations_list(
-                        types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor)
+                        types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+                    )
                     for channel in response.get("channels") or []:
                         found[str(channel.get("name", "")).lower()] = str(channel.get("id", ""))
                     cursor = (response.get("response_metadata") or {}).get("next_cursor") or None

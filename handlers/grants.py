@@ -17,11 +17,14 @@ async def tell_grant_revoked(slack: SlackChannel, grant_id: str) -> None:
         return
     if grant.created_by.channel != "slack":
         return  # the dashboard's Trust page shows the notice to everyone else
-    text = (f":warning: Your standing grant {code_span(grant.id)} ({code_span(grant.agent)} · "
-            f"{code_span(grant.action)}) was revoked: {escape(grant.revoked_reason or 'failed outcomes')}. "
-            "Requests like it go to people again.")
+    text = (
+        f":warning: Your standing grant {code_span(grant.id)} ({code_span(grant.agent)} · "
+        f"{code_span(grant.action)}) was revoked: {escape(grant.revoked_reason or 'failed outcomes')}. "
+        "Requests like it go to people again."
+    )
     try:
         await slack.client.chat_postMessage(channel=grant.created_by.id, text=text)
     except Exception as exc:  # noqa: BLE001 — a DM that cannot be sent is logged; the grant is revoked anyway
-        log.warning("could not tell %s that grant %s was revoked: %s", grant.created_by.id, grant.id,
-                    type(exc).__name__)
+        log.warning(
+            "could not tell %s that grant %s was revoked: %s", grant.created_by.id, grant.id, type(exc).__name__
+        )

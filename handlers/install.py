@@ -126,8 +126,13 @@ def install(app: web.Application, runtime: Runtime) -> None:
         # Verified here, not by Bolt: Bolt logs a refused request with its body, and answers a timestamp
         # that is not a number with an error. Refused requests are counted in the log, never echoed.
         body = await request.read()
-        if not signature_ok(settings.slack_signing_secret or "", request.headers.get("X-Slack-Request-Timestamp"),
-                            request.headers.get("X-Slack-Signature"), body, time.time()):
+        if not signature_ok(
+            settings.slack_signing_secret or "",
+            request.headers.get("X-Slack-Request-Timestamp"),
+            request.headers.get("X-Slack-Signature"),
+            body,
+            time.time(),
+        ):
             log.info("refused a request to %s: missing or bad Slack signature", EVENTS_PATH)
             return web.json_response({"error": "invalid request"}, status=401)
         response = await bolt.async_dispatch(await to_bolt_request(request))

@@ -148,9 +148,20 @@ class ChannelPacer:
     async def _enqueue(self, channel: str, post: QueuedPost) -> None:
         band = RiskLevel.critical.rank - post.level.rank
         try:
-            await self._push(keys=self._queue_keys(channel), args=[json.dumps(
-                {"member": _member(post), "band": band, "agent": post.agent, "span": LEVEL_SPAN,
-                 "ttl_s": FAIRNESS_TTL_S})])
+            await self._push(
+                keys=self._queue_keys(channel),
+                args=[
+                    json.dumps(
+                        {
+                            "member": _member(post),
+                            "band": band,
+                            "agent": post.agent,
+                            "span": LEVEL_SPAN,
+                            "ttl_s": FAIRNESS_TTL_S,
+                        }
+                    )
+                ],
+            )
         except (RedisError, OSError):
             log.exception("could not queue %s for Slack channel %s", post.approval_id, channel)
             return

@@ -27,17 +27,20 @@ def mention(handle: str, group_ids: dict[str, str]) -> str:
     return f"<!subteam^{group_id}|{handle}>" if group_id else handle  # unknown handle: shown as text
 
 
-def reminder_text(approval: Approval, route: LevelPolicy, target: str, link: str,
-                  group_ids: dict[str, str] | None = None) -> str:
+def reminder_text(
+    approval: Approval, route: LevelPolicy, target: str, link: str, group_ids: dict[str, str] | None = None
+) -> str:
     people = [a for a in route.approvers if a[:1] in ("U", "W", "S", "@")]
     if target[:1] in ("@", "S") and target not in people:
         people.insert(0, target)
     who = " ".join(mention(p, group_ids or {}) for p in people)
     # The action and agent are the agent's text: inert code, like every Slack surface (blocks/text.py).
-    return (f"{who + ' ' if who else ''}:hourglass: Still waiting for a decision on "
-            f"{code_span(approval.action, 100)} from {code_span(approval.agent, 100)} "
-            f"({approval.risk_level.value} risk). "
-            f"Expires {approval.expires_at.strftime('%H:%M UTC')}. <{link}|Review>").strip()
+    return (
+        f"{who + ' ' if who else ''}:hourglass: Still waiting for a decision on "
+        f"{code_span(approval.action, 100)} from {code_span(approval.agent, 100)} "
+        f"({approval.risk_level.value} risk). "
+        f"Expires {approval.expires_at.strftime('%H:%M UTC')}. <{link}|Review>"
+    ).strip()
 
 
 def reminder_blocks(text: str) -> list[dict[str, Any]]:
@@ -54,8 +57,9 @@ def fallback_channel(route: LevelPolicy, target: str) -> str | None:
     return None
 
 
-async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval,
-                        route: LevelPolicy, target: str, link: str) -> list[str]:
+async def post_reminder(
+    client: AsyncWebClient, redis: Redis, keys: Keys, approval: Approval, route: LevelPolicy, target: str, link: str
+) -> list[str]:
     """Post in every thread the Slack adapter recorded; returns where it posted."""
     threads = await redis.hgetall(slack_keys.messages(keys, approval.id))
     handles = [a for a in [target, *route.approvers] if a.startswith("@")]
@@ -65,15 +69,20 @@ async def post_reminder(client: AsyncWebClient, redis: Redis, keys: Keys, approv
         if threads:
             for raw_channel, raw_ts in threads.items():
                 channel, ts = str(raw_channel), str(raw_ts)
-                await client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=reminder_blocks(text),
-                                              reply_broadcast=False, unfurl_links=False)
+                await client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    text=text,
+                    blocks=reminder_blocks(text),
+                    reply_broadcast=False,
+                    unfurl_links=False,
+                )
                 posted.append(f"{channel}/{ts}")
         else:
             fallback = fallback_channel(route, target)
             if fallback is None:
                 raise DeliveryError(f"no Slack thread or channel to remind in for target {target!r}")
-            await client.chat_postMessage(channel=fallback, text=text, blocks=reminder_blocks(text),
-                                          unfurl_links=False)
+            await client.chat_postMessage(channel=fallback, text=text, blocks=reminder_blocks(text), unfurl_links=False)
             posted.append(fallback)
     except SlackApiError as exc:
         raise DeliveryError(f"Slack: {exc.response.get('error')}") from exc

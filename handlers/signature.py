@@ -11,8 +11,7 @@ MAX_AGE_S = 5 * 60
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 
-def signature_ok(signing_secret: str, timestamp: str | None, signature: str | None, body: bytes,
-                 now: float) -> bool:
+def signature_ok(signing_secret: str, timestamp: str | None, signature: str | None, body: bytes, now: float) -> bool:
     """`v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{body}` over the raw bytes, timestamp within 5 minutes.
     Anything malformed (a missing header, a timestamp that is not a number) is simply not valid."""
     if not signing_secret or not timestamp or not signature or not _TIMESTAMP.fullmatch(timestamp):

@@ -38,8 +38,9 @@ def deliver_callback(approval_id: str, attempt: int) -> str:
     if retry_in is not None:
         settings, _url = context.current()
         next_id = callback_job_id(Keys(settings.countersign_redis_prefix), approval_id, attempt + 1)
-        context.job_queue().enqueue_in(retry_in, "jobs.callbacks.deliver_callback", approval_id, attempt + 1,
-                                       job_id=next_id, result_ttl=3600)
+        context.job_queue().enqueue_in(
+            retry_in, "jobs.callbacks.deliver_callback", approval_id, attempt + 1, job_id=next_id, result_ttl=3600
+        )
     return result
 
 
@@ -52,14 +53,24 @@ async def post_callback(runtime: Runtime, approval_id: str, attempt: int) -> tup
     url = approval.callback_url or ""
     secret = secret_for_agent(runtime.settings.agent_keys, approval.agent)
     if secret is None:
-        await runtime.service.record("callback", approval_id, CALLBACK, url=url, attempt=attempt,
-                                     result="no_key", detail=f"no API key for agent {approval.agent!r}")
+        await runtime.service.record(
+            "callback",
+            approval_id,
+            CALLBACK,
+            url=url,
+            attempt=attempt,
+            result="no_key",
+            detail=f"no API key for agent {approval.agent!r}",
+        )
         return "no key", None
     now = runtime.clock.now()
     # The agent gets the approval as its own API shows it: approvers by name, never their addresses.
     body = agent_approval(approval).model_dump_json().encode()
-    headers = {"Content-Type": "application/json", "User-Agent": "Countersign",
-               HEADER: signature_header(secret, body, int(now.timestamp()))}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Countersign",
+        HEADER: signature_header(secret, body, int(now.timestamp())),
+    }
     status, error = await _post(runtime.settings.callback_allow, url, body, headers)
     # Every failure is retried alike (a 4xx, a 5xx, a refused connection, a refused address), so the
     # agent cannot tell them apart from the pattern of attempts either.
@@ -69,8 +80,17 @@ async def post_callback(runtime: Runtime, approval_id: str, attempt: int) -> tup
     give_up = retryable and now + wait - decided_at > GIVE_UP_AFTER
     result = "delivered" if not retryable else "retrying" if not give_up else "failed"
     next_in = int(wait.total_seconds()) if result == "retrying" else None
-    await runtime.service.record("callback", approval_id, CALLBACK, url=url, attempt=attempt, result=result,
-                                 http_status=status, error=error, next_attempt_in_s=next_in)
+    await runtime.service.record(
+        "callback",
+        approval_id,
+        CALLBACK,
+        url=url,
+        attempt=attempt,
+        result=result,
+        http_status=status,
+        error=error,
+        next_attempt_in_s=next_in,
+    )
     log.info("callback %s attempt %d to %r: %s (status %s, %r)", approval_id, attempt, url, result, status, error)
     return result, (wait if result == "retrying" else None)
 
@@ -79,9 +99,12 @@ async def _post(allow: CallbackAllow, url: str, body: bytes, headers: dict[str, 
     """One POST, to an allowed address only and without following redirects: (status, error)."""
     try:
         check_delivery_target(url, allow)
-        async with checked_session(allow) as session, session.post(
-                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S),
-                allow_redirects=False) as response:
+        async with (
+            checked_session(allow) as session,
+            session.post(
+                url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=TIMEOUT_S), allow_redirects=False
+            ) as response,
+        ):
             return response.status, None
     except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
         cause = getattr(exc, "os_error", None) or exc  # aiohttp wraps the resolver's refusal

@@ -62,8 +62,14 @@ async def notify_step(runtime: Runtime, approval_id: str, index: int, repeat: in
     if index >= len(steps):
         return "skipped: no such step"
     step = steps[index]
-    return await send_once(runtime, approval_id, step.targets, f"{index}:{repeat}",
-                           {"step": index, "repeat": repeat}, reminder=index > 0 or repeat > 0)
+    return await send_once(
+        runtime,
+        approval_id,
+        step.targets,
+        f"{index}:{repeat}",
+        {"step": index, "repeat": repeat},
+        reminder=index > 0 or repeat > 0,
+    )
 
 
 async def notify_channels(runtime: Runtime, approval_id: str) -> str:
@@ -74,8 +80,9 @@ async def notify_channels(runtime: Runtime, approval_id: str) -> str:
     return await send_once(runtime, approval_id, targets, "channels", {"step": "channels"}, reminder=False)
 
 
-async def send_once(runtime: Runtime, approval_id: str, targets: list[ChannelTarget], label: str,
-                    labels: dict[str, Any], reminder: bool) -> str:
+async def send_once(
+    runtime: Runtime, approval_id: str, targets: list[ChannelTarget], label: str, labels: dict[str, Any], reminder: bool
+) -> str:
     failures = []
     for target in targets:
         record = sent_key(runtime, approval_id, label, target)
@@ -85,16 +92,27 @@ async def send_once(runtime: Runtime, approval_id: str, targets: list[ChannelTar
         stored = await _still_pending(runtime, approval_id)
         if stored is None:
             return "stopped: decided during the step"
-        where = {"channel": target.kind, "target": target.target,
-                 "target_kind": target_kind(target.kind, target.target), **labels}
+        where = {
+            "channel": target.kind,
+            "target": target.target,
+            "target_kind": target_kind(target.kind, target.target),
+            **labels,
+        }
         try:
             detail = await deliver(runtime, stored, target, reminder=reminder)
         except Exception as exc:  # noqa: BLE001 — any failure (a provider, a message it cannot build) is
             # audited and retried, and must not keep the next target from its message.
-            log.warning("notification %s (%s) to %s:%s failed: %s", approval_id, label, target.kind,
-                        target.target, describe_failure(exc))
-            await runtime.service.record("notify_failed", approval_id, ESCALATION, error=describe_failure(exc),
-                                         retrying=True, **where)
+            log.warning(
+                "notification %s (%s) to %s:%s failed: %s",
+                approval_id,
+                label,
+                target.kind,
+                target.target,
+                describe_failure(exc),
+            )
+            await runtime.service.record(
+                "notify_failed", approval_id, ESCALATION, error=describe_failure(exc), retrying=True, **where
+            )
             failures.append(f"{target.kind}:{target.target}")
             continue
         # Written as soon as the provider accepted: a retry after a crash skips this target.
@@ -111,8 +129,7 @@ def describe_failure(exc: BaseException) -> str:
     return message if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {message}"
 
 
-async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarget,
-                  reminder: bool) -> dict[str, Any]:
+async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarget, reminder: bool) -> dict[str, Any]:
     settings = runtime.settings
     approval = await runtime.service.for_humans(stored.approval)
     review = f"{settings.countersign_public_url}/requests/{approval.id}"
@@ -123,13 +140,12 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
         tokens = LinkTokens(master, runtime.redis, runtime.keys)
         links = EmailLinks(
             approve=f"{settings.countersign_public_url}/email/"
-                    f"{tokens.issue(approval.id, target.target, 'approve', approval.expires_at)}",
+            f"{tokens.issue(approval.id, target.target, 'approve', approval.expires_at)}",
             reject=f"{settings.countersign_public_url}/email/"
-                   f"{tokens.issue(approval.id, target.target, 'reject', approval.expires_at)}",
+            f"{tokens.issue(approval.id, target.target, 'reject', approval.expires_at)}",
             review=review,
         )
-        message = build_message(settings.email_from, target.target,
-                                render_request_email(approval, links, reminder))
+        message = build_message(settings.email_from, target.target, render_request_email(approval, links, reminder))
         await asyncio.to_thread(send_email, SmtpConfig.parse(settings.smtp_url), message)
         return {"message_id": message["Message-ID"]}
     if target.kind == "sms":
@@ -148,7 +164,6 @@ async def deliver(runtime: Runtime, stored: StoredApproval, target: ChannelTarge
         if not settings.slack_bot_token:
             return {"skipped": "SLACK_BOT_TOKEN is not set"}
         client = web_client(settings)
-        posted = await post_reminder(client, runtime.redis, runtime.keys, approval, stored.route,
-                                     target.target, review)
+        posted = await post_reminder(client, runtime.redis, runtime.keys, approval, stored.route, target.target, review)
         return {"posted": posted}
     return {"skipped": f"{target.kind} targets have nothing to send"}

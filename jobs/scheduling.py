@@ -84,15 +84,24 @@ class Scheduler:
     def schedule(self, approval: Approval, route: LevelPolicy) -> list[str]:
         job_ids: list[str] = []
         if any(channel.kind in ("email", "sms") for channel in route.channels):
-            job = self.queue.enqueue("jobs.escalation.run_channels", approval.id,
-                                     job_id=channels_job_id(self.keys, approval.id), retry=STEP_RETRY,
-                                     result_ttl=3600)
+            job = self.queue.enqueue(
+                "jobs.escalation.run_channels",
+                approval.id,
+                job_id=channels_job_id(self.keys, approval.id),
+                retry=STEP_RETRY,
+                result_ttl=3600,
+            )
             job_ids.append(job.id)
         for planned in plan_steps(route, approval.created_at, approval.expires_at):
             job = self.queue.enqueue_at(
-                planned.at, "jobs.escalation.run_step", approval.id, planned.index, planned.repeat,
+                planned.at,
+                "jobs.escalation.run_step",
+                approval.id,
+                planned.index,
+                planned.repeat,
                 job_id=step_job_id(self.keys, approval.id, planned.index, planned.repeat),
-                retry=STEP_RETRY, result_ttl=3600,
+                retry=STEP_RETRY,
+                result_ttl=3600,
             )
             job_ids.append(job.id)
         if not job_ids:
@@ -121,8 +130,13 @@ class Scheduler:
         return cancelled
 
     def enqueue_callback(self, approval_id: str) -> None:
-        self.queue.enqueue("jobs.callbacks.deliver_callback", approval_id, 1,
-                           job_id=callback_job_id(self.keys, approval_id, 1), result_ttl=3600)
+        self.queue.enqueue(
+            "jobs.callbacks.deliver_callback",
+            approval_id,
+            1,
+            job_id=callback_job_id(self.keys, approval_id, 1),
+            result_ttl=3600,
+        )
 
 
 SCHEDULER = web.AppKey("escalation_scheduler", Scheduler)
@@ -135,8 +149,13 @@ def sync_redis(runtime: Runtime) -> Redis:
     params = runtime.redis.connection_pool.connection_kwargs
     if "path" in params:
         return Redis(unix_socket_path=params["path"], db=params.get("db", 0), password=params.get("password"))
-    return Redis(host=params.get("host", "127.0.0.1"), port=params.get("port", 6379), db=params.get("db", 0),
-                 username=params.get("username"), password=params.get("password"))
+    return Redis(
+        host=params.get("host", "127.0.0.1"),
+        port=params.get("port", 6379),
+        db=params.get("db", 0),
+        username=params.get("username"),
+        password=params.get("password"),
+    )
 
 
 def make_handler(runtime: Runtime, scheduler: Scheduler) -> OutboxHandler:
@@ -174,4 +193,3 @@ def install(app: web.Application, runtime: Runtime) -> None:
         await asyncio.to_thread(redis.close)
 
     app.on_cleanup.append(close)
-

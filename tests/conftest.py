@@ -14,11 +14,19 @@ from tests.support.servers import RunningApp, make_settings, running_app, start_
 # the network policy, the SDK's protocol) and service rules against the real Redis, without the HTTP app or
 # emulators. A module listed here must keep each test well under a second: the tier runs in under 20 s.
 UNIT_TIER = (
-    "tests/bot/test_policy.py", "tests/bot/test_redaction.py", "tests/bot/test_service_rules.py",
-    "tests/bot/test_sql.py", "tests/bot/test_service_reads.py", "tests/blocks/",
+    "tests/bot/test_policy.py",
+    "tests/bot/test_redaction.py",
+    "tests/bot/test_service_rules.py",
+    "tests/bot/test_sql.py",
+    "tests/bot/test_service_reads.py",
+    "tests/blocks/",
     "tests/security/test_callbacks_netpolicy.py",
-    "tests/security/test_risk_sql_oracle.py", "tests/sdk/test_protocol.py", "tests/sdk/test_signature.py",
-    "tests/test_architecture.py", "tests/handlers/test_manifest.py", "tests/channels/test_signed_tokens.py",
+    "tests/security/test_risk_sql_oracle.py",
+    "tests/sdk/test_protocol.py",
+    "tests/sdk/test_signature.py",
+    "tests/test_architecture.py",
+    "tests/handlers/test_manifest.py",
+    "tests/channels/test_signed_tokens.py",
 )
 
 
@@ -44,4 +52,3 @@ def settings(redis_server: EmbeddedRedis) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[RunningApp]:
     async with running_app(settings) as running:
         yield running
-

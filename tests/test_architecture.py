@@ -14,13 +14,42 @@ PACKAGES = ("bot", "handlers", "blocks", "jobs", "countersign_sdk")
 
 # The core: service, store, audit, policy, models and the pure helpers they use. It knows no channel.
 CORE = {
-    "bot", "bot.agent_view", "bot.audit", "bot.audit_archive", "bot.audit_chain", "bot.clock", "bot.datadir",
-    "bot.deciders", "bot.display", "bot.durations", "bot.envcheck", "bot.errors", "bot.events", "bot.expiry",
-    "bot.jsonutil", "bot.summary",
-    "bot.keys", "bot.limits", "bot.logs", "bot.metrics", "bot.models", "bot.netpolicy", "bot.ratelimit",
-    "bot.redaction", "bot.search", "bot.secrets", "bot.service", "bot.settings", "bot.stats", "bot.store",
-    "bot.validation", "bot.schema_cache",
-    "bot.grants", "bot.grant_store", "bot.review_guard", "bot.trust",
+    "bot",
+    "bot.agent_view",
+    "bot.audit",
+    "bot.audit_archive",
+    "bot.audit_chain",
+    "bot.clock",
+    "bot.datadir",
+    "bot.deciders",
+    "bot.display",
+    "bot.durations",
+    "bot.envcheck",
+    "bot.errors",
+    "bot.events",
+    "bot.expiry",
+    "bot.jsonutil",
+    "bot.summary",
+    "bot.keys",
+    "bot.limits",
+    "bot.logs",
+    "bot.metrics",
+    "bot.models",
+    "bot.netpolicy",
+    "bot.ratelimit",
+    "bot.redaction",
+    "bot.search",
+    "bot.secrets",
+    "bot.service",
+    "bot.settings",
+    "bot.stats",
+    "bot.store",
+    "bot.validation",
+    "bot.schema_cache",
+    "bot.grants",
+    "bot.grant_store",
+    "bot.review_guard",
+    "bot.trust",
 }
 # Wiring the core into something that runs (the Runtime, the embedded Redis server, the HTTP runner).
 WIRING = {"bot.runtime", "bot.embedded", "bot.connections", "bot.redis_url", "bot.shutdown", "bot.supervisor"}
@@ -127,9 +156,25 @@ def test_every_core_module_is_listed() -> None:
 def test_policy_is_pure() -> None:
     policy = [m for m in modules() if _in(m, "bot.policy")]
     wrong = [f"{m} imports {t}" for m in policy for t in sorted(imports(m)[1] & IO_LIBRARIES)]
-    wrong += [f"{m} imports {t}" for m in policy for t in sorted(imports(m)[0])
-              if not (_in(t, "bot.policy") or t in {"bot.models", "bot.errors", "bot.durations", "bot.display",
-                                                    "bot.deciders", "bot.redaction", "bot.jsonutil", "bot"})]
+    wrong += [
+        f"{m} imports {t}"
+        for m in policy
+        for t in sorted(imports(m)[0])
+        if not (
+            _in(t, "bot.policy")
+            or t
+            in {
+                "bot.models",
+                "bot.errors",
+                "bot.durations",
+                "bot.display",
+                "bot.deciders",
+                "bot.redaction",
+                "bot.jsonutil",
+                "bot",
+            }
+        )
+    ]
     assert not wrong
 
 
@@ -161,10 +206,20 @@ def test_common_imports_no_channel() -> None:
 def test_jobs_and_the_sdk_stay_out_of_the_roots() -> None:
     """Jobs may use channels' outbound halves, never a composition root's CLI or server; the SDK is a
     client library and imports nothing of the server."""
-    jobs = [f"{m} imports {t}" for m in modules() if _in(m, "jobs")
-            for t in imports(m)[0] if _in(t, "bot.cli") or _in(t, "bot.server")]
-    sdk = [f"{m} imports {t}" for m in modules() if _in(m, "countersign_sdk")
-           for t in imports(m)[0] if not _in(t, "countersign_sdk")]
+    jobs = [
+        f"{m} imports {t}"
+        for m in modules()
+        if _in(m, "jobs")
+        for t in imports(m)[0]
+        if _in(t, "bot.cli") or _in(t, "bot.server")
+    ]
+    sdk = [
+        f"{m} imports {t}"
+        for m in modules()
+        if _in(m, "countersign_sdk")
+        for t in imports(m)[0]
+        if not _in(t, "countersign_sdk")
+    ]
     assert not jobs + sdk
 
 

@@ -46,7 +46,7 @@ def test_readme_settings_table_is_contiguous_and_lists_every_setting() -> None:
     lines = section.splitlines()
     rows = [n for n, line in enumerate(lines) if line.startswith("|")]
     assert rows and rows == list(range(rows[0], rows[-1] + 1)), "a blank line splits the Settings table"
-    table = "\n".join(lines[rows[0]:rows[-1] + 1])
+    table = "\n".join(lines[rows[0] : rows[-1] + 1])
     for name in sorted(field.upper() for field in Settings.model_fields) + sorted(CLIENT_VARIABLES):
         assert f"`{name}`" in table, f"{name} is missing from the README's Settings table"
 
@@ -64,22 +64,38 @@ def _flags(parser: argparse.ArgumentParser, path: str) -> list[tuple[str, str]]:
             for name, sub in action.choices.items():
                 found += _flags(sub, f"{path} {name}")
         else:
-            found += [(path, option) for option in action.option_strings  # hidden flags are internal
-                      if option.startswith("--") and option != "--help" and action.help != argparse.SUPPRESS]
+            found += [
+                (path, option)
+                for option in action.option_strings  # hidden flags are internal
+                if option.startswith("--") and option != "--help" and action.help != argparse.SUPPRESS
+            ]
     return found
 
 
 def test_every_cli_flag_appears_in_the_docs() -> None:
     text = "\n".join(path.read_text() for path in DOCS)
-    missing = sorted({f"{path}: {flag}" for path, flag in _flags(build_parser(), "countersign")
-                      if not re.search(re.escape(flag) + r"(?![\w-])", text)})
+    missing = sorted(
+        {
+            f"{path}: {flag}"
+            for path, flag in _flags(build_parser(), "countersign")
+            if not re.search(re.escape(flag) + r"(?![\w-])", text)
+        }
+    )
     assert missing == []
 
 
 def test_unknown_countersign_variables_are_named() -> None:
-    lines = unknown_variables({"COUNTERSIGN_PUBLC_URL": "x", "COUNTERSIGN_URL": "y", "COUNTERSIGN_PORT_X": "1",
-                               "HOME": "/root", "COUNTERSIGN_LOG_LEVEL": "INFO"})
+    lines = unknown_variables(
+        {
+            "COUNTERSIGN_PUBLC_URL": "x",
+            "COUNTERSIGN_URL": "y",
+            "COUNTERSIGN_PORT_X": "1",
+            "HOME": "/root",
+            "COUNTERSIGN_LOG_LEVEL": "INFO",
+        }
+    )
     assert lines[0].startswith("COUNTERSIGN_PORT_X is not a Countersign setting")
-    assert lines[1] == ("COUNTERSIGN_PUBLC_URL is not a Countersign setting and is ignored "
-                        "(did you mean COUNTERSIGN_PUBLIC_URL?)")
+    assert lines[1] == (
+        "COUNTERSIGN_PUBLC_URL is not a Countersign setting and is ignored (did you mean COUNTERSIGN_PUBLIC_URL?)"
+    )
     assert len(lines) == 2

@@ -42,15 +42,15 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     try:
         call_args = json.loads(args.args) if args.args else {}
         risk = json.loads(args.risk) if args.risk else {}
-        request = ApprovalCreate.model_validate({"action": args.action, "args": call_args, "sql": args.sql,
-                                                 "risk": risk})
+        request = ApprovalCreate.model_validate(
+            {"action": args.action, "args": call_args, "sql": args.sql, "risk": risk}
+        )
     except ValidationError as exc:
         # Name each field: "--risk cost_usd: Input should be a valid number".
         for error in exc.errors():
             root, *path = [str(part) for part in error["loc"]] or ["request"]
             flag = {"risk": "--risk", "args": "--args", "sql": "--sql", "action": "--action"}.get(root, root)
-            print(f"countersign: invalid {flag}{' ' + '.'.join(path) if path else ''}: {error['msg']}",
-                  file=sys.stderr)
+            print(f"countersign: invalid {flag}{' ' + '.'.join(path) if path else ''}: {error['msg']}", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"countersign: invalid --args/--risk: not JSON ({str(exc).splitlines()[0]})", file=sys.stderr)
@@ -59,12 +59,20 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     route = result.route
     grant_line = _grant_that_applies(policy, request, args.agent)
     out: dict[str, Any] = {
-        "level": result.level.value, "explanation": result.explanation, "reasons": result.reasons,
+        "level": result.level.value,
+        "explanation": result.explanation,
+        "reasons": result.reasons,
         "rules": result.rules,
-        "decided_by_policy": result.auto_outcome, "comment": result.auto_comment,
-        "route": {"channels": [f"{c.kind}:{c.target}" for c in route.channels], "approvers": route.approvers,
-                  "quorum": route.quorum, "timeout": str(result.timeout), "on_timeout": route.on_timeout,
-                  "escalate": [s.model_dump(mode="json") for s in route.escalate]},
+        "decided_by_policy": result.auto_outcome,
+        "comment": result.auto_comment,
+        "route": {
+            "channels": [f"{c.kind}:{c.target}" for c in route.channels],
+            "approvers": route.approvers,
+            "quorum": route.quorum,
+            "timeout": str(result.timeout),
+            "on_timeout": route.on_timeout,
+            "escalate": [s.model_dump(mode="json") for s in route.escalate],
+        },
         "grant": grant_line,
     }
     if args.json:
@@ -81,9 +89,11 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
     if result.auto_outcome:
         print(f"decided by policy: {result.auto_outcome} ({result.auto_comment})")
     else:
-        print(f"route: channels {', '.join(out['route']['channels']) or '(dashboard only)'}; "
-              f"approvers {', '.join(route.approvers) or 'anyone in the channel'}; quorum {route.quorum}; "
-              f"timeout {result.timeout}, then {route.on_timeout}")
+        print(
+            f"route: channels {', '.join(out['route']['channels']) or '(dashboard only)'}; "
+            f"approvers {', '.join(route.approvers) or 'anyone in the channel'}; quorum {route.quorum}; "
+            f"timeout {result.timeout}, then {route.on_timeout}"
+        )
         for step in route.escalate:
             targets = ", ".join(f"{t.kind}:{t.target}" for t in step.targets)
             repeat = f", repeat every {step.repeat.every} x{step.repeat.times}" if step.repeat else ""
@@ -154,8 +164,10 @@ async def _redactor_for(log_: Any) -> Any:
     from bot.runtime import mask_key
 
     settings = load_settings()
-    return Redactor(RedactionRules.parse(load_policy(settings.countersign_policy).redact),
-                    await mask_key(settings, log_.redis, log_.keys))
+    return Redactor(
+        RedactionRules.parse(load_policy(settings.countersign_policy).redact),
+        await mask_key(settings, log_.redis, log_.keys),
+    )
 
 
 async def _ready(value: Any) -> Any:
@@ -166,6 +178,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     since, until = _parse_time(args.since), _parse_time(args.until)
     out = open(args.output, "w", newline="") if args.output else sys.stdout  # noqa: SIM115
     try:
+
         async def export(log_: Any, _: Any) -> int:
             return int(await log_.export(out, args.format, since, until, await _redactor_for(log_)))
 
@@ -200,8 +213,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if result.ok:
         print(f"audit chain OK: {result.checked} entries ({_counts(result.counts)})")
         return 0
-    print(f"audit chain BROKEN at entry {result.entry_id}: {result.problem} "
-          f"({result.checked} entries verified before it)")
+    print(
+        f"audit chain BROKEN at entry {result.entry_id}: {result.problem} ({result.checked} entries verified before it)"
+    )
     return 1
 
 
@@ -229,13 +243,16 @@ def _verify_file(path: Path) -> int:
     try:
         result = verify_lines(lines, AuditKey.from_master(master) if master else None)
     except KeyNeeded:
-        raise ConfigError(f"audit verify --file: {path} holds HMAC-keyed entries: set COUNTERSIGN_SECRET_KEY (or "
-                          "COUNTERSIGN_DATA_DIR to where the key file is) to verify them") from None
+        raise ConfigError(
+            f"audit verify --file: {path} holds HMAC-keyed entries: set COUNTERSIGN_SECRET_KEY (or "
+            "COUNTERSIGN_DATA_DIR to where the key file is) to verify them"
+        ) from None
     if result.ok:
         print(f"{path}: audit chain OK: {result.checked} entries ({_counts(result.counts)})")
         return 0
-    print(f"{path}: audit chain BROKEN at {result.where}: {result.problem} "
-          f"({result.checked} entries verified before it)")
+    print(
+        f"{path}: audit chain BROKEN at {result.where}: {result.problem} ({result.checked} entries verified before it)"
+    )
     return 1
 
 
@@ -246,8 +263,9 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     before = _parse_time(args.before, "--before")
     assert before is not None  # argparse requires it
     try:
-        result = asyncio.run(_with_audit(lambda log_, parts: archive(
-            log_, parts[0], parts[1], before, Path(args.output), SystemClock())))
+        result = asyncio.run(
+            _with_audit(lambda log_, parts: archive(log_, parts[0], parts[1], before, Path(args.output), SystemClock()))
+        )
     except ArchiveRefused as exc:
         where = f" at entry {exc.entry_id}" if exc.entry_id else ""
         print(f"countersign: audit archive refused{where}: {exc.message}", file=sys.stderr)
@@ -255,8 +273,10 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     if not result.entries:
         print(f"no audit entries before {args.before}: nothing archived", file=sys.stderr)
         return 0
-    print(f"archived {result.entries} entries (through {result.last_id}) to {args.output} and trimmed them "
-          "from Redis", file=sys.stderr)
+    print(
+        f"archived {result.entries} entries (through {result.last_id}) to {args.output} and trimmed them from Redis",
+        file=sys.stderr,
+    )
     return 0
 
 

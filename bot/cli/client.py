@@ -47,9 +47,14 @@ def _gate(args: argparse.Namespace) -> Countersign:
 def reach_hint(url: str, after_s: float = HINT_AFTER_S) -> Iterator[None]:
     """While a call to the server has not answered after `after_s`, say once what to check (the SDK goes on
     retrying a refused connection for a while, silently)."""
-    hint = threading.Timer(after_s, lambda: print(
-        f"countersign: no answer from {url} yet — is the server running (`countersign serve`)? "
-        "Point at another with --url or COUNTERSIGN_URL.", file=sys.stderr))
+    hint = threading.Timer(
+        after_s,
+        lambda: print(
+            f"countersign: no answer from {url} yet — is the server running (`countersign serve`)? "
+            "Point at another with --url or COUNTERSIGN_URL.",
+            file=sys.stderr,
+        ),
+    )
     hint.daemon = True
     hint.start()
     try:
@@ -79,8 +84,10 @@ def _outcome_line(approval: Approval) -> str:
         return f"{approval.action} {verb} by {by}{comment} ({approval.id})"
     if approval.go_ahead:
         return f"{approval.action} approved by the timeout policy{comment} ({approval.id})"
-    return f"{approval.action} {approval.status}{' by ' + by if approval.status == 'rejected' else ''}" \
-           f"{comment} ({approval.id})"
+    return (
+        f"{approval.action} {approval.status}{' by ' + by if approval.status == 'rejected' else ''}"
+        f"{comment} ({approval.id})"
+    )
 
 
 def exit_code(approval: Approval) -> int:
@@ -113,12 +120,23 @@ def cmd_request(args: argparse.Namespace) -> int:
     try:
         gate = _gate(args)
         with reach_hint(server_url(args)):
-            approval = gate.request(args.action, call_args, why=args.why, context=context, risk=args.risk,
-                                    sql=args.sql, run_id=args.run_id, idempotency_key=args.idempotency_key,
-                                    timeout_s=timeout_s)
+            approval = gate.request(
+                args.action,
+                call_args,
+                why=args.why,
+                context=context,
+                risk=args.risk,
+                sql=args.sql,
+                run_id=args.run_id,
+                idempotency_key=args.idempotency_key,
+                timeout_s=timeout_s,
+            )
         if approval.pending:
-            print(f"waiting for a decision on {approval.action} ({approval.id}): "
-                  f"{server_url(args)}/requests/{approval.id}", file=sys.stderr)
+            print(
+                f"waiting for a decision on {approval.action} ({approval.id}): "
+                f"{server_url(args)}/requests/{approval.id}",
+                file=sys.stderr,
+            )
             approval = gate.wait(approval.id, None if timeout_s is None else timeout_s + GRACE_S)
         if approval.pending:
             approval = gate.cancel(approval.id)

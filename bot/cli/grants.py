@@ -20,16 +20,22 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def _call(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None,
-          params: dict[str, str] | None = None) -> tuple[int, Any]:
+def _call(
+    args: argparse.Namespace,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     import httpx
 
     url = args.url or os.environ.get("COUNTERSIGN_URL")
     key = os.environ.get("COUNTERSIGN_API_KEY")
     if not url or not key:
         raise ValueError("set COUNTERSIGN_URL (or --url) and COUNTERSIGN_API_KEY (an approver key)")
-    response = httpx.request(method, url.rstrip("/") + path, json=body, params=params, timeout=30,
-                             headers={"Authorization": f"Bearer {key}"})
+    response = httpx.request(
+        method, url.rstrip("/") + path, json=body, params=params, timeout=30, headers={"Authorization": f"Bearer {key}"}
+    )
     try:
         return response.status_code, response.json()
     except ValueError:
@@ -45,9 +51,11 @@ def _error(status: int, body: Any) -> int:
 def _line(grant: dict[str, Any]) -> str:
     uses = f"{grant.get('uses', 0)}/{grant['max_uses']}" if grant.get("max_uses") else str(grant.get("uses", 0))
     state = "revoked" if grant.get("revoked_at") else "active"
-    return (f"{grant['id']}  {grant['agent']}  {grant['action']}  ≤{grant['max_level']}  uses {uses}  "
-            f"until {grant['expires_at']}  by {grant['created_by'].get('name') or grant['created_by']['id']}  "
-            f"{state}")
+    return (
+        f"{grant['id']}  {grant['agent']}  {grant['action']}  ≤{grant['max_level']}  uses {uses}  "
+        f"until {grant['expires_at']}  by {grant['created_by'].get('name') or grant['created_by']['id']}  "
+        f"{state}"
+    )
 
 
 def cmd_grants_list(args: argparse.Namespace) -> int:
@@ -71,13 +79,18 @@ def cmd_grants_create(args: argparse.Namespace) -> int:
     try:
         conditions = json.loads(args.args) if args.args else {}
         if not isinstance(conditions, dict):
-            raise ValueError("--args must be a JSON object of conditions, e.g. '{\"env\": {\"eq\": \"dev\"}}'")
+            raise ValueError('--args must be a JSON object of conditions, e.g. \'{"env": {"eq": "dev"}}\'')
         expires = datetime.now(UTC) + parse_duration(args.duration)
     except ValueError as exc:
         return _fail(str(exc))
-    grant: dict[str, Any] = {"agent": args.agent, "action": args.action, "args": conditions,
-                             "max_level": args.max_level, "expires_at": expires.isoformat(),
-                             "extra_args": args.extra_args}
+    grant: dict[str, Any] = {
+        "agent": args.agent,
+        "action": args.action,
+        "args": conditions,
+        "max_level": args.max_level,
+        "expires_at": expires.isoformat(),
+        "extra_args": args.extra_args,
+    }
     if args.max_uses:
         grant["max_uses"] = args.max_uses
     if args.reason:
@@ -94,8 +107,9 @@ def cmd_grants_create(args: argparse.Namespace) -> int:
 
 def cmd_grants_revoke(args: argparse.Namespace) -> int:
     try:
-        status, body = _call(args, "DELETE", f"/v1/grants/{args.id}",
-                             params={"reason": args.reason} if args.reason else None)
+        status, body = _call(
+            args, "DELETE", f"/v1/grants/{args.id}", params={"reason": args.reason} if args.reason else None
+        )
     except (ValueError, OSError) as exc:
         return _fail(str(exc))
     if status != 200:

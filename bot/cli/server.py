@@ -63,4 +63,3 @@ def cmd_worker(args: argparse.Namespace) -> int:
     settings = load_settings()
     warn_unknown_variables()
     return run_worker(settings, resolve_redis_url(settings), burst=args.burst, fork=args.fork)
-

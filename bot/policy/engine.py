@@ -56,8 +56,12 @@ def _number(value: Any) -> float | None:
 
 def _compare(value: Any, condition: NumberCondition | Condition) -> bool:
     number = _number(value)
-    bounds = [("gt", lambda a, b: a > b), ("gte", lambda a, b: a >= b),
-              ("lt", lambda a, b: a < b), ("lte", lambda a, b: a <= b)]
+    bounds = [
+        ("gt", lambda a, b: a > b),
+        ("gte", lambda a, b: a >= b),
+        ("lt", lambda a, b: a < b),
+        ("lte", lambda a, b: a <= b),
+    ]
     for name, check in bounds:
         bound = getattr(condition, name)
         if bound is not None and (number is None or not check(number, bound)):
@@ -69,8 +73,9 @@ def _loose_equal(value: Any, expected: Any) -> bool:
     return bool(value == expected)
 
 
-def _condition_holds(value: Any, condition: Condition, search: Search = re.search,
-                     equal: Callable[[Any, Any], bool] = _loose_equal) -> bool:
+def _condition_holds(
+    value: Any, condition: Condition, search: Search = re.search, equal: Callable[[Any, Any], bool] = _loose_equal
+) -> bool:
     if condition.exists is not None and (value is not _MISSING) != condition.exists:
         return False
     if value is _MISSING:
@@ -92,21 +97,22 @@ def arg_value(args: dict[str, Any], path: str) -> tuple[bool, Any]:
     return value is not _MISSING, None if value is _MISSING else value
 
 
-def condition_holds(args: dict[str, Any], path: str, condition: Condition, search: Search,
-                    equal: Callable[[Any, Any], bool]) -> bool:
+def condition_holds(
+    args: dict[str, Any], path: str, condition: Condition, search: Search, equal: Callable[[Any, Any], bool]
+) -> bool:
     """One argument condition, as rules test it (same path look-up and operators), with the caller's regex
     search and equality: standing grants bound the search's time and compare types strictly."""
     return _condition_holds(_lookup(args, path), condition, search, equal)
 
 
 def _describe(condition: Condition | NumberCondition) -> str:
-    parts = [f"{name} {value!r}" for name, value in condition.model_dump(by_alias=True).items()
-             if value is not None]
+    parts = [f"{name} {value!r}" for name, value in condition.model_dump(by_alias=True).items() if value is not None]
     return ", ".join(parts)
 
 
 def match_rule(  # noqa: C901 -- one branch per match condition, read top to bottom like docs/policy.md's table
-        match: Match, request: ApprovalCreate, agent: str, sql: SqlClassification | None) -> list[str] | None:
+    match: Match, request: ApprovalCreate, agent: str, sql: SqlClassification | None
+) -> list[str] | None:
     """The reasons each condition holds, or None when any condition fails."""
     reasons: list[str] = []
     if match.action is not None:
@@ -124,8 +130,10 @@ def match_rule(  # noqa: C901 -- one branch per match condition, read top to bot
         reasons.append(f"args.{path}: {_describe(condition)}")
     if match.cost_usd is not None:
         cost = request.risk.cost_usd
-        if cost is None or not _compare(cost, match.cost_usd) or (
-            match.cost_usd.eq is not None and cost != match.cost_usd.eq
+        if (
+            cost is None
+            or not _compare(cost, match.cost_usd)
+            or (match.cost_usd.eq is not None and cost != match.cost_usd.eq)
         ):
             return None
         reasons.append(f"cost_usd: {cost:g} ({_describe(match.cost_usd)})")
@@ -170,7 +178,8 @@ def _add(reasons: list[str], new: list[str]) -> None:
 
 
 def classify(  # noqa: C901 -- the raise-never-lower steps in the order docs/policy.md gives them
-        policy: Policy, request: ApprovalCreate, agent: str) -> Classification:
+    policy: Policy, request: ApprovalCreate, agent: str
+) -> Classification:
     """The policy's level (highest matching rule, else `default_level`), raised — never lowered — by what
     the agent says: its SQL, its risk hints and its own `risk.level`."""
     sql = classify_sql(request.sql) if request.sql else None
@@ -224,8 +233,9 @@ def classify(  # noqa: C901 -- the raise-never-lower steps in the order docs/pol
     # the agent skip the people it is asking.
     if request.timeout_s and route.on_timeout != "approve":
         timeout = timedelta(seconds=request.timeout_s)
-    result = Classification(level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [],
-                            explanation=explanation)
+    result = Classification(
+        level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [], explanation=explanation
+    )
     if denial is not None:
         result.auto_outcome, result.auto_comment = "reject", denial
     elif route.deny is not None:

@@ -14,12 +14,24 @@ from bot.models import RiskLevel
 
 ChannelKind = Literal["slack", "email", "sms", "web"]
 SQL_KINDS = (
-    "DROP", "TRUNCATE", "DELETE", "UPDATE", "ALTER", "GRANT", "REVOKE", "MERGE",
-    "INSERT", "CREATE", "SELECT", "OTHER",
+    "DROP",
+    "TRUNCATE",
+    "DELETE",
+    "UPDATE",
+    "ALTER",
+    "GRANT",
+    "REVOKE",
+    "MERGE",
+    "INSERT",
+    "CREATE",
+    "SELECT",
+    "OTHER",
 )
 _TARGET_CHECKS: dict[str, tuple[re.Pattern[str], str]] = {
-    "slack": (re.compile(r"^(#[\w.-]{1,80}|@[\w.-]{1,80}|[CDGUWS][A-Z0-9]{2,20})$"),
-              "a #channel, a channel or user ID, or an @user-group handle"),
+    "slack": (
+        re.compile(r"^(#[\w.-]{1,80}|@[\w.-]{1,80}|[CDGUWS][A-Z0-9]{2,20})$"),
+        "a #channel, a channel or user ID, or an @user-group handle",
+    ),
     "email": (re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), "an email address"),
     "sms": (re.compile(r"^\+[1-9]\d{6,14}$"), "a phone number in E.164 form, like +15551234567"),
     "web": (re.compile(r"^.{0,200}$"), "any label"),
@@ -40,7 +52,7 @@ class ChannelTarget(Strict):
         # Written in YAML as a one-key mapping: {slack: "#agent-approvals"}.
         if isinstance(value, dict) and "kind" not in value:
             if len(value) != 1:
-                raise ValueError("a channel is one mapping such as {slack: \"#channel\"}")
+                raise ValueError('a channel is one mapping such as {slack: "#channel"}')
             ((kind, target),) = value.items()
             return {"kind": kind, "target": "" if target is None else str(target)}
         return value
@@ -150,8 +162,10 @@ class Person(Strict):
 def _people_list(value: Any) -> Any:
     # Written as a list of persons, or as a mapping from a person's name to the rest.
     if isinstance(value, dict):
-        return [{"name": name, **(person or {})} if isinstance(person, dict | None) else person
-                for name, person in value.items()]
+        return [
+            {"name": name, **(person or {})} if isinstance(person, dict | None) else person
+            for name, person in value.items()
+        ]
     return value
 
 
@@ -279,8 +293,9 @@ class Policy(Strict):
         for level, settings in self.levels.items():
             for approver in settings.approvers:
                 if not _IDENTITY_FORM.match(approver) and approver.lower() not in names:
-                    raise ValueError(f"levels.{level.value}.approvers: {approver!r} is no identity and no "
-                                     "person's name in `people`")
+                    raise ValueError(
+                        f"levels.{level.value}.approvers: {approver!r} is no identity and no person's name in `people`"
+                    )
         return self
 
     @model_validator(mode="before")

@@ -181,8 +181,7 @@ def _function_findings(node: exp.Func) -> list[SqlFinding]:
         # dblink_exec(conn, 'DROP TABLE users'): the SQL it runs elsewhere is classified like our own.
         for argument in node.expressions:
             if isinstance(argument, exp.Literal) and argument.is_string:
-                findings.extend(f for f in _classify(str(argument.this)).findings
-                                if f.kind not in ("SELECT", "OTHER"))
+                findings.extend(f for f in _classify(str(argument.this)).findings if f.kind not in ("SELECT", "OTHER"))
     return findings
 
 
@@ -215,15 +214,20 @@ def _node_findings(node: exp.Expr, text: str) -> list[SqlFinding]:  # noqa: C901
 
 
 # Statement words databases know; any other first word is a typo or noise: "unparseable SQL", not a statement.
-_STATEMENT_WORDS = frozenset("""ALTER ANALYZE ATTACH BACKUP BEGIN CACHE CALL CHECKPOINT CHECKSUM CLUSTER COMMENT
+_STATEMENT_WORDS = frozenset(
+    """ALTER ANALYZE ATTACH BACKUP BEGIN CACHE CALL CHECKPOINT CHECKSUM CLUSTER COMMENT
     COMMIT COPY CREATE DEALLOCATE DECLARE DELETE DESC DESCRIBE DETACH DISCARD DO DROP END EXEC EXECUTE EXPLAIN
     FETCH FLUSH GET GRANT HANDLER IMPORT INSERT INSTALL KILL LIST LISTEN LOAD LOCK MERGE MOVE MSCK NOTIFY
     OPTIMIZE PRAGMA PREPARE PURGE PUT REASSIGN REFRESH REINDEX RELEASE REMOVE RENAME REPAIR REPLACE RESET
     RESTORE REVOKE ROLLBACK SAVEPOINT SECURITY SELECT SET SHOW SHUTDOWN START TRUNCATE UNCACHE UNDROP UNLISTEN
-    UNLOCK UPDATE UPSERT USE VACUUM VALUES WITH XA""".split())  # noqa: SIM905 - a word list reads better
+    UNLOCK UPDATE UPSERT USE VACUUM VALUES WITH XA""".split()  # noqa: SIM905 -- a word list reads best as text
+)
 # EXPLAIN's options before the statement it explains (ANALYZE runs it: the statement is classified as is).
-_EXPLAIN_OPTIONS = re.compile(r"^\s*(?:\([^)]*\)\s*|(?:ANALYZE|ANALYSE|VERBOSE|EXTENDED|PARTITIONS|FORMATTED|"
-                              r"QUERY\s+PLAN|PLAN\s+FOR|FORMAT\s*=?\s*\w+)\s+)*", re.IGNORECASE)
+_EXPLAIN_OPTIONS = re.compile(
+    r"^\s*(?:\([^)]*\)\s*|(?:ANALYZE|ANALYSE|VERBOSE|EXTENDED|PARTITIONS|FORMATTED|"
+    r"QUERY\s+PLAN|PLAN\s+FOR|FORMAT\s*=?\s*\w+)\s+)*",
+    re.IGNORECASE,
+)
 
 
 def _command_findings(node: exp.Command) -> list[SqlFinding]:
@@ -257,22 +261,23 @@ def _statement_name(statement: exp.Expr) -> str:
 
 def _statement_findings(statement: exp.Expr, text: str) -> list[SqlFinding]:
     # Walk the whole tree: a data-modifying CTE, a function call or a lock anywhere inside counts.
-    findings = [f for node in statement.walk() if isinstance(node, _WATCHED)
-                for f in _node_findings(node, text)]
+    findings = [f for node in statement.walk() if isinstance(node, _WATCHED) for f in _node_findings(node, text)]
     if isinstance(statement, _READS):
         return findings or [SqlFinding("SELECT", RiskLevel.low, "sql: SELECT")]
     if not isinstance(statement, _KIND_TYPES + (exp.Command, exp.Copy)):
         # SET, KILL, USE, BEGIN, a bare word sqlglot read as a column (CHECKPOINT, NOTIFY c) …: not a read.
         name = _statement_name(statement)
-        findings.append(_other(RiskLevel.high, f"sql: unrecognised statement {name}" if name in _STATEMENT_WORDS
-                               else _UNPARSEABLE))
+        findings.append(
+            _other(RiskLevel.high, f"sql: unrecognised statement {name}" if name in _STATEMENT_WORDS else _UNPARSEABLE)
+        )
     return findings
 
 
 def _parse_findings(text: str, dialect: str | None) -> list[SqlFinding]:
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect)
-                      if s is not None and not isinstance(s, exp.Semicolon)]
+        statements = [
+            s for s in sqlglot.parse(text, read=dialect) if s is not None and not isinstance(s, exp.Semicolon)
+        ]
         if not statements:
             return [_other(RiskLevel.high, _UNPARSEABLE)]
         return [f for statement in statements for f in _statement_findings(statement, text)]
@@ -287,9 +292,9 @@ def _uncommented(sql: str) -> str:
         position = 0
         while match := _EXECUTABLE_COMMENT.search(sql, position):
             end = sql.find("*/", match.end())
-            parts += [sql[position:match.start()], " "]
+            parts += [sql[position : match.start()], " "]
             position = len(sql) if end < 0 else end + 2
-            parts += [sql[match.end():position if end < 0 else end], " "]
+            parts += [sql[match.end() : position if end < 0 else end], " "]
         sql = "".join(parts) + sql[position:]
         if not _EXECUTABLE_COMMENT.search(sql):
             break

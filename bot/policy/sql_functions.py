@@ -41,8 +41,9 @@ width_bucket year yearweek
 PURE_FUNCTIONS = frozenset(_PURE_NAMES.split())
 
 # Functions sqlglot does type but which are not pure reads (sequences, file and table readers).
-IMPURE_TYPED = frozenset({"next_value_for", "read_csv", "read_parquet", "read_json", "to_file",
-                          "seq1", "seq2", "seq4", "seq8"})
+IMPURE_TYPED = frozenset(
+    {"next_value_for", "read_csv", "read_parquet", "read_json", "to_file", "seq1", "seq2", "seq4", "seq8"}
+)
 
 # Known to write, lock, sleep, reach files, programs or other servers, or end sessions. Named in the reason;
 # anything not in PURE_FUNCTIONS is treated the same way, these just get a clearer one.
@@ -59,5 +60,6 @@ release_all_locks set_config setval sleep sys_eval sys_exec txid_current
 SIDE_EFFECT_FUNCTIONS = frozenset(_SIDE_EFFECT_NAMES.split())
 
 # Functions whose string argument is itself SQL run elsewhere: that SQL is classified too.
-SQL_ARGUMENT_FUNCTIONS = frozenset({"dblink", "dblink_exec", "dblink_send_query", "query_to_xml",
-                                    "query_to_xml_and_xmlschema"})
+SQL_ARGUMENT_FUNCTIONS = frozenset(
+    {"dblink", "dblink_exec", "dblink_send_query", "query_to_xml", "query_to_xml_and_xmlschema"}
+)

@@ -58,8 +58,9 @@ async def approve(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
 ModalBuilder = Callable[[Approval, ModalOrigin], dict[str, Any]]
 
 
-async def open_checked_modal(slack: SlackChannel, body: dict[str, Any], outcome: Outcome,
-                             build: ModalBuilder, stored: StoredApproval | None) -> None:
+async def open_checked_modal(
+    slack: SlackChannel, body: dict[str, Any], outcome: Outcome, build: ModalBuilder, stored: StoredApproval | None
+) -> None:
     """Open the form with the trigger_id at once (it lives 3 s and works once), then check the clicker.
 
     The checks may call Slack (users.info, user groups, channel members, each possibly rate-limited), so
@@ -70,13 +71,16 @@ async def open_checked_modal(slack: SlackChannel, body: dict[str, Any], outcome:
     if stored is not None and stored.approval.status == Status.pending:
         response = await slack.client.views_open(
             trigger_id=body["trigger_id"],
-            view=build(await slack.service.for_humans(stored.approval), ModalOrigin(approval_id, channel_id)))
+            view=build(await slack.service.for_humans(stored.approval), ModalOrigin(approval_id, channel_id)),
+        )
         opened = str(response["view"]["id"])
     decider = await decider_for(slack, body["user"])
     allowed = await check_clicker(slack, stored, approval_id, decider, outcome, channel_id)
     if allowed is None and opened is not None:
-        await slack.client.views_update(view_id=opened, view=notice_modal(
-            "Not changed", "You cannot decide this request; Countersign has sent you the reason."))
+        await slack.client.views_update(
+            view_id=opened,
+            view=notice_modal("Not changed", "You cannot decide this request; Countersign has sent you the reason."),
+        )
 
 
 async def open_answer(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -103,8 +107,12 @@ async def open_modify(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCon
         return
     decider = await decider_for(slack, body["user"])
     if await check_clicker(slack, stored, clicked_approval(body), decider, "modify", channel_id) is not None:
-        await tell(slack, decider.id, channel_id,
-                   "These arguments are too long to edit in Slack (3,000 characters); use the dashboard.")
+        await tell(
+            slack,
+            decider.id,
+            channel_id,
+            "These arguments are too long to edit in Slack (3,000 characters); use the dashboard.",
+        )
 
 
 async def open_full_request(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
@@ -115,5 +123,6 @@ async def open_full_request(ack: AsyncAck, body: dict[str, Any], context: AsyncB
     except NotFound:
         await tell(slack, body["user"]["id"], clicked_channel(body), "This request no longer exists.")
         return
-    await slack.client.views_open(trigger_id=body["trigger_id"], view=full_request_modal(
-        await slack.service.for_humans(approval)))
+    await slack.client.views_open(
+        trigger_id=body["trigger_id"], view=full_request_modal(await slack.service.for_humans(approval))
+    )

@@ -27,8 +27,11 @@ async def open_group(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
     _fields, ids = await digest_ids(slack, digest_id)
     group = next((g for g in groups_of(await shown_approvals(slack, ids)) if g.key == group_key), None)
     metadata = json.dumps({"d": digest_id, "g": group_key, "c": clicked_channel(body)})
-    view = group_modal(group, metadata) if group else notice_modal("Nothing to approve",
-                                                                   "Every request of this group is decided.")
+    view = (
+        group_modal(group, metadata)
+        if group
+        else notice_modal("Nothing to approve", "Every request of this group is decided.")
+    )
     await slack.client.views_open(trigger_id=body["trigger_id"], view=view)
 
 

@@ -30,13 +30,18 @@ async def open_trust(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
         shown = await slack.service.for_humans(stored.approval)
         prefill = await slack.runtime.trust.prefill(stored.approval)
         metadata = ModalOrigin(approval_id, channel_id).dump()
-        response = await slack.client.views_open(trigger_id=body["trigger_id"],
-                                                 view=trust_modal(shown, prefill, metadata))
+        response = await slack.client.views_open(
+            trigger_id=body["trigger_id"], view=trust_modal(shown, prefill, metadata)
+        )
         opened = str(response["view"]["id"])
         decider = await decider_for(slack, body["user"])
         if await check_clicker(slack, stored, approval_id, decider, "approve", channel_id) is None:
-            await slack.client.views_update(view_id=opened, view=notice_modal(
-                "Not changed", "You cannot decide this request; Countersign has sent you the reason."))
+            await slack.client.views_update(
+                view_id=opened,
+                view=notice_modal(
+                    "Not changed", "You cannot decide this request; Countersign has sent you the reason."
+                ),
+            )
             return
         covered = await slack.runtime.trust.coverage(prefill_body(prefill), decider)
         await slack.client.views_update(view_id=opened, view=trust_modal(shown, prefill, metadata, covered))

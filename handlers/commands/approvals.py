@@ -27,8 +27,9 @@ async def run(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext,
     await ack()
     slack = channel_of(context)
     if word == "grants":
-        await respond(response_type="ephemeral",
-                      **grants_message(await slack.runtime.trust.grants(), slack.service.clock.now()))
+        await respond(
+            response_type="ephemeral", **grants_message(await slack.runtime.trust.grants(), slack.service.clock.now())
+        )
         return
     if word == "stats":
         pending, decided, median = await today_stats(slack)

@@ -30,5 +30,5 @@ async def publish_for(slack: SlackChannel, user_id: str) -> None:
     link = f"{slack.runtime.settings.countersign_public_url}/trust"
     extra = [b.to_dict() for b in grant_blocks(await trust.grants(), slack.service.clock.now(), HOME_GRANTS)]
     extra += [b.to_dict() for b in suggestion_blocks([s.as_json() for s in await trust.suggestions()], link)]
-    view["blocks"] = view["blocks"][:VIEW_BLOCKS_MAX - len(extra)] + extra
+    view["blocks"] = view["blocks"][: VIEW_BLOCKS_MAX - len(extra)] + extra
     await slack.client.views_publish(user_id=user_id, view=view)

@@ -22,5 +22,4 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
     slack = channel_of(context)
     origin = ModalOrigin.load(view.get("private_metadata", ""))
     decider = await decider_for(slack, body["user"])
-    await decide_and_reply(slack, origin.approval_id, decider, "approve", origin.channel, comment=answer,
-                           answer=True)
+    await decide_and_reply(slack, origin.approval_id, decider, "approve", origin.channel, comment=answer, answer=True)

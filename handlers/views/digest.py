@@ -40,6 +40,8 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
     if result.recorded:
         lines.append(f"Your vote counts toward the quorum of {len(result.recorded)}.")
     if result.skipped:
-        lines.append(f"Skipped {len(result.skipped)}: " + "; ".join(
-            f"`{approval_id}` {why}" for approval_id, why in result.skipped[:10]))
+        lines.append(
+            f"Skipped {len(result.skipped)}: "
+            + "; ".join(f"`{approval_id}` {why}" for approval_id, why in result.skipped[:10])
+        )
     await tell(slack, decider.id, channel, cut(" ".join(lines), 3000))

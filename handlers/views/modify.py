@@ -20,8 +20,9 @@ from handlers.views.reject import input_value
 ERROR_MAX = 1000
 
 
-async def parse_args(raw: str, schema: dict[str, Any] | None,
-                     unmask: Callable[[Any], Any] = lambda args: args) -> tuple[dict[str, Any] | None, str | None]:
+async def parse_args(
+    raw: str, schema: dict[str, Any] | None, unmask: Callable[[Any], Any] = lambda args: args
+) -> tuple[dict[str, Any] | None, str | None]:
     """(args, None) or (None, the error to show under the field). `unmask` puts back the secret values
     whose masks the approver left as they were, before the schema sees them."""
     try:
@@ -46,8 +47,11 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
         await tell(slack, body["user"]["id"], origin.channel, "This request no longer exists.")
         return
     redactor = await slack.service.redactor()
-    args, error = await parse_args(input_value(view, ARGS_BLOCK, ARGS_INPUT), approval.args_schema,
-                                   lambda edited: redactor.restore(edited, approval.args))
+    args, error = await parse_args(
+        input_value(view, ARGS_BLOCK, ARGS_INPUT),
+        approval.args_schema,
+        lambda edited: redactor.restore(edited, approval.args),
+    )
     if error is not None or args is None:
         await ack(response_action="errors", errors={ARGS_BLOCK: error or "Enter a JSON object."})
         return

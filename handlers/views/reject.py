@@ -30,8 +30,9 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
         return
     if not reason and slack.service.reason_required(stored, "reject"):
         level = stored.approval.risk_level.value
-        await ack(response_action="errors",
-                  errors={REASON_BLOCK: f"A reason is required to reject a {level}-risk request."})
+        await ack(
+            response_action="errors", errors={REASON_BLOCK: f"A reason is required to reject a {level}-risk request."}
+        )
         return
     await ack()
     decider = await decider_for(slack, body["user"])

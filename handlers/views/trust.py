@@ -70,9 +70,12 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
         errors[USES_BLOCK] = "A whole number, 1 or more, or leave it empty."
     duration = DURATIONS.get(_selected(view, DURATION_BLOCK, DURATION_INPUT), timedelta(hours=24))
     grant_body: dict[str, Any] = {
-        **prefill, "args": conditions, "expires_at": (slack.service.clock.now() + duration).isoformat(),
+        **prefill,
+        "args": conditions,
+        "expires_at": (slack.service.clock.now() + duration).isoformat(),
         "max_uses": int(uses_text) if uses_text and not errors.get(USES_BLOCK) else None,
-        "reason": f"trusted from {approval.id}"}
+        "reason": f"trusted from {approval.id}",
+    }
     if not errors:
         try:
             parsed = parse_grant_body(grant_body)
@@ -88,9 +91,13 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
     except CountersignError as exc:
         await tell(slack, decider.id, origin.channel, f":no_entry_sign: Not changed: {exc.message}.")
         return
-    await tell(slack, decider.id, origin.channel,
-               f":handshake: Approved, and granted `{grant.id}` until {slack_date(grant.expires_at)}. "
-               "Revoke it from `/approvals grants` or App Home.")
+    await tell(
+        slack,
+        decider.id,
+        origin.channel,
+        f":handshake: Approved, and granted `{grant.id}` until {slack_date(grant.expires_at)}. "
+        "Revoke it from `/approvals grants` or App Home.",
+    )
 
 
 def _block_errors(exc: InvalidInput, paths: list[str]) -> dict[str, str]:

@@ -17,12 +17,26 @@ NOW = datetime(2026, 11, 25, 14, 2, tzinfo=UTC)
 
 def approval(**overrides):
     values = dict(
-        id="apr_1", status=Status.pending, action="a" * 300, args={f"k{i}": "v" * 5000 for i in range(40)},
-        context={"why": "w" * 4000, "affected": "<!channel> & more", "reversible": False,
-                 **{f"x{i}": "y" * 4000 for i in range(5)}},
-        agent="agent-" + "z" * 300, risk_level=RiskLevel.critical, risk_reasons=["r" * 500] * 20,
-        created_at=NOW, expires_at=NOW + timedelta(hours=1), quorum=3, sql="DROP TABLE x;" * 5000,
-        requested_by="U0BOB", run_id="run-" + "q" * 1000, args_schema={"type": "object"},
+        id="apr_1",
+        status=Status.pending,
+        action="a" * 300,
+        args={f"k{i}": "v" * 5000 for i in range(40)},
+        context={
+            "why": "w" * 4000,
+            "affected": "<!channel> & more",
+            "reversible": False,
+            **{f"x{i}": "y" * 4000 for i in range(5)},
+        },
+        agent="agent-" + "z" * 300,
+        risk_level=RiskLevel.critical,
+        risk_reasons=["r" * 500] * 20,
+        created_at=NOW,
+        expires_at=NOW + timedelta(hours=1),
+        quorum=3,
+        sql="DROP TABLE x;" * 5000,
+        requested_by="U0BOB",
+        run_id="run-" + "q" * 1000,
+        args_schema={"type": "object"},
     )
     values.update(overrides)
     return Approval(**values)
@@ -52,22 +66,35 @@ def test_message_for_huge_request_fits():
 
 def test_decided_message_has_no_buttons_and_shows_changes():
     before = approval(args={"replicas": 2, "region": "eu"}, quorum=1)
-    decided = before.model_copy(update={
-        "status": Status.approved,
-        "decision": Decision(outcome="modify", by=Actor(channel="slack", id="U0ADA", name="ada"), at=NOW,
-                             comment="fewer", args={"replicas": 1, "zone": "b"}),
-    })
+    decided = before.model_copy(
+        update={
+            "status": Status.approved,
+            "decision": Decision(
+                outcome="modify",
+                by=Actor(channel="slack", id="U0ADA", name="ada"),
+                at=NOW,
+                comment="fewer",
+                args={"replicas": 1, "zone": "b"},
+            ),
+        }
+    )
     message = approval_message(decided)
     text = str(message.blocks)
     assert APPROVE not in text and "Approved with changes" in text and "<@U0ADA>" in text and "fewer" in text
     assert args_diff(before.args, decided.decision.args).splitlines() == [
-        "• `region` removed (was `\"eu\"`)", "• `replicas`: `2` → `1`", "• `zone` added: `\"b\"`"]
+        '• `region` removed (was `"eu"`)',
+        "• `replicas`: `2` → `1`",
+        '• `zone` added: `"b"`',
+    ]
 
 
 def test_modals_fit():
     big = approval()
-    for view in (reject_modal(big, ModalOrigin(big.id, "C1"), True), modify_modal(big, ModalOrigin(big.id, "C1")),
-                 full_request_modal(big)):
+    for view in (
+        reject_modal(big, ModalOrigin(big.id, "C1"), True),
+        modify_modal(big, ModalOrigin(big.id, "C1")),
+        full_request_modal(big),
+    ):
         assert len(view["title"]["text"]) <= 24
         assert len(view["blocks"]) <= 100
         assert len(view.get("private_metadata", "")) <= 3000

@@ -9,8 +9,12 @@ from tests.support.servers import AGENT_KEY, APPROVER2_KEY, APPROVER_KEY, OTHER_
 FULL_REQUEST = {
     "action": "delete_user_data",
     "args": {"user_id": "user_123"},
-    "context": {"why": "GDPR erasure request #881", "affected": "1 user row, 14 orders",
-                "reversible": False, "alternatives": "anonymise instead"},
+    "context": {
+        "why": "GDPR erasure request #881",
+        "affected": "1 user row, 14 orders",
+        "reversible": False,
+        "alternatives": "anonymise instead",
+    },
     "risk": {"cost_usd": 0, "data_sensitivity": "pii", "reversible": False, "level": None},
     "sql": "DELETE FROM users WHERE id = 'user_123'",
     "args_schema": {"type": "object", "properties": {"user_id": {"type": "string"}}, "required": ["user_id"]},
@@ -65,28 +69,37 @@ async def test_policy_decides_low_risk_in_the_201(app):
 
 
 async def test_approve_reject_modify_through_the_api(app):
-    for outcome, status, extra in [("approve", "approved", {}), ("reject", "rejected", {}),
-                                   ("modify", "approved", {"args": {"user_id": "user_999"}})]:
+    for outcome, status, extra in [
+        ("approve", "approved", {}),
+        ("reject", "rejected", {}),
+        ("modify", "approved", {"args": {"user_id": "user_999"}}),
+    ]:
         approval = await create(app, {**FULL_REQUEST, "idempotency_key": outcome})
-        resp = await app.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                     json={"outcome": outcome, "comment": "ok", **extra}, headers=auth(APPROVER_KEY))
+        resp = await app.client.post(
+            f"/v1/approvals/{approval['id']}/decision",
+            json={"outcome": outcome, "comment": "ok", **extra},
+            headers=auth(APPROVER_KEY),
+        )
         assert resp.status == 200, await resp.text()
         decided = await resp.json()
         assert decided["status"] == status
         assert decided["decision"]["by"] == {"channel": "api", "id": "ada", "name": "ada"}
-        expected_args = {"approve": {"user_id": "user_123"}, "reject": None,
-                         "modify": {"user_id": "user_999"}}[outcome]
+        expected_args = {"approve": {"user_id": "user_123"}, "reject": None, "modify": {"user_id": "user_999"}}[outcome]
         assert decided["decision"]["args"] == expected_args
 
 
 async def test_modify_is_checked_against_args_schema(app):
     approval = await create(app, FULL_REQUEST)
-    resp = await app.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                 json={"outcome": "modify", "args": {"user_id": 7}}, headers=auth(APPROVER_KEY))
+    resp = await app.client.post(
+        f"/v1/approvals/{approval['id']}/decision",
+        json={"outcome": "modify", "args": {"user_id": 7}},
+        headers=auth(APPROVER_KEY),
+    )
     assert resp.status == 400
     assert "args.user_id" in (await resp.json())["error"]["fields"]
     assert (await (await app.client.get(f"/v1/approvals/{approval['id']}", headers=auth())).json())[
-        "status"] == "pending"
+        "status"
+    ] == "pending"
 
 
 async def test_long_poll_wakes_on_decision(app):
@@ -96,8 +109,9 @@ async def test_long_poll_wakes_on_decision(app):
     poll = asyncio.create_task(app.client.get(f"/v1/approvals/{approval['id']}?wait=30", headers=auth()))
     await asyncio.sleep(0.2)
     assert not poll.done()
-    await app.client.post(f"/v1/approvals/{approval['id']}/decision", json={"outcome": "approve"},
-                          headers=auth(APPROVER_KEY))
+    await app.client.post(
+        f"/v1/approvals/{approval['id']}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+    )
     resp = await asyncio.wait_for(poll, 5)
     assert (await resp.json())["status"] == "approved"
     assert loop.time() - started < 5
@@ -113,9 +127,12 @@ async def test_fifty_concurrent_decisions_exactly_one_wins(app):
     approval = await create(app)
     url = f"/v1/approvals/{approval['id']}/decision"
     outcomes = ["approve", "reject"] * 25
-    responses = await asyncio.gather(*[
-        app.client.post(url, json={"outcome": o, "comment": str(i)}, headers=auth(APPROVER_KEY))
-        for i, o in enumerate(outcomes)])
+    responses = await asyncio.gather(
+        *[
+            app.client.post(url, json={"outcome": o, "comment": str(i)}, headers=auth(APPROVER_KEY))
+            for i, o in enumerate(outcomes)
+        ]
+    )
     statuses = sorted(r.status for r in responses)
     assert statuses.count(200) == 1 and statuses.count(409) == 49
     winner = next(r for r in responses if r.status == 200)
@@ -178,8 +195,7 @@ async def test_listing_is_scoped_and_paginated(app):
         if not cursor:
             break
     assert seen == [a["id"] for a in reversed(mine)]
-    everyone = await (await app.client.get("/v1/approvals?status=pending&limit=50",
-                                           headers=auth(APPROVER_KEY))).json()
+    everyone = await (await app.client.get("/v1/approvals?status=pending&limit=50", headers=auth(APPROVER_KEY))).json()
     assert len(everyone["items"]) == 6
     hidden = await app.client.get(f"/v1/approvals/{mine[0]['id']}", headers=auth(OTHER_AGENT_KEY))
     assert hidden.status == 404
@@ -187,9 +203,11 @@ async def test_listing_is_scoped_and_paginated(app):
 
 async def test_events_are_the_audit_history(app):
     approval = await create(app, FULL_REQUEST)
-    await app.client.post(f"/v1/approvals/{approval['id']}/decision",
-                          json={"outcome": "modify", "args": {"user_id": "u9"}, "comment": "narrower"},
-                          headers=auth(APPROVER_KEY))
+    await app.client.post(
+        f"/v1/approvals/{approval['id']}/decision",
+        json={"outcome": "modify", "args": {"user_id": "u9"}, "comment": "narrower"},
+        headers=auth(APPROVER_KEY),
+    )
     events = await (await app.client.get(f"/v1/approvals/{approval['id']}/events", headers=auth())).json()
     assert [e["type"] for e in events] == ["created", "vote", "decision"]
     assert events[0]["detail"]["risk_level"] == "high"

@@ -41,7 +41,9 @@ def test_issue_policy_loads_with_escalation(policy):
 def test_brief_format_maps_levels():
     policy = parse_policy(BRIEF_POLICY, "brief.yaml")
     assert [(c.kind, c.target) for c in policy.level(RiskLevel.high).channels] == [
-        ("slack", "#agent-approvals"), ("sms", "+1234567890")]
+        ("slack", "#agent-approvals"),
+        ("sms", "+1234567890"),
+    ]
     assert policy.level(RiskLevel.low).channels[0].target == "team@company.com"
 
 
@@ -87,12 +89,15 @@ def test_default_level_when_nothing_matches(policy):
 
 
 def test_regex_in_and_exists():
-    policy = parse_policy("""
+    policy = parse_policy(
+        """
 rules:
   - {name: r, match: {args: {email: {regex: "@corp\\\\.com$"}}}, level: high}
   - {name: i, match: {args: {region: {in: [eu, us]}}}, level: critical}
   - {name: e, match: {args: {force: {exists: true}}}, level: high}
-""", "p.yaml")
+""",
+        "p.yaml",
+    )
     assert classify(policy, req(args={"email": "a@corp.com"}), "a").level == RiskLevel.high
     assert classify(policy, req(args={"region": "eu"}), "a").level == RiskLevel.critical
     assert classify(policy, req(args={"force": False}), "a").rules == ["e"]
@@ -108,15 +113,18 @@ def test_builtin_default_policy():
     assert classify(policy, req(sql="select 1"), "a").level == RiskLevel.medium
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("levels:\n  high:\n    quorum: 0\n", "p.yaml:3: levels.high.quorum:"),
-    ("rules:\n  - name: x\n    match: {action: a}\n", "p.yaml:2: rules.0: a rule sets exactly one"),
-    ("levels:\n  high:\n    timeout: soon\n", "p.yaml:3: levels.high.timeout: expected a duration"),
-    ("levels:\n  high:\n    channels: [{slack: 'not a channel'}]\n", "p.yaml:3: levels.high.channels.0"),
-    ("levels: [\n", "p.yaml:2: invalid YAML"),
-    ("levels:\n  urgent: {}\n", "p.yaml:2: levels.urgent"),
-    ("rules:\n  - name: x\n    match: {colour: red}\n    level: high\n", "p.yaml:3: rules.0.match.colour"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("levels:\n  high:\n    quorum: 0\n", "p.yaml:3: levels.high.quorum:"),
+        ("rules:\n  - name: x\n    match: {action: a}\n", "p.yaml:2: rules.0: a rule sets exactly one"),
+        ("levels:\n  high:\n    timeout: soon\n", "p.yaml:3: levels.high.timeout: expected a duration"),
+        ("levels:\n  high:\n    channels: [{slack: 'not a channel'}]\n", "p.yaml:3: levels.high.channels.0"),
+        ("levels: [\n", "p.yaml:2: invalid YAML"),
+        ("levels:\n  urgent: {}\n", "p.yaml:2: levels.urgent"),
+        ("rules:\n  - name: x\n    match: {colour: red}\n    level: high\n", "p.yaml:3: rules.0.match.colour"),
+    ],
+)
 def test_policy_errors_name_line_and_field(text, expected):
     with pytest.raises(ConfigError) as info:
         parse_policy(text, "p.yaml")
@@ -130,12 +138,15 @@ def test_example_policy_file_is_valid():
 
 
 def test_sql_rule_sets_the_level_only_when_every_statement_is_of_its_kinds():
-    policy = parse_policy("""
+    policy = parse_policy(
+        """
 default_level: high
 rules:
   - {name: reads, match: {sql: [SELECT]}, level: low}
   - {name: inserts-raise, match: {sql: [INSERT]}, level: critical}
-""", "p.yaml")
+""",
+        "p.yaml",
+    )
     assert classify(policy, req(sql="SELECT 1; SELECT 2"), "a").level == RiskLevel.low
     mixed = classify(policy, req(sql="SELECT 1; DELETE FROM t WHERE id = 1"), "a")
     assert mixed.level == RiskLevel.high
@@ -145,12 +156,15 @@ rules:
 
 
 def test_rule_on_risk_hints_only_raises():
-    policy = parse_policy("""
+    policy = parse_policy(
+        """
 default_level: medium
 rules:
   - {name: cheap, match: {cost_usd: {lt: 1}}, level: low}
   - {name: pricey, match: {cost_usd: {gt: 100}}, level: high}
-""", "p.yaml")
+""",
+        "p.yaml",
+    )
     cheap = classify(policy, req(risk={"cost_usd": 0}), "a")
     assert cheap.level == RiskLevel.medium and cheap.reasons == ["default_level: medium"]
     pricey = classify(policy, req(risk={"cost_usd": 500}), "a")

@@ -28,16 +28,23 @@ def test_lru_keeps_at_most_its_bound():
 
 
 def test_slow_keywords_never_run_inline():
-    for keyword, value in (("pattern", "^a$"), ("format", "email"), ("$ref", "#/$defs/x"),
-                           ("patternProperties", {"a": {}}), ("unevaluatedProperties", False)):
+    for keyword, value in (
+        ("pattern", "^a$"),
+        ("format", "email"),
+        ("$ref", "#/$defs/x"),
+        ("patternProperties", {"a": {}}),
+        ("unevaluatedProperties", False),
+    ):
         schema = {"type": "object", "properties": {"p": {keyword: value}}}
         assert not fits_inline(compiled(object(), schema), {})
 
 
 def test_inline_work_is_bounded_even_when_every_branch_fails():
     # The worst case found: anyOf branches each failing on each item (errors are built for all of them).
-    branches = [{"type": "object", "properties": {"a": {"type": "integer", "minimum": 5}}, "required": ["a", "b"]}
-                for _ in range(4)]
+    branches = [
+        {"type": "object", "properties": {"a": {"type": "integer", "minimum": 5}}, "required": ["a", "b"]}
+        for _ in range(4)
+    ]
     schema = {"type": "object", "properties": {"x": {"type": "array", "items": {"anyOf": branches}}}}
     entry = compiled(validation._ArgsValidator(schema, registry=validation._NO_REMOTE), schema)
     items = 1
@@ -58,8 +65,10 @@ def test_long_strings_count_against_the_inline_bound():
 
 
 def _anyof_schema() -> dict[str, Any]:
-    branches = [{"type": "object", "properties": {"a": {"type": "integer", "minimum": 5}}, "required": ["a", "b"]}
-                for _ in range(20)]
+    branches = [
+        {"type": "object", "properties": {"a": {"type": "integer", "minimum": 5}}, "required": ["a", "b"]}
+        for _ in range(20)
+    ]
     return {"type": "object", "properties": {"x": {"type": "array", "items": {"anyOf": branches}}}}
 
 

@@ -29,8 +29,12 @@ BOB = Decider("slack", "U0BOB", "Bob")
 
 @pytest.fixture
 async def service(settings) -> AsyncIterator[ApprovalService]:
-    runtime = build_runtime(settings, settings.redis_url or "", clock=FrozenClock(SystemClock().now()),
-                            policy=parse_policy(POLICY, "<test>"))
+    runtime = build_runtime(
+        settings,
+        settings.redis_url or "",
+        clock=FrozenClock(SystemClock().now()),
+        policy=parse_policy(POLICY, "<test>"),
+    )
     try:
         yield runtime.service
     finally:

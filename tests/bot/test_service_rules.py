@@ -39,8 +39,9 @@ async def test_only_listed_approvers_may_decide(svc):
         await service.decide(approval.id, Decider("slack", "U0BOB", "Bob"), "approve")
     events = await service.events(approval.id)
     assert events[-1].type == "refused" and events[-1].detail["reason"] == "not_authorised"
-    decided = await service.decide(approval.id, Decider("email", "ops@corp.com", "Ops",
-                                                        identities=frozenset({"ops@corp.com"})), "approve")
+    decided = await service.decide(
+        approval.id, Decider("email", "ops@corp.com", "Ops", identities=frozenset({"ops@corp.com"})), "approve"
+    )
     assert decided.status == "approved"
 
 

@@ -33,6 +33,11 @@ def test_backoff_doubles_and_is_capped():
 
 
 def test_serve_with_zero_workers_exits_2_naming_the_option(tmp_path):
-    done = subprocess.run(countersign_cmd("serve", "--workers", "0"), env=clean_env(COUNTERSIGN_DATA_DIR=str(tmp_path)),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        countersign_cmd("serve", "--workers", "0"),
+        env=clean_env(COUNTERSIGN_DATA_DIR=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "--workers" in done.stderr

@@ -42,8 +42,13 @@ async def test_a_token_is_used_once(redis):
 async def test_email_links_mailed_before_the_helper_still_work(redis):
     # Signed as LinkTokens did before: itsdangerous' default signer (HMAC-SHA1) on the same derived key.
     older = URLSafeSerializer(derive(MASTER, PURPOSE), salt=PURPOSE)
-    claim = {"a": "apr_1", "r": "ada@example.com", "o": "reject", "n": "n1",
-             "e": int((NOW + timedelta(hours=1)).timestamp())}
+    claim = {
+        "a": "apr_1",
+        "r": "ada@example.com",
+        "o": "reject",
+        "n": "n1",
+        "e": int((NOW + timedelta(hours=1)).timestamp()),
+    }
     tokens = LinkTokens(MASTER, redis, Keys("t:"))
     assert tokens.read(str(older.dumps(claim)), NOW).outcome == "reject"
     fresh = tokens.issue("apr_1", "ada@example.com", "approve", NOW)

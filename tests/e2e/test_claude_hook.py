@@ -27,15 +27,25 @@ async def coding_app(settings: Settings) -> AsyncIterator[RunningApp]:
 
 
 def hook_event(tool_name: str, tool_input: dict[str, Any], tool_use_id: str = "toolu_01") -> dict[str, Any]:
-    return {"session_id": "sess-42", "transcript_path": "/tmp/t.jsonl", "cwd": "/work/repo",
-            "hook_event_name": "PreToolUse", "tool_name": tool_name, "tool_input": tool_input,
-            "tool_use_id": tool_use_id}
+    return {
+        "session_id": "sess-42",
+        "transcript_path": "/tmp/t.jsonl",
+        "cwd": "/work/repo",
+        "hook_event_name": "PreToolUse",
+        "tool_name": tool_name,
+        "tool_input": tool_input,
+        "tool_use_id": tool_use_id,
+    }
 
 
 async def start_hook(url: str, stdin: bytes, *options: str) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
-        *countersign_cmd("hook", "claude-code", *options), env=cli_env(url), stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *countersign_cmd("hook", "claude-code", *options),
+        env=cli_env(url),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert process.stdin is not None
     try:
         process.stdin.write(stdin)
@@ -100,8 +110,9 @@ async def test_rejected_bash_is_denied_with_the_reason(coding_app):
 
 async def test_no_decision_in_time_asks_and_withdraws_the_request(coding_app):
     async with filed(coding_app) as queue:
-        hook = await start_hook(coding_app.url, json.dumps(hook_event("Bash", {"command": "make"})).encode(),
-                                "--timeout", "1")
+        hook = await start_hook(
+            coding_app.url, json.dumps(hook_event("Bash", {"command": "make"})).encode(), "--timeout", "1"
+        )
         approval_id = await queue.next()
         output = decision_of(await finish(hook))
     assert output["permissionDecision"] == "ask"
@@ -110,8 +121,7 @@ async def test_no_decision_in_time_asks_and_withdraws_the_request(coding_app):
 
 
 async def test_no_decision_in_time_with_fail_closed_denies(coding_app):
-    done = await run_hook(coding_app.url, hook_event("Bash", {"command": "make"}), "--timeout", "1",
-                          "--fail-closed")
+    done = await run_hook(coding_app.url, hook_event("Bash", {"command": "make"}), "--timeout", "1", "--fail-closed")
     assert decision_of(done)["permissionDecision"] == "deny"
 
 
@@ -124,9 +134,18 @@ async def test_server_down_asks_or_denies_with_fail_closed(options, expected):
     assert "could not be reached" in output["permissionDecisionReason"]
 
 
-@pytest.mark.parametrize("stdin", [b"", b"not json", b"[1, 2]", b'{"tool_name": 7}', b"\xff\xfe",
-                                   b'{"tool_name": "Bash", "tool_input": "rm"}',
-                                   b'{"hook_event_name": "PostToolUse", "tool_name": "Bash"}'])
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'{"tool_name": 7}',
+        b"\xff\xfe",
+        b'{"tool_name": "Bash", "tool_input": "rm"}',
+        b'{"hook_event_name": "PostToolUse", "tool_name": "Bash"}',
+    ],
+)
 async def test_malformed_stdin_exits_2_with_one_line(stdin):
     done = await finish(await start_hook("http://127.0.0.1:9", stdin))
     assert done.code == 2 and done.stdout == ""
@@ -145,14 +164,20 @@ async def test_starter_policy_passes_policy_check():
     assert checked.code == 0 and "OK" in checked.stdout, checked.stderr
 
 
-@pytest.mark.parametrize(("tool_name", "tool_input", "level"), [
-    ("Read", {"file_path": "a.py"}, "low"), ("Grep", {"pattern": "x"}, "low"),
-    ("Bash", {"command": "rm -rf build"}, "high"), ("Bash", {"command": "git push --force origin main"}, "high"),
-    ("Bash", {"command": "terraform apply -auto-approve"}, "high"),
-    ("Bash", {"command": "kubectl delete ns x"}, "high"),
-    ("Bash", {"command": "psql -c 'DROP TABLE users'"}, "high"), ("Bash", {"command": "ls -la"}, "medium"),
-    ("Write", {"file_path": "a.py", "content": ""}, "medium"),
-])
+@pytest.mark.parametrize(
+    ("tool_name", "tool_input", "level"),
+    [
+        ("Read", {"file_path": "a.py"}, "low"),
+        ("Grep", {"pattern": "x"}, "low"),
+        ("Bash", {"command": "rm -rf build"}, "high"),
+        ("Bash", {"command": "git push --force origin main"}, "high"),
+        ("Bash", {"command": "terraform apply -auto-approve"}, "high"),
+        ("Bash", {"command": "kubectl delete ns x"}, "high"),
+        ("Bash", {"command": "psql -c 'DROP TABLE users'"}, "high"),
+        ("Bash", {"command": "ls -la"}, "medium"),
+        ("Write", {"file_path": "a.py", "content": ""}, "medium"),
+    ],
+)
 def test_starter_policy_sorts_coding_agent_calls(tool_name, tool_input, level):
     from bot.models import ApprovalCreate
     from bot.policy import classify, parse_policy

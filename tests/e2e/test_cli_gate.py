@@ -12,8 +12,18 @@ from tests.support.servers import APPROVER_KEY
 
 async def test_request_approved_exits_0(app):
     async with filed(app) as queue:
-        process = await start_cli(app.url, "request", "--action", "deploy", "--args", '{"env": "prod"}',
-                                  "--why", "release 4.2", "--timeout", "30m")
+        process = await start_cli(
+            app.url,
+            "request",
+            "--action",
+            "deploy",
+            "--args",
+            '{"env": "prod"}',
+            "--why",
+            "release 4.2",
+            "--timeout",
+            "30m",
+        )
         approval_id = await queue.next()
         stored = await fetch(app, approval_id)
         assert stored["args"] == {"env": "prod"} and stored["context"]["why"] == "release 4.2"
@@ -34,8 +44,7 @@ async def test_request_rejected_exits_1(app):
 
 async def test_request_modified_prints_new_args_with_json(app):
     async with filed(app) as queue:
-        process = await start_cli(app.url, "request", "--action", "scale", "--args", '{"replicas": 50}',
-                                  "--json")
+        process = await start_cli(app.url, "request", "--action", "scale", "--args", '{"replicas": 50}', "--json")
         await decide(app, await queue.next(), "modify", "10 is plenty", args={"replicas": 10})
         done = await finish(process)
     assert done.code == 0

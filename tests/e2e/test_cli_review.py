@@ -26,8 +26,13 @@ def free_port() -> int:
 
 
 async def run_in(cwd: Path, *argv: str, **env: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(*countersign_cmd(*argv), cwd=cwd, env=clean_env(**env),
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        *countersign_cmd(*argv),
+        cwd=cwd,
+        env=clean_env(**env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode(), err.decode()
 
@@ -64,8 +69,11 @@ def test_url_defaults_to_a_local_server(monkeypatch: pytest.MonkeyPatch) -> None
 async def test_unreachable_server_gets_a_one_line_hint_within_seconds(tmp_path: Path):
     url = f"http://127.0.0.1:{free_port()}"
     process = await asyncio.create_subprocess_exec(
-        *countersign_cmd("request", "--action", "deploy", "--url", url), env=clean_env(COUNTERSIGN_API_KEY=AGENT_KEY),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *countersign_cmd("request", "--action", "deploy", "--url", url),
+        env=clean_env(COUNTERSIGN_API_KEY=AGENT_KEY),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         assert process.stderr is not None
         line = (await asyncio.wait_for(process.stderr.readline(), 8)).decode()
@@ -84,14 +92,25 @@ async def test_audit_verify_cannot_check_is_not_tampering(tmp_path: Path):
 
 
 async def test_policy_explain_names_fields_and_classifies_grant(tmp_path: Path):
-    code, out, err = await run_in(tmp_path, "policy", "explain", "--action", "db.run", "--policy", POLICY_FILE,
-                                  "--sql", "GRANT ALL ON db.* TO bob")
+    code, out, err = await run_in(
+        tmp_path,
+        "policy",
+        "explain",
+        "--action",
+        "db.run",
+        "--policy",
+        POLICY_FILE,
+        "--sql",
+        "GRANT ALL ON db.* TO bob",
+    )
     assert code == 0 and "because sql: GRANT" in out and err == ""  # no parser warning on any stream
-    code, out, err = await run_in(tmp_path, "policy", "explain", "--action", "db.run", "--policy", POLICY_FILE,
-                                  "--sql", "SELEC * FRM users")
+    code, out, err = await run_in(
+        tmp_path, "policy", "explain", "--action", "db.run", "--policy", POLICY_FILE, "--sql", "SELEC * FRM users"
+    )
     assert code == 0 and "unparseable SQL" in out and "unrecognised" not in out and err == ""
-    code, _, err = await run_in(tmp_path, "policy", "explain", "--action", "pay", "--policy", POLICY_FILE,
-                                "--risk", '{"cost_usd": "lots"}')
+    code, _, err = await run_in(
+        tmp_path, "policy", "explain", "--action", "pay", "--policy", POLICY_FILE, "--risk", '{"cost_usd": "lots"}'
+    )
     assert code == 2 and "invalid --risk cost_usd:" in err and "validation error" not in err
 
 

@@ -25,8 +25,12 @@ from tests.support.web import BOB, GRACE, POLICY, file_request, status_of
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=SKIP_REASON)
 LINK = re.compile(r"(http://\S+/login/\S+)")
-SCHEMA = {"type": "object", "required": ["amount"], "additionalProperties": False,
-          "properties": {"amount": {"type": "number", "maximum": 100}, "reason": {"type": "string"}}}
+SCHEMA = {
+    "type": "object",
+    "required": ["amount"],
+    "additionalProperties": False,
+    "properties": {"amount": {"type": "number", "maximum": 100}, "reason": {"type": "string"}},
+}
 
 
 @pytest.fixture
@@ -34,8 +38,7 @@ async def browser() -> AsyncIterator[object]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                                    headless=True)
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
         finally:
@@ -52,13 +55,22 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
     with smtp_server() as (smtp_url, inbox):
         settings = make_settings(redis_server.url, smtp_url=smtp_url, countersign_web_users=BOB)
         async with running_app(settings, POLICY) as running:
-            ours = [await file_request(running, "db.query", args={"table": f"t{n}"},
-                                       context={"why": f"nightly report {n}"}) for n in range(5)]
+            ours = [
+                await file_request(running, "db.query", args={"table": f"t{n}"}, context={"why": f"nightly report {n}"})
+                for n in range(5)
+            ]
             theirs = [await file_request(running, "db.query", key=OTHER_AGENT_KEY) for _ in range(2)]
-            refund = await file_request(running, "payments.refund", args={"amount": 80}, args_schema=SCHEMA,
-                                        context={"why": "customer charged twice"})
-            context = await browser.new_context(viewport={"width": 1200, "height": 800},  # type: ignore[attr-defined]
-                                                accept_downloads=True)
+            refund = await file_request(
+                running,
+                "payments.refund",
+                args={"amount": 80},
+                args_schema=SCHEMA,
+                context={"why": "customer charged twice"},
+            )
+            context = await browser.new_context(
+                viewport={"width": 1200, "height": 800},  # type: ignore[attr-defined]
+                accept_downloads=True,
+            )
             page = await context.new_page()
             problems: list[str] = []  # script errors and CSP violations
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -88,8 +100,7 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             await page.fill("input[name=agent]", "other-agent")
             await page.click("button:has-text('Filter')")
             await page.wait_for_url(re.compile(r"agent=other-agent"))
-            shown = await page.locator("#rows tr[data-id]").evaluate_all(
-                "rows => rows.map(r => r.dataset.id)")
+            shown = await page.locator("#rows tr[data-id]").evaluate_all("rows => rows.map(r => r.dataset.id)")
             assert sorted(shown) == sorted(a["id"] for a in theirs)
             await page.fill("input[name=agent]", "billing-agent")
             await page.fill("input[name=action]", "db.query")
@@ -120,12 +131,13 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             fresh = await file_request(running, "deploy.app", context={"why": "ship release 4.2"})
             await page.wait_for_selector(f"#rows tr[data-id='{fresh['id']}']", timeout=10_000)
             await page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
-            decided = await running.client.post(f"/v1/approvals/{fresh['id']}/decision",
-                                                json={"outcome": "reject", "comment": "not now"},
-                                                headers=auth(APPROVER_KEY))
+            decided = await running.client.post(
+                f"/v1/approvals/{fresh['id']}/decision",
+                json={"outcome": "reject", "comment": "not now"},
+                headers=auth(APPROVER_KEY),
+            )
             assert decided.status == 200
-            await page.wait_for_selector(f"#rows tr[data-id='{fresh['id']}']", state="detached",
-                                         timeout=10_000)
+            await page.wait_for_selector(f"#rows tr[data-id='{fresh['id']}']", state="detached", timeout=10_000)
 
             # Phone width: nothing wider than the screen but the scrollable table.
             await page.set_viewport_size({"width": 375, "height": 740})
@@ -159,7 +171,9 @@ async def test_reviewer_clears_a_queue_in_the_browser(redis_server, browser, tmp
             target = ours[4]["id"]
             status = await page.evaluate(
                 """async (id) => (await fetch('/requests/' + id + '/decide', {method: 'POST',
-                       body: new URLSearchParams({outcome: 'approve'})})).status""", target)
+                       body: new URLSearchParams({outcome: 'approve'})})).status""",
+                target,
+            )
             assert status == 403
             assert await status_of(running, target) == "pending"
 

@@ -39,8 +39,10 @@ rules:
     level: critical
 """
 VIEWPORTS = {"laptop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
-LONG_SQL = ("DELETE FROM invoices WHERE customer_id IN (SELECT id FROM customers WHERE region = 'eu' AND "
-            "created_at < '2020-01-01' AND status = 'closed' AND balance = 0)")
+LONG_SQL = (
+    "DELETE FROM invoices WHERE customer_id IN (SELECT id FROM customers WHERE region = 'eu' AND "
+    "created_at < '2020-01-01' AND status = 'closed' AND balance = 0)"
+)
 
 
 @pytest.fixture
@@ -48,8 +50,7 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                                    headless=True)
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
             yield chromium
         finally:
@@ -68,8 +69,13 @@ async def sign_in_browser(running: RunningApp, page: Any, email: str) -> None:
 async def in_view(page: Any, selector: str) -> bool:
     box = await page.locator(selector).bounding_box()
     size = page.viewport_size
-    return bool(box) and box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and box["x"] >= 0 \
+    return (
+        bool(box)
+        and box["y"] >= 0
+        and box["y"] + box["height"] <= size["height"]
+        and box["x"] >= 0
         and box["x"] + box["width"] <= size["width"]
+    )
 
 
 async def no_horizontal_overflow(page: Any) -> bool:
@@ -89,21 +95,46 @@ async def test_the_reviewers_five_seconds(redis_server, browser, tmp_path: Path,
     clock = FrozenClock(datetime.now(UTC))
     async with running_app(make_settings(redis_server.url), POLICY, clock) as running:
         # Filed oldest first: newest-first would put the most urgent last.
-        drop = await file_request(running, "db.drop_table", args={"table": "sessions"},
-                                  context={"why": "free disk", "reversible": False})
-        urgent = await file_request(running, "infra.rotate_keys", args={"scope": "all"}, timeout_s=3060,
-                                    risk={"level": "high"}, context={"why": "leaked key"})
+        drop = await file_request(
+            running, "db.drop_table", args={"table": "sessions"}, context={"why": "free disk", "reversible": False}
+        )
+        urgent = await file_request(
+            running,
+            "infra.rotate_keys",
+            args={"scope": "all"},
+            timeout_s=3060,
+            risk={"level": "high"},
+            context={"why": "leaked key"},
+        )
         payment = await file_request(
-            running, "payments.refund_charge", args={"charge_id": "ch_123", "amount": 2650.75, "currency": "usd"},
-            risk={"cost_usd": 2650.75}, requested_by="dana@example.com",
-            context={"alternatives": "partial refund", "why": "customer charged twice",
-                     "affected": "customer 4411", "reversible": False}, sql=LONG_SQL)
-        scale = await file_request(running, "k8s.scale", args={"deployment": "api", "replicas": 12, "image": "v1"},
-                                   context={"why": "traffic spike"})
+            running,
+            "payments.refund_charge",
+            args={"charge_id": "ch_123", "amount": 2650.75, "currency": "usd"},
+            risk={"cost_usd": 2650.75},
+            requested_by="dana@example.com",
+            context={
+                "alternatives": "partial refund",
+                "why": "customer charged twice",
+                "affected": "customer 4411",
+                "reversible": False,
+            },
+            sql=LONG_SQL,
+        )
+        scale = await file_request(
+            running,
+            "k8s.scale",
+            args={"deployment": "api", "replicas": 12, "image": "v1"},
+            context={"why": "traffic spike"},
+        )
         routine = [await file_request(running, "db.query", args={"n": n}) for n in range(3)]
         expiring = await file_request(running, "cache.flush", args={}, timeout_s=1000)
-        question = await (await running.client.post("/v1/questions", json={
-            "question": "Which region should the <b>nightly</b> job use?"}, headers=auth(AGENT_KEY))).json()
+        question = await (
+            await running.client.post(
+                "/v1/questions",
+                json={"question": "Which region should the <b>nightly</b> job use?"},
+                headers=auth(AGENT_KEY),
+            )
+        ).json()
         clock.advance(timedelta(seconds=950))  # `expiring` has 5 % of its time left
 
         context = await browser.new_context(viewport=VIEWPORTS[viewport])

@@ -23,8 +23,11 @@ async def test_server_version_is_the_package_version(app):
 async def test_pending_after_max_wait_then_check_approval(app):
     """The client's own timeout (5 s) is shorter than the human's answer time; max-wait (1 s) is shorter still."""
     async with countersign_session(app.url, "mcp", "--max-wait", "1") as session, filed(app) as queue:
-        answer = result_json(await session.call_tool(
-            "request_approval", {"action": "deploy", "args": {"env": "prod"}}, read_timeout_seconds=5))
+        answer = result_json(
+            await session.call_tool(
+                "request_approval", {"action": "deploy", "args": {"env": "prod"}}, read_timeout_seconds=5
+            )
+        )
         approval_id = await queue.next()
         assert answer["outcome"] == "pending" and answer["approval_id"] == approval_id
         assert answer["dashboard"].endswith(f"/requests/{approval_id}")
@@ -33,8 +36,9 @@ async def test_pending_after_max_wait_then_check_approval(app):
         again = result_json(await session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}))
         assert again["outcome"] == "pending"
 
-        check = asyncio.create_task(session.call_tool("check_approval", {"id": approval_id, "wait_s": 20},
-                                                      read_timeout_seconds=30))
+        check = asyncio.create_task(
+            session.call_tool("check_approval", {"id": approval_id, "wait_s": 20}, read_timeout_seconds=30)
+        )
         await asyncio.sleep(0.3)  # the check is waiting (a long-poll) when the human decides
         await decide(app, approval_id, "modify", "staging first", args={"env": "staging"})
         final = result_json(await asyncio.wait_for(check, 20))
@@ -50,8 +54,9 @@ async def test_progress_notifications_while_waiting(app):
         reported.set()
 
     async with countersign_session(app.url, "mcp", "--progress-every", "1") as session, filed(app) as queue:
-        call = asyncio.create_task(session.call_tool("request_approval", {"action": "deploy"},
-                                                     progress_callback=on_progress))
+        call = asyncio.create_task(
+            session.call_tool("request_approval", {"action": "deploy"}, progress_callback=on_progress)
+        )
         approval_id = await queue.next()
         await asyncio.wait_for(reported.wait(), 20)
         await decide(app, approval_id, "approve")
@@ -79,10 +84,10 @@ async def _cancelled_call(app, *options: str) -> dict:
     settled: asyncio.Queue[str] = asyncio.Queue()
     stop = app.runtime.feed.listen(lambda approval_id, status: status != "pending" and settled.put_nowait(status))
     try:
-        async with countersign_session(app.url, "mcp", "--max-wait", "30", *options) as session, \
-                filed(app) as queue:
-            call = asyncio.create_task(session.call_tool("request_approval", {"action": "deploy"},
-                                                         read_timeout_seconds=1))
+        async with countersign_session(app.url, "mcp", "--max-wait", "30", *options) as session, filed(app) as queue:
+            call = asyncio.create_task(
+                session.call_tool("request_approval", {"action": "deploy"}, read_timeout_seconds=1)
+            )
             approval_id = await queue.next()
             try:
                 await asyncio.wait_for(call, 20)
@@ -122,9 +127,13 @@ async def test_mcp_major_version_mismatch_is_said_plainly(app, tmp_path):
 
     env = cli_env(app.url)
     env["PYTHONPATH"] = f"{tmp_path}:{env['PYTHONPATH']}"
-    process = await asyncio.create_subprocess_exec(*countersign_cmd("mcp"), env=env,
-                                                   stdin=asyncio.subprocess.DEVNULL,
-                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        *countersign_cmd("mcp"),
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     done = await finish(process)
     assert done.code == 3
     assert "needs the `mcp` package 2.x, but mcp 1.9.0 is installed" in done.stderr

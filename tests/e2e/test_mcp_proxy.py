@@ -52,8 +52,7 @@ async def test_tools_pass_through_unchanged_plus_check_approval(fs_app, tmp_path
 async def test_read_auto_approved_passes_at_once(fs_app, tmp_path):
     (tmp_path / "notes.txt").write_text("hello from disk")
     async with countersign_session(fs_app.url, *proxy_argv(tmp_path)) as session:
-        result = await asyncio.wait_for(
-            session.call_tool("read_text_file", {"path": str(tmp_path / "notes.txt")}), 20)
+        result = await asyncio.wait_for(session.call_tool("read_text_file", {"path": str(tmp_path / "notes.txt")}), 20)
     assert not result.is_error and "hello from disk" in result_text(result)
     assert result.structured_content == {"content": "hello from disk"}
 
@@ -91,10 +90,13 @@ async def test_approval_after_the_client_timeout_runs_once_through_check_approva
     answer time but longer than max-wait): the call answers 'pending', and check_approval runs it once."""
     source, target = tmp_path / "a.txt", tmp_path / "b.txt"
     source.write_text("moved")
-    async with countersign_session(fs_app.url, *proxy_argv(tmp_path, "--max-wait", "1")) as session, \
-            filed(fs_app) as queue:
-        pending = await session.call_tool("move_file", {"source": str(source), "destination": str(target)},
-                                          read_timeout_seconds=8)
+    async with (
+        countersign_session(fs_app.url, *proxy_argv(tmp_path, "--max-wait", "1")) as session,
+        filed(fs_app) as queue,
+    ):
+        pending = await session.call_tool(
+            "move_file", {"source": str(source), "destination": str(target)}, read_timeout_seconds=8
+        )
         approval_id = await queue.next()
         text = result_text(pending)
         assert approval_id in text and "check_approval" in text and f"/requests/{approval_id}" in text
@@ -104,7 +106,8 @@ async def test_approval_after_the_client_timeout_runs_once_through_check_approva
         await decide(fs_app, approval_id, "approve", "go")
         first, second = await asyncio.gather(
             session.call_tool("check_approval", {"id": approval_id, "wait_s": 5}),
-            session.call_tool("check_approval", {"id": approval_id, "wait_s": 5}))
+            session.call_tool("check_approval", {"id": approval_id, "wait_s": 5}),
+        )
     assert not first.is_error, result_text(first)
     # Run once: a second move would fail (the source is gone); both answers are the one result.
     assert result_text(first) == result_text(second)
@@ -119,10 +122,13 @@ async def test_progress_is_reported_while_waiting(fs_app, tmp_path):
         seen.append((progress, message))
         reported.set()
 
-    async with countersign_session(fs_app.url, *proxy_argv(tmp_path, "--progress-every", "1")) as session, \
-            filed(fs_app) as queue:
-        call = asyncio.create_task(session.call_tool(
-            "create_directory", {"path": str(tmp_path / "d")}, progress_callback=on_progress))
+    async with (
+        countersign_session(fs_app.url, *proxy_argv(tmp_path, "--progress-every", "1")) as session,
+        filed(fs_app) as queue,
+    ):
+        call = asyncio.create_task(
+            session.call_tool("create_directory", {"path": str(tmp_path / "d")}, progress_callback=on_progress)
+        )
         approval_id = await queue.next()
         await asyncio.wait_for(reported.wait(), 20)
         await decide(fs_app, approval_id, "approve")

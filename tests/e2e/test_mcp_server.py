@@ -37,27 +37,41 @@ async def test_tools_are_listed(app):
 
 async def test_request_approval_approve_reject_modify(app):
     async with mcp_session(app.url) as session, filed(app) as queue:
-        call = asyncio.create_task(session.call_tool("request_approval", {
-            "action": "send_invoice", "args": {"customer": "acme", "amount": 1200}, "why": "month end",
-            "affected": "acme corp", "reversible": False, "alternatives": "wait a week"}))
+        call = asyncio.create_task(
+            session.call_tool(
+                "request_approval",
+                {
+                    "action": "send_invoice",
+                    "args": {"customer": "acme", "amount": 1200},
+                    "why": "month end",
+                    "affected": "acme corp",
+                    "reversible": False,
+                    "alternatives": "wait a week",
+                },
+            )
+        )
         approval_id = await queue.next()
         stored = await fetch(app, approval_id)
-        assert stored["context"] == {"why": "month end", "affected": "acme corp", "reversible": False,
-                                     "alternatives": "wait a week"}
+        assert stored["context"] == {
+            "why": "month end",
+            "affected": "acme corp",
+            "reversible": False,
+            "alternatives": "wait a week",
+        }
         await decide(app, approval_id, "approve", "ok")
         answer = result_json(await asyncio.wait_for(call, 20))
         assert answer["outcome"] == "approved" and answer["comment"] == "ok"
         assert answer["args"] == {"customer": "acme", "amount": 1200}
 
-        call = asyncio.create_task(session.call_tool("request_approval", {"action": "drop_table",
-                                                                          "args": {"table": "users"}}))
+        call = asyncio.create_task(
+            session.call_tool("request_approval", {"action": "drop_table", "args": {"table": "users"}})
+        )
         await decide(app, await queue.next(), "reject", "never")
         answer = result_json(await asyncio.wait_for(call, 20))
         assert answer["outcome"] == "rejected" and not answer["approved"] and answer["args"] is None
         assert answer["comment"] == "never" and answer["decided_by"] == "ada"
 
-        call = asyncio.create_task(session.call_tool("request_approval", {"action": "scale",
-                                                                          "args": {"replicas": 40}}))
+        call = asyncio.create_task(session.call_tool("request_approval", {"action": "scale", "args": {"replicas": 40}}))
         await decide(app, await queue.next(), "modify", "10 max", args={"replicas": 10})
         answer = result_json(await asyncio.wait_for(call, 20))
         assert answer["outcome"] == "approved" and answer["modified"] and answer["args"] == {"replicas": 10}
@@ -65,32 +79,50 @@ async def test_request_approval_approve_reject_modify(app):
 
 async def test_permission_prompt_allow_deny_update(app):
     async with mcp_session(app.url) as session, filed(app) as queue:
-        call = asyncio.create_task(session.call_tool("permission_prompt", {
-            "tool_name": "Bash", "input": {"command": "rm -rf build"}, "tool_use_id": "toolu_1"}))
+        call = asyncio.create_task(
+            session.call_tool(
+                "permission_prompt",
+                {"tool_name": "Bash", "input": {"command": "rm -rf build"}, "tool_use_id": "toolu_1"},
+            )
+        )
         approval_id = await queue.next()
         stored = await fetch(app, approval_id)
         assert stored["action"] == "Bash" and stored["idempotency_key"].startswith("mcp-permission-")
         await decide(app, approval_id, "approve")
-        assert result_json(await asyncio.wait_for(call, 20)) == {"behavior": "allow",
-                                                                  "updatedInput": {"command": "rm -rf build"}}
+        assert result_json(await asyncio.wait_for(call, 20)) == {
+            "behavior": "allow",
+            "updatedInput": {"command": "rm -rf build"},
+        }
 
-        call = asyncio.create_task(session.call_tool("permission_prompt", {
-            "tool_name": "Bash", "input": {"command": "git push --force"}, "tool_use_id": "toolu_2"}))
+        call = asyncio.create_task(
+            session.call_tool(
+                "permission_prompt",
+                {"tool_name": "Bash", "input": {"command": "git push --force"}, "tool_use_id": "toolu_2"},
+            )
+        )
         await decide(app, await queue.next(), "reject", "no force pushes")
         assert result_json(await asyncio.wait_for(call, 20)) == {
-            "behavior": "deny", "message": "Bash rejected by ada: no force pushes"}
+            "behavior": "deny",
+            "message": "Bash rejected by ada: no force pushes",
+        }
 
-        call = asyncio.create_task(session.call_tool("permission_prompt", {
-            "tool_name": "Write", "input": {"path": "/etc/hosts", "content": "x"}, "tool_use_id": "toolu_3"}))
-        await decide(app, await queue.next(), "modify", "write it in tmp",
-                     args={"path": "/tmp/hosts", "content": "x"})
+        call = asyncio.create_task(
+            session.call_tool(
+                "permission_prompt",
+                {"tool_name": "Write", "input": {"path": "/etc/hosts", "content": "x"}, "tool_use_id": "toolu_3"},
+            )
+        )
+        await decide(app, await queue.next(), "modify", "write it in tmp", args={"path": "/tmp/hosts", "content": "x"})
         assert result_json(await asyncio.wait_for(call, 20)) == {
-            "behavior": "allow", "updatedInput": {"path": "/tmp/hosts", "content": "x"}}
+            "behavior": "allow",
+            "updatedInput": {"path": "/tmp/hosts", "content": "x"},
+        }
 
 
 async def test_server_errors_are_tool_errors(app):
-    params = StdioServerParameters(command=sys.executable, args=["-m", "bot.cli", "mcp"],
-                                   env=cli_env(app.url, key="not-a-key-0123456789"))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "bot.cli", "mcp"], env=cli_env(app.url, key="not-a-key-0123456789")
+    )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await session.initialize()
         result = await session.call_tool("request_approval", {"action": "deploy"})

@@ -11,18 +11,29 @@ import time
 from tests.support.agents import filed
 from tests.support.processes import cli_env, countersign_cmd
 
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                   "clientInfo": {"name": "test", "version": "1"}}}
-CALL = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": "request_approval", "arguments": {"action": "deploy"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
+}
+CALL = {
+    "jsonrpc": "2.0",
+    "id": 2,
+    "method": "tools/call",
+    "params": {"name": "request_approval", "arguments": {"action": "deploy"}},
+}
 
 
 async def _waiting_mcp(app) -> asyncio.subprocess.Process:
     """An MCP server with one tool call filed and waiting for a decision."""
-    process = await asyncio.create_subprocess_exec(*countersign_cmd("mcp"), env=cli_env(app.url),
-                                                   stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.DEVNULL)
+    process = await asyncio.create_subprocess_exec(
+        *countersign_cmd("mcp"),
+        env=cli_env(app.url),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     assert process.stdin is not None and process.stdout is not None
     async with filed(app) as queue:
         process.stdin.write(json.dumps(INIT).encode() + b"\n")

@@ -14,8 +14,7 @@ import pytest
 from tests.support.processes import clean_env, countersign_cmd, start_serve, stop
 from tests.support.servers import AGENT_KEY, APPROVER_KEY, auth
 
-KEYS = {"COUNTERSIGN_API_KEYS": f"billing-agent:{AGENT_KEY}",
-        "COUNTERSIGN_APPROVER_KEYS": f"ada:{APPROVER_KEY}"}
+KEYS = {"COUNTERSIGN_API_KEYS": f"billing-agent:{AGENT_KEY}", "COUNTERSIGN_APPROVER_KEYS": f"ada:{APPROVER_KEY}"}
 
 
 def _children_of(pid: int) -> list[int]:
@@ -41,8 +40,9 @@ def _all_gone(pids: list[int], timeout: float = 5) -> bool:
 
 
 async def test_long_poll_in_one_process_woken_by_decision_in_another(app, settings, tmp_path):
-    env = clean_env(**KEYS, REDIS_URL=settings.redis_url or "",
-                    COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix)
+    env = clean_env(
+        **KEYS, REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix
+    )
     proc, url = start_serve(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
@@ -53,8 +53,9 @@ async def test_long_poll_in_one_process_woken_by_decision_in_another(app, settin
             assert not poll.done()
             started = time.monotonic()
             # The decision goes through this test's own server process (the `app` fixture), not the subprocess.
-            decided = await app.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                            json={"outcome": "approve"}, headers=auth(APPROVER_KEY))
+            decided = await app.client.post(
+                f"/v1/approvals/{approval['id']}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+            )
             assert decided.status == 200
             resp = await asyncio.wait_for(poll, 5)
             assert (await resp.json())["status"] == "approved"
@@ -70,8 +71,11 @@ def test_embedded_server_starts_persists_and_leaves_no_orphan(tmp_path):
     children = _children_of(proc.pid)
     try:
         assert children, "serve started no embedded server"
-        request = urllib.request.Request(f"{url}/v1/approvals", data=json.dumps({"action": "deploy"}).encode(),
-                                         headers={**auth(), "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{url}/v1/approvals",
+            data=json.dumps({"action": "deploy"}).encode(),
+            headers={**auth(), "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request) as resp:  # noqa: S310
             approval_id = json.loads(resp.read())["id"]
     finally:
@@ -98,16 +102,25 @@ def test_embedded_server_dies_with_a_killed_parent(tmp_path):
     assert _all_gone(children), "embedded server outlived its killed parent"
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"PORT": "abc"}, "countersign: PORT:"),
-    ({"REDIS_URL": "http://x"}, "countersign: REDIS_URL: Value error, must start with redis://"),
-    ({"COUNTERSIGN_API_KEYS": "nocolon"}, "countersign: COUNTERSIGN_API_KEYS: expected comma-separated"),
-    ({"COUNTERSIGN_API_KEYS": "a:short"}, "countersign: COUNTERSIGN_API_KEYS: the secret for 'a' is shorter"),
-    ({"COUNTERSIGN_POLICY": "/nonexistent.yaml"}, "countersign: COUNTERSIGN_POLICY:"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"PORT": "abc"}, "countersign: PORT:"),
+        ({"REDIS_URL": "http://x"}, "countersign: REDIS_URL: Value error, must start with redis://"),
+        ({"COUNTERSIGN_API_KEYS": "nocolon"}, "countersign: COUNTERSIGN_API_KEYS: expected comma-separated"),
+        ({"COUNTERSIGN_API_KEYS": "a:short"}, "countersign: COUNTERSIGN_API_KEYS: the secret for 'a' is shorter"),
+        ({"COUNTERSIGN_POLICY": "/nonexistent.yaml"}, "countersign: COUNTERSIGN_POLICY:"),
+    ],
+)
 def test_bad_settings_exit_2_with_one_line(tmp_path, env, expected):
-    result = subprocess.run(countersign_cmd("serve"), env=clean_env(**{**KEYS, **env}), cwd=tmp_path,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        countersign_cmd("serve"),
+        env=clean_env(**{**KEYS, **env}),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(expected), result.stderr
@@ -117,20 +130,41 @@ def test_bad_settings_exit_2_with_one_line(tmp_path, env, expected):
 def test_bad_policy_file_exit_2_names_file_line_field(tmp_path):
     policy = tmp_path / "policy.yaml"
     policy.write_text("levels:\n  high:\n    quorum: lots\n")
-    result = subprocess.run(countersign_cmd("serve"), env=clean_env(**KEYS, COUNTERSIGN_POLICY=str(policy)),
-                            cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        countersign_cmd("serve"),
+        env=clean_env(**KEYS, COUNTERSIGN_POLICY=str(policy)),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip() == f"countersign: {policy}:3: levels.high.quorum: " \
+    assert (
+        result.stderr.strip() == f"countersign: {policy}:3: levels.high.quorum: "
         "Input should be a valid integer, unable to parse string as an integer"
-    check = subprocess.run(countersign_cmd("policy", "check", str(policy)), env=clean_env(), cwd=tmp_path,
-                           capture_output=True, text=True, timeout=30)
+    )
+    check = subprocess.run(
+        countersign_cmd("policy", "check", str(policy)),
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert check.returncode == 2 and ":3: levels.high.quorum" in check.stderr
 
 
 def test_policy_explain_prints_level_reasons_route(tmp_path):
-    result = subprocess.run(countersign_cmd("policy", "explain", "--action", "delete_user", "--sql",
-                                            "DELETE FROM users", "--risk", '{"cost_usd": 500}'),
-                            env=clean_env(), cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        countersign_cmd(
+            "policy", "explain", "--action", "delete_user", "--sql", "DELETE FROM users", "--risk", '{"cost_usd": 500}'
+        ),
+        env=clean_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("level: critical\n")
     assert "because sql: DELETE without WHERE" in result.stdout
@@ -141,15 +175,20 @@ def test_policy_explain_prints_level_reasons_route(tmp_path):
 async def test_audit_verify_and_export_catch_tampering(app, settings, tmp_path):
     for _ in range(3):
         created = await (await app.client.post("/v1/approvals", json={"action": "deploy"}, headers=auth())).json()
-    await app.client.post(f"/v1/approvals/{created['id']}/decision", json={"outcome": "approve"},
-                          headers=auth(APPROVER_KEY))
+    await app.client.post(
+        f"/v1/approvals/{created['id']}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+    )
     # The CLI verifies the HMAC-keyed chain with the same secret key as the server that wrote it.
-    env = clean_env(REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
-                    COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "")
+    env = clean_env(
+        REDIS_URL=settings.redis_url or "",
+        COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
+        COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "",
+    )
 
     def cli(*args):
-        return subprocess.run(countersign_cmd("audit", *args), env=env, cwd=tmp_path, capture_output=True,
-                              text=True, timeout=30)
+        return subprocess.run(
+            countersign_cmd("audit", *args), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
 
     ok = cli("verify")
     assert ok.returncode == 0 and "audit chain OK: 5 entries (5 keyed" in ok.stdout
@@ -180,13 +219,22 @@ async def test_audit_verify_and_export_catch_tampering(app, settings, tmp_path):
     assert removed.returncode == 1 and f"BROKEN at entry {entries[3][0]}" in removed.stdout
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    ({"HOST": "256.1.1.1"}, "countersign: HOST/PORT: cannot listen on 256.1.1.1"),
-    ({"COUNTERSIGN_LOG_LEVEL": "LOUD"}, "countersign: COUNTERSIGN_LOG_LEVEL:"),
-])
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"HOST": "256.1.1.1"}, "countersign: HOST/PORT: cannot listen on 256.1.1.1"),
+        ({"COUNTERSIGN_LOG_LEVEL": "LOUD"}, "countersign: COUNTERSIGN_LOG_LEVEL:"),
+    ],
+)
 def test_bad_listen_settings_exit_2(tmp_path, env, expected):
-    result = subprocess.run(countersign_cmd("serve"), env=clean_env(**{**KEYS, **env}), cwd=tmp_path,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        countersign_cmd("serve"),
+        env=clean_env(**{**KEYS, **env}),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(expected), result.stderr
@@ -194,13 +242,15 @@ def test_bad_listen_settings_exit_2(tmp_path, env, expected):
 
 async def test_serve_alone_expires_requests_into_their_default(settings, tmp_path):
     # No worker runs: `countersign serve` itself expires the request at expires_at (on_timeout: reject).
-    env = clean_env(**KEYS, REDIS_URL=settings.redis_url or "",
-                    COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix)
+    env = clean_env(
+        **KEYS, REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix
+    )
     proc, url = start_serve(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{url}/v1/approvals", json={"action": "deploy", "timeout_s": 1},
-                                 headers=auth()) as resp:
+            async with http.post(
+                f"{url}/v1/approvals", json={"action": "deploy", "timeout_s": 1}, headers=auth()
+            ) as resp:
                 approval = await resp.json()
             started = time.monotonic()
             async with http.get(f"{url}/v1/approvals/{approval['id']}?wait=10", headers=auth()) as resp:
@@ -216,9 +266,12 @@ async def test_worker_alone_expires_requests_into_their_default(app, tmp_path):
     # The app here runs no sweeper (tests build runtimes without one): only the `countersign worker`
     # process's sweeper can expire the request, and it does at expires_at, woken by the new request.
     settings = app.runtime.settings
-    env = clean_env(**KEYS, REDIS_URL=settings.redis_url or "",
-                    COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
-                    COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "")
+    env = clean_env(
+        **KEYS,
+        REDIS_URL=settings.redis_url or "",
+        COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
+        COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "",
+    )
     worker = await asyncio.to_thread(subprocess.Popen, countersign_cmd("worker"), env=env, cwd=tmp_path)
     try:
         filed = await app.client.post("/v1/approvals", json={"action": "deploy", "timeout_s": 2}, headers=auth())

@@ -36,7 +36,9 @@ class Cluster:
     @property
     def url(self) -> str:
         # Each state change is acknowledged only once the replica has it (WAIT after every script).
-        return f"redis+sentinel://127.0.0.1:{self.ports['sentinel']}/{SERVICE}/0?confirm_replicas=1&confirm_timeout_ms=300"
+        return (
+            f"redis+sentinel://127.0.0.1:{self.ports['sentinel']}/{SERVICE}/0?confirm_replicas=1&confirm_timeout_ms=300"
+        )
 
     def primary_port(self) -> int:
         with redis.Redis(port=self.ports["sentinel"], socket_timeout=1) as client:
@@ -44,9 +46,24 @@ class Cluster:
 
 
 def _node(directory: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory),
-                             "--save", "", "--appendonly", "no", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            _binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *extra,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _until(check, timeout: float = 20, what: str = "") -> None:
@@ -67,12 +84,15 @@ def cluster() -> Iterator[Cluster]:
     replica = _node(directory, ports["replica"], "--replicaof", "127.0.0.1", str(ports["primary"]))
     conf = directory / "sentinel.conf"
     # Short failover timings: the primary is declared down after 0.5 s.
-    conf.write_text(f"port {ports['sentinel']}\nbind 127.0.0.1\ndir {directory}\n"
-                    f"sentinel monitor {SERVICE} 127.0.0.1 {ports['primary']} 1\n"
-                    f"sentinel down-after-milliseconds {SERVICE} 500\n"
-                    f"sentinel failover-timeout {SERVICE} 2000\n")
-    sentinel = subprocess.Popen([_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    conf.write_text(
+        f"port {ports['sentinel']}\nbind 127.0.0.1\ndir {directory}\n"
+        f"sentinel monitor {SERVICE} 127.0.0.1 {ports['primary']} 1\n"
+        f"sentinel down-after-milliseconds {SERVICE} 500\n"
+        f"sentinel failover-timeout {SERVICE} 2000\n"
+    )
+    sentinel = subprocess.Popen(
+        [_binary(), str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     running = Cluster(primary, replica, sentinel, ports, directory)
     try:
         with redis.Redis(port=ports["replica"]) as replica_client:
@@ -91,8 +111,9 @@ async def _decide(http: aiohttp.ClientSession, url: str, approval_id: str, attem
     409 says an earlier, unacknowledged attempt took effect after all)."""
     for _ in range(attempts):
         with contextlib.suppress(aiohttp.ClientError):
-            async with http.post(f"{url}/v1/approvals/{approval_id}/decision", json={"outcome": "approve"},
-                                 headers=auth(APPROVER_KEY)) as resp:
+            async with http.post(
+                f"{url}/v1/approvals/{approval_id}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+            ) as resp:
                 if resp.status == 200:
                     return await resp.json()
                 if resp.status == 409:
@@ -102,35 +123,39 @@ async def _decide(http: aiohttp.ClientSession, url: str, approval_id: str, attem
 
 
 async def test_primary_killed_no_acknowledged_decision_lost_and_long_polls_recover(cluster, tmp_path):
-    env = clean_env(REDIS_URL=cluster.url, COUNTERSIGN_API_KEYS=f"billing-agent:{AGENT_KEY}",
-                    COUNTERSIGN_APPROVER_KEYS=f"ada:{APPROVER_KEY}", COUNTERSIGN_SECRET_KEY=SECRET_KEY,
-                    COUNTERSIGN_DATA_DIR=str(tmp_path / "data"))
+    env = clean_env(
+        REDIS_URL=cluster.url,
+        COUNTERSIGN_API_KEYS=f"billing-agent:{AGENT_KEY}",
+        COUNTERSIGN_APPROVER_KEYS=f"ada:{APPROVER_KEY}",
+        COUNTERSIGN_SECRET_KEY=SECRET_KEY,
+        COUNTERSIGN_DATA_DIR=str(tmp_path / "data"),
+    )
     proc, url = await asyncio.to_thread(start_serve, env, tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
             ids = []
             for number in range(8):
-                async with http.post(f"{url}/v1/approvals", json={"action": f"deploy-{number}"},
-                                     headers=auth()) as resp:
+                async with http.post(
+                    f"{url}/v1/approvals", json={"action": f"deploy-{number}"}, headers=auth()
+                ) as resp:
                     assert resp.status == 201
                     ids.append((await resp.json())["id"])
             decided, waiting = ids[:4], ids[4:]
             for approval_id in decided:
                 assert (await _decide(http, url, approval_id, attempts=1))["status"] == "approved"
-            polls = [asyncio.create_task(http.get(f"{url}/v1/approvals/{i}?wait=60", headers=auth()))
-                     for i in waiting]
+            polls = [asyncio.create_task(http.get(f"{url}/v1/approvals/{i}?wait=60", headers=auth())) for i in waiting]
             await asyncio.sleep(0.3)
             assert not any(poll.done() for poll in polls)
             # Killed at once: no waiting for replication beyond what acknowledging the decisions waited for.
             cluster.primary.kill()
             cluster.primary.wait()
-            await asyncio.to_thread(_until, lambda: cluster.primary_port() == cluster.ports["replica"], 20,
-                                    "failover")
+            await asyncio.to_thread(_until, lambda: cluster.primary_port() == cluster.ports["replica"], 20, "failover")
             assert not any(poll.done() for poll in polls), "a held long-poll failed during the failover"
             # The old primary comes back as the new primary's replica, so changes can again be confirmed by a
             # replica (until then they fail unacknowledged, and _decide retries them).
-            cluster.primary = _node(cluster.directory, cluster.ports["primary"], "--replicaof", "127.0.0.1",
-                                    str(cluster.ports["replica"]))
+            cluster.primary = _node(
+                cluster.directory, cluster.ports["primary"], "--replicaof", "127.0.0.1", str(cluster.ports["replica"])
+            )
             # Decisions after the failover wake the long-polls held since before it.
             for approval_id in waiting:
                 await _decide(http, url, approval_id)
@@ -154,14 +179,23 @@ def test_rq_client_follows_the_primary_through_sentinel(cluster):
         client.close()
 
 
-@pytest.mark.parametrize("url", ["redis+sentinel:///svc", "redis+sentinel://h:1", "redis+sentinel://h:x/svc",
-                                 "redis+sentinel://h:1/svc/db/extra", "redis+sentinel://h:1/svc?confirm_replicas=x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+sentinel:///svc",
+        "redis+sentinel://h:1",
+        "redis+sentinel://h:x/svc",
+        "redis+sentinel://h:1/svc/db/extra",
+        "redis+sentinel://h:1/svc?confirm_replicas=x",
+    ],
+)
 def test_malformed_sentinel_urls_are_refused(url):
     with pytest.raises(ConfigError):
         SentinelUrl.parse(url)
 
 
 def test_sentinel_url_with_password_several_hosts_and_db():
-    parsed = SentinelUrl.parse("redis+sentinel://:s%40cret@a:26379,b:26380/mymaster/3?sentinel_password=x"
-                               "&confirm_replicas=2")
+    parsed = SentinelUrl.parse(
+        "redis+sentinel://:s%40cret@a:26379,b:26380/mymaster/3?sentinel_password=x&confirm_replicas=2"
+    )
     assert parsed == SentinelUrl([("a", 26379), ("b", 26380)], "mymaster", 3, None, "s@cret", "x", 2)

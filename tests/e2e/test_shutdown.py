@@ -16,14 +16,18 @@ from bot.embedded import free_port
 from tests.support.processes import clean_env, countersign_cmd, start_serve, stop, wait_http
 from tests.support.servers import AGENT_KEY, APPROVER_KEY, SECRET_KEY, auth
 
-KEYS = {"COUNTERSIGN_API_KEYS": f"billing-agent:{AGENT_KEY}",
-        "COUNTERSIGN_APPROVER_KEYS": f"ada:{APPROVER_KEY}", "COUNTERSIGN_SECRET_KEY": SECRET_KEY}
+KEYS = {
+    "COUNTERSIGN_API_KEYS": f"billing-agent:{AGENT_KEY}",
+    "COUNTERSIGN_APPROVER_KEYS": f"ada:{APPROVER_KEY}",
+    "COUNTERSIGN_SECRET_KEY": SECRET_KEY,
+}
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def _env(settings) -> dict[str, str]:
-    return clean_env(**KEYS, REDIS_URL=settings.redis_url or "",
-                     COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix)
+    return clean_env(
+        **KEYS, REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix
+    )
 
 
 async def _exit_time(proc: subprocess.Popen[bytes]) -> float:
@@ -63,8 +67,17 @@ async def test_sigterm_answers_held_long_polls_and_exits_within_5s(settings, tmp
 
 
 async def _sign_in(http: aiohttp.ClientSession, url: str, env: dict[str, str], tmp_path) -> None:
-    link = (await asyncio.to_thread(subprocess.run, countersign_cmd("web-login", "ada@example.com", "--admin"),
-                                    env=env, cwd=tmp_path, capture_output=True, text=True, check=True)).stdout.strip()
+    link = (
+        await asyncio.to_thread(
+            subprocess.run,
+            countersign_cmd("web-login", "ada@example.com", "--admin"),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    ).stdout.strip()
     path = "/" + link.split("://", 1)[1].split("/", 1)[1]
     async with http.get(url + path) as page:
         csrf = _CSRF.search(await page.text())
@@ -98,8 +111,10 @@ async def test_sigterm_during_a_request_lets_it_finish(settings, tmp_path):
     proc, url = start_serve(_env(settings), tmp_path)
     try:
         async with aiohttp.ClientSession() as http:
-            files = [asyncio.create_task(http.post(f"{url}/v1/approvals", json={"action": f"a{n}"},
-                                                   headers=auth())) for n in range(20)]
+            files = [
+                asyncio.create_task(http.post(f"{url}/v1/approvals", json={"action": f"a{n}"}, headers=auth()))
+                for n in range(20)
+            ]
             await asyncio.sleep(0.01)
             proc.send_signal(signal.SIGTERM)
             results = await asyncio.gather(*files, return_exceptions=True)
@@ -146,8 +161,9 @@ def _start_workers(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str, list[i
     # No REDIS_URL: the parent starts the embedded server once and both children share it.
     env = clean_env(**KEYS, COUNTERSIGN_DATA_DIR=str(tmp_path / "data"))
     port = free_port()
-    proc = subprocess.Popen(countersign_cmd("serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)),
-                            env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        countersign_cmd("serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)), env=env, cwd=tmp_path
+    )
     url = f"http://127.0.0.1:{port}"
     children = _wait_children(proc.pid, 3)  # the embedded server and 2 workers
     wait_http(url + "/healthz", proc=proc)

@@ -42,8 +42,9 @@ async def test_modify_from_slack_returns_new_args(slack):
     waiting = asyncio.create_task(slack.approval(approval["id"], wait=20))
     await slack.player.click("U0ADA", MODIFY, approval["id"], message=message)
     [call] = await slack.emulator.wait_for("views.open")
-    await slack.player.submit_view("U0ADA", call.args["view"],
-                                   {ARGS_BLOCK: {ARGS_INPUT: '{"amount": 50, "currency": "EUR"}'}})
+    await slack.player.submit_view(
+        "U0ADA", call.args["view"], {ARGS_BLOCK: {ARGS_INPUT: '{"amount": 50, "currency": "EUR"}'}}
+    )
     decided = await asyncio.wait_for(waiting, 10)
     assert decided["status"] == "approved" and decided["decision"]["outcome"] == "modify"
     assert decided["decision"]["args"] == {"amount": 50, "currency": "EUR"}
@@ -51,9 +52,11 @@ async def test_modify_from_slack_returns_new_args(slack):
 
 async def test_decision_via_api_updates_the_slack_message(slack):
     approval, message = await slack.submit_and_wait_posted()
-    response = await slack.running.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                               json={"outcome": "reject", "comment": "not today"},
-                                               headers=auth(APPROVER_KEY))
+    response = await slack.running.client.post(
+        f"/v1/approvals/{approval['id']}/decision",
+        json={"outcome": "reject", "comment": "not today"},
+        headers=auth(APPROVER_KEY),
+    )
     assert response.status == 200
     [update] = await slack.emulator.wait_for("chat.update")
     assert (update.args["channel"], update.args["ts"]) == (message.channel, message.ts)
@@ -62,8 +65,7 @@ async def test_decision_via_api_updates_the_slack_message(slack):
 
 async def test_cancel_by_the_agent_updates_the_slack_message(slack):
     approval, message = await slack.submit_and_wait_posted()
-    response = await slack.running.client.post(f"/v1/approvals/{approval['id']}/cancel",
-                                               headers=auth())
+    response = await slack.running.client.post(f"/v1/approvals/{approval['id']}/cancel", headers=auth())
     assert response.status == 200
     await slack.emulator.wait_for("chat.update")
     assert message.action_ids == [] and "Cancelled" in message.all_text
@@ -72,8 +74,7 @@ async def test_cancel_by_the_agent_updates_the_slack_message(slack):
 async def test_twenty_concurrent_clicks_make_one_decision(slack):
     approval, message = await slack.submit_and_wait_posted()
     clickers = [f"U0P{i:02d}" for i in range(20)]
-    results = await asyncio.gather(*[slack.player.click(u, APPROVE, approval["id"], message=message)
-                                     for u in clickers])
+    results = await asyncio.gather(*[slack.player.click(u, APPROVE, approval["id"], message=message) for u in clickers])
     assert {status for status, _ in results} == {200}
     decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
     assert decided["status"] == "approved" and decided["decision"]["by"]["id"] in clickers

@@ -60,8 +60,7 @@ class OutboxProbe:
 
     async def wait(self, event_type: str, approval_id: str, seconds: float = 10) -> None:
         async with self._changed:
-            await asyncio.wait_for(self._changed.wait_for(lambda: (event_type, approval_id) in self.seen),
-                                   seconds)
+            await asyncio.wait_for(self._changed.wait_for(lambda: (event_type, approval_id) in self.seen), seconds)
 
 
 @pytest.fixture
@@ -85,13 +84,20 @@ async def recorder() -> AsyncIterator[HttpRecorder]:
 
 
 @pytest.fixture
-def esc_settings(redis_server: EmbeddedRedis, smtp: SmtpServer, twilio: TwilioEmulator,
-                 recorder: HttpRecorder) -> Settings:
+def esc_settings(
+    redis_server: EmbeddedRedis, smtp: SmtpServer, twilio: TwilioEmulator, recorder: HttpRecorder
+) -> Settings:
     return make_settings(
-        redis_server.url, smtp_url=smtp.url, email_from="countersign@example.com",
-        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from=FROM_NUMBER,
-        twilio_api_url=twilio.url, countersign_public_url=PUBLIC_URL,
-        slack_bot_token="xoxb-test", slack_api_url=recorder.url + "/api/",
+        redis_server.url,
+        smtp_url=smtp.url,
+        email_from="countersign@example.com",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from=FROM_NUMBER,
+        twilio_api_url=twilio.url,
+        countersign_public_url=PUBLIC_URL,
+        slack_bot_token="xoxb-test",
+        slack_api_url=recorder.url + "/api/",
         countersign_secret_key="escalation-test-secret-key-0123456789",
         # The agent's callback receiver runs on loopback: the operator allows it (refused by default).
         countersign_callback_allow="127.0.0.1",
@@ -106,10 +112,15 @@ async def esc_app(esc_settings: Settings) -> AsyncIterator[tuple[RunningApp, Out
         yield running, probe
 
 
-async def submit(running: RunningApp, probe: OutboxProbe, action: str = "delete_user_data",
-                 **extra: Any) -> dict[str, Any]:
-    body = {"action": action, "args": {"user_id": "user_123"},
-            "context": {"why": "GDPR erasure request", "affected": "1 user", "reversible": False}, **extra}
+async def submit(
+    running: RunningApp, probe: OutboxProbe, action: str = "delete_user_data", **extra: Any
+) -> dict[str, Any]:
+    body = {
+        "action": action,
+        "args": {"user_id": "user_123"},
+        "context": {"why": "GDPR erasure request", "affected": "1 user", "reversible": False},
+        **extra,
+    }
     response = await running.client.post("/v1/approvals", json=body, headers=auth(AGENT_KEY))
     assert response.status == 201, await response.text()
     approval: dict[str, Any] = await response.json()

@@ -18,15 +18,18 @@ async def callback_attempts(running: RunningApp, approval_id: str) -> list[dict[
 
 
 async def _decide(running: RunningApp, probe: OutboxProbe, approval_id: str) -> None:
-    response = await running.client.post(f"/v1/approvals/{approval_id}/decision",
-                                         json={"outcome": "reject", "comment": "not today"},
-                                         headers=auth(APPROVER_KEY))
+    response = await running.client.post(
+        f"/v1/approvals/{approval_id}/decision",
+        json={"outcome": "reject", "comment": "not today"},
+        headers=auth(APPROVER_KEY),
+    )
     assert response.status == 200
     await probe.wait("decided", approval_id)
 
 
-async def test_callback_is_signed_with_the_agents_key(esc_app: tuple[RunningApp, OutboxProbe],
-                                                      recorder: HttpRecorder) -> None:
+async def test_callback_is_signed_with_the_agents_key(
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe, callback_url=recorder.url + "/hooks/countersign")
     await _decide(running, probe, approval["id"])
@@ -45,8 +48,9 @@ async def test_callback_is_signed_with_the_agents_key(esc_app: tuple[RunningApp,
     assert [(a["attempt"], a["result"], a["http_status"]) for a in attempts] == [(1, "delivered", 200)]
 
 
-async def test_callback_retries_on_5xx_then_delivers(esc_app: tuple[RunningApp, OutboxProbe],
-                                                     recorder: HttpRecorder) -> None:
+async def test_callback_retries_on_5xx_then_delivers(
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     recorder.statuses = [503, 500]
     approval = await submit(running, probe, callback_url=recorder.url + "/hooks/countersign")
@@ -64,7 +68,10 @@ async def test_callback_retries_on_5xx_then_delivers(esc_app: tuple[RunningApp, 
     assert 20 < waits[2] <= 31 and 50 < waits[3] <= 61  # 30 s, then 60 s: exponential
     attempts = await callback_attempts(running, approval["id"])
     assert [(a["attempt"], a["result"], a["http_status"]) for a in attempts] == [
-        (1, "retrying", 503), (2, "retrying", 500), (3, "delivered", 200)]
+        (1, "retrying", 503),
+        (2, "retrying", 500),
+        (3, "delivered", 200),
+    ]
 
 
 async def test_callback_retries_on_network_errors(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
@@ -79,8 +86,9 @@ async def test_callback_retries_on_network_errors(esc_app: tuple[RunningApp, Out
     assert next_job in dict(scheduled(running.runtime.settings))
 
 
-async def test_callback_gives_up_after_24_hours(esc_app: tuple[RunningApp, OutboxProbe],
-                                                recorder: HttpRecorder) -> None:
+async def test_callback_gives_up_after_24_hours(
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     from datetime import timedelta
 
     from bot.clock import FrozenClock

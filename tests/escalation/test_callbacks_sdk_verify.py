@@ -13,12 +13,16 @@ from tests.support.rq_worker import run_burst
 from tests.support.servers import AGENT_KEY, APPROVER_KEY, RunningApp, auth
 
 
-async def test_delivered_callback_verifies_with_the_sdk(esc_app: tuple[RunningApp, OutboxProbe],
-                                                         recorder: HttpRecorder) -> None:
+async def test_delivered_callback_verifies_with_the_sdk(
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe, callback_url=recorder.url + "/hooks/sdk")
-    response = await running.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                         json={"outcome": "approve", "comment": "ok"}, headers=auth(APPROVER_KEY))
+    response = await running.client.post(
+        f"/v1/approvals/{approval['id']}/decision",
+        json={"outcome": "approve", "comment": "ok"},
+        headers=auth(APPROVER_KEY),
+    )
     assert response.status == 200
     await probe.wait("decided", approval["id"])
     await run_burst(running.runtime.settings)

@@ -27,16 +27,21 @@ async def test_jobs_are_scheduled_at_the_policy_times(esc_app: tuple[RunningApp,
     rows = dict(scheduled(running.runtime.settings))
     created = (await running.runtime.service.get(approval["id"])).created_at
     keys, approval_id = running.runtime.keys, approval["id"]
-    expected = {step_job_id(keys, approval_id, 0, 0): 10, step_job_id(keys, approval_id, 1, 0): 30,
-                step_job_id(keys, approval_id, 2, 0): 60, step_job_id(keys, approval_id, 2, 1): 75}
+    expected = {
+        step_job_id(keys, approval_id, 0, 0): 10,
+        step_job_id(keys, approval_id, 1, 0): 30,
+        step_job_id(keys, approval_id, 2, 0): 60,
+        step_job_id(keys, approval_id, 2, 1): 75,
+    }
     assert set(rows) == set(expected)
     for job_id, minutes in expected.items():
         # RQ stores due times to the second.
         assert abs((rows[job_id] - created - timedelta(minutes=minutes)).total_seconds()) < 1.5
 
 
-async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
-                                         twilio: TwilioEmulator, recorder: HttpRecorder) -> None:
+async def test_full_chain_fires_in_order(
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator, recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
     approval_id = approval["id"]
@@ -63,7 +68,8 @@ async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe]
     assert sms.to == ALICE_PHONE and len(sms.body) < 320
     assert sms.body.startswith(
         "[HIGH · NOT reversible] Approval needed. Agent billing-agent asks: "
-        "«delete_user_data(user_id=user_123)». Reply YES ")
+        "«delete_user_data(user_id=user_123)». Reply YES "
+    )
 
     types = await audit_types(running, approval_id)
     notified = [e.detail for e in await running.runtime.service.events(approval_id) if e.type == "notified"]
@@ -71,12 +77,13 @@ async def test_full_chain_fires_in_order(esc_app: tuple[RunningApp, OutboxProbe]
     assert types[0] == "created"
 
 
-async def test_reminder_goes_into_the_slack_thread(esc_app: tuple[RunningApp, OutboxProbe],
-                                                   recorder: HttpRecorder) -> None:
+async def test_reminder_goes_into_the_slack_thread(
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
     keys = running.runtime.keys
-    thread_key = slack_keys.messages(keys, approval['id'])  # what the Slack adapter records
+    thread_key = slack_keys.messages(keys, approval["id"])  # what the Slack adapter records
     await running.runtime.redis.hset(thread_key, "C0APPROVALS", "1700000000.000100")
     make_due(running.runtime.settings, step_ids(running, approval["id"])[0])
     await run_burst(running.runtime.settings)
@@ -85,15 +92,17 @@ async def test_reminder_goes_into_the_slack_thread(esc_app: tuple[RunningApp, Ou
     assert "<@U0ALICE>" in post["text"]
 
 
-async def test_nothing_is_sent_after_a_decision(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
-                                                twilio: TwilioEmulator, recorder: HttpRecorder) -> None:
+async def test_nothing_is_sent_after_a_decision(
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator, recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
     approval_id = approval["id"]
     ids = step_ids(running, approval_id)
     assert len(ids) == 4
-    response = await running.client.post(f"/v1/approvals/{approval_id}/decision", json={"outcome": "approve"},
-                                          headers=auth(APPROVER_KEY))
+    response = await running.client.post(
+        f"/v1/approvals/{approval_id}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+    )
     assert response.status == 200
     await probe.wait("decided", approval_id)
     # Every scheduled job is cancelled…
@@ -157,13 +166,15 @@ async def test_an_early_sweep_changes_nothing(esc_app: tuple[RunningApp, OutboxP
     assert await running.runtime.redis.zscore(running.runtime.keys.expiry, approval["id"]) is not None
 
 
-async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer,
-                                                   twilio: TwilioEmulator) -> None:
+async def test_a_cancelled_request_notifies_no_one(
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
     approval_id = approval["id"]
-    response = await running.client.post(f"/v1/approvals/{approval_id}/cancel", json={"reason": "not needed"},
-                                         headers=auth())
+    response = await running.client.post(
+        f"/v1/approvals/{approval_id}/cancel", json={"reason": "not needed"}, headers=auth()
+    )
     assert response.status == 200
     await probe.wait("decided", approval_id)
     assert [j for j, _ in scheduled(running.runtime.settings) if approval_id in j] == []
@@ -172,8 +183,7 @@ async def test_a_cancelled_request_notifies_no_one(esc_app: tuple[RunningApp, Ou
     assert (await running.runtime.service.get(approval_id)).status == Status.cancelled
 
 
-async def test_sweepers_in_several_processes_expire_a_request_once(
-        esc_app: tuple[RunningApp, OutboxProbe]) -> None:
+async def test_sweepers_in_several_processes_expire_a_request_once(esc_app: tuple[RunningApp, OutboxProbe]) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
     expires_at = (await running.runtime.service.get(approval["id"])).expires_at

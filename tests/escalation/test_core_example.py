@@ -23,8 +23,7 @@ CORE_EXAMPLE = EXAMPLE_POLICY  # docs/policy.example.yaml: the core issue's poli
 
 
 @pytest.fixture
-async def example_app(esc_settings: Settings,
-                      recorder: HttpRecorder) -> AsyncIterator[tuple[RunningApp, OutboxProbe]]:
+async def example_app(esc_settings: Settings, recorder: HttpRecorder) -> AsyncIterator[tuple[RunningApp, OutboxProbe]]:
     recorder.user_groups = [{"id": "S0PLATFORM", "handle": "platform-oncall"}]
     async with running_app(esc_settings, CORE_EXAMPLE) as running:
         probe = OutboxProbe()
@@ -33,15 +32,19 @@ async def example_app(esc_settings: Settings,
 
 
 async def test_unanswered_high_risk_request_escalates_then_sms_approves(
-        example_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder, smtp: SmtpServer,
-        twilio: TwilioEmulator) -> None:
+    example_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running, probe = example_app
     settings, keys = running.runtime.settings, running.runtime.keys
     approval_id = (await submit(running, probe))["id"]
     # 45, 55 min fire; 65 min would be after the 1 h expiry, so it is not planned.
     planned = {job_id for job_id, _ in scheduled(settings) if approval_id in job_id}
-    assert planned == {step_job_id(keys, approval_id, 0, 0), step_job_id(keys, approval_id, 1, 0),
-                       step_job_id(keys, approval_id, 2, 0), step_job_id(keys, approval_id, 2, 1)}
+    assert planned == {
+        step_job_id(keys, approval_id, 0, 0),
+        step_job_id(keys, approval_id, 1, 0),
+        step_job_id(keys, approval_id, 2, 0),
+        step_job_id(keys, approval_id, 2, 1),
+    }
 
     make_due(settings, step_job_id(keys, approval_id, 0, 0))
     await run_burst(settings)
@@ -74,7 +77,8 @@ async def test_unanswered_high_risk_request_escalates_then_sms_approves(
 
 
 async def test_the_levels_email_channel_is_notified_at_creation(
-        example_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer) -> None:
+    example_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer
+) -> None:
     running, probe = example_app
     approval_id = (await submit(running, probe))["id"]
     await run_burst(running.runtime.settings)  # nothing is due yet but the channel notification
@@ -86,8 +90,7 @@ async def test_the_levels_email_channel_is_notified_at_creation(
     assert len(smtp.received) == 1
 
 
-async def test_unanswered_high_risk_request_expires_rejected(
-        example_app: tuple[RunningApp, OutboxProbe]) -> None:
+async def test_unanswered_high_risk_request_expires_rejected(example_app: tuple[RunningApp, OutboxProbe]) -> None:
     running, probe = example_app
     settings = running.runtime.settings
     approval_id = (await submit(running, probe))["id"]

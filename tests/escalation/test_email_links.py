@@ -25,8 +25,9 @@ async def _mail_links(running: RunningApp, probe: OutboxProbe, smtp: SmtpServer)
     return approval["id"], approve, reject
 
 
-async def test_link_approves_only_through_the_confirm_page(esc_app: tuple[RunningApp, OutboxProbe],
-                                                            smtp: SmtpServer) -> None:
+async def test_link_approves_only_through_the_confirm_page(
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer
+) -> None:
     running, probe = esc_app
     approval_id, approve, _reject = await _mail_links(running, probe, smtp)
     # A mail scanner following the link gets a page and decides nothing, however often it looks.
@@ -53,8 +54,9 @@ async def test_link_approves_only_through_the_confirm_page(esc_app: tuple[Runnin
     assert [(e.detail["reason"], e.detail["method"]) for e in refusals] == [("used", "POST"), ("used", "GET")]
 
 
-async def test_reject_link_after_approval_changes_nothing(esc_app: tuple[RunningApp, OutboxProbe],
-                                                           smtp: SmtpServer) -> None:
+async def test_reject_link_after_approval_changes_nothing(
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer
+) -> None:
     running, probe = esc_app
     approval_id, approve, reject = await _mail_links(running, probe, smtp)
     assert (await running.client.post(approve)).status == 200
@@ -63,8 +65,9 @@ async def test_reject_link_after_approval_changes_nothing(esc_app: tuple[Running
     assert (await running.runtime.service.get(approval_id)).status == Status.approved
 
 
-async def test_forged_and_tampered_tokens_are_refused(esc_app: tuple[RunningApp, OutboxProbe],
-                                                       smtp: SmtpServer) -> None:
+async def test_forged_and_tampered_tokens_are_refused(
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer
+) -> None:
     running, probe = esc_app
     approval_id, approve, _ = await _mail_links(running, probe, smtp)
     tampered = approve[:-3] + ("AAA" if not approve.endswith("AAA") else "BBB")
@@ -74,12 +77,13 @@ async def test_forged_and_tampered_tokens_are_refused(esc_app: tuple[RunningApp,
     assert (await running.runtime.service.get(approval_id)).status == Status.pending
     refused = [e for e in await all_audit(running) if e["type"] == "link_refused"]
     assert [(e["detail"]["reason"], e["detail"]["method"]) for e in refused] == [
-        ("forged", "GET"), ("forged", "POST")] * 2
+        ("forged", "GET"),
+        ("forged", "POST"),
+    ] * 2
     assert all(e["approval_id"] is None for e in refused)
 
 
-async def test_smtp_down_then_back_delivers_once(esc_app: tuple[RunningApp, OutboxProbe],
-                                                 smtp: SmtpServer) -> None:
+async def test_smtp_down_then_back_delivers_once(esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer) -> None:
     running, probe = esc_app
     approval = await submit(running, probe)
     approval_id = approval["id"]
@@ -116,8 +120,7 @@ async def test_expired_link_is_refused(esc_app: tuple[RunningApp, OutboxProbe]) 
     running, probe = esc_app
     approval = await submit(running, probe)
     runtime = running.runtime
-    tokens = LinkTokens(await signing_key(runtime.settings, runtime.redis, runtime.keys), runtime.redis,
-                        runtime.keys)
+    tokens = LinkTokens(await signing_key(runtime.settings, runtime.redis, runtime.keys), runtime.redis, runtime.keys)
     long_ago = runtime.clock.now() - GRACE - timedelta(seconds=5)
     stale = f"/email/{tokens.issue(approval['id'], ALICE_EMAIL, 'approve', long_ago)}"
     for response in (await running.client.get(stale), await running.client.post(stale)):
@@ -134,7 +137,13 @@ def test_smtp_url_forms() -> None:
 
     plain = SmtpConfig.parse("smtp://mailer:p%40ss@mail.example.com:2525")
     assert (plain.host, plain.port, plain.username, plain.password, plain.tls, plain.starttls) == (
-        "mail.example.com", 2525, "mailer", "p@ss", False, False)
+        "mail.example.com",
+        2525,
+        "mailer",
+        "p@ss",
+        False,
+        False,
+    )
     assert SmtpConfig.parse("smtps://mail.example.com").port == 465
     assert SmtpConfig.parse("smtps://mail.example.com").tls
     assert SmtpConfig.parse("smtp://mail.example.com:587?starttls=1").starttls
@@ -151,7 +160,13 @@ def test_worker_refuses_a_bad_smtp_url(tmp_path: object) -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "COUNTERSIGN_"))}
     env.update({"SMTP_URL": "mailto:someone", "REDIS_URL": "redis://127.0.0.1:1"})
-    result = subprocess.run([str(Path(sys.executable).parent / "countersign"), "worker", "--burst"], env=env,
-                            capture_output=True, text=True, cwd=str(tmp_path), timeout=60)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "countersign"), "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("countersign: SMTP_URL:") and "Traceback" not in result.stderr

@@ -46,19 +46,28 @@ def worker_env(running: RunningApp) -> dict[str, str]:
     s = running.runtime.settings
     ours = ("SLACK_", "TWILIO_", "SMTP_", "COUNTERSIGN_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    env.update({
-        "REDIS_URL": s.redis_url or "", "COUNTERSIGN_REDIS_PREFIX": s.countersign_redis_prefix,
-        "COUNTERSIGN_API_KEYS": s.countersign_api_keys, "COUNTERSIGN_PUBLIC_URL": s.countersign_public_url,
-        "COUNTERSIGN_SECRET_KEY": s.countersign_secret_key or "", "SMTP_URL": s.smtp_url or "",
-        "EMAIL_FROM": s.email_from, "TWILIO_ACCOUNT_SID": s.twilio_account_sid or "",
-        "TWILIO_AUTH_TOKEN": s.twilio_auth_token or "", "TWILIO_FROM": s.twilio_from or "",
-        "TWILIO_API_URL": s.twilio_api_url, "COUNTERSIGN_LOG_LEVEL": "INFO",
-    })
+    env.update(
+        {
+            "REDIS_URL": s.redis_url or "",
+            "COUNTERSIGN_REDIS_PREFIX": s.countersign_redis_prefix,
+            "COUNTERSIGN_API_KEYS": s.countersign_api_keys,
+            "COUNTERSIGN_PUBLIC_URL": s.countersign_public_url,
+            "COUNTERSIGN_SECRET_KEY": s.countersign_secret_key or "",
+            "SMTP_URL": s.smtp_url or "",
+            "EMAIL_FROM": s.email_from,
+            "TWILIO_ACCOUNT_SID": s.twilio_account_sid or "",
+            "TWILIO_AUTH_TOKEN": s.twilio_auth_token or "",
+            "TWILIO_FROM": s.twilio_from or "",
+            "TWILIO_API_URL": s.twilio_api_url,
+            "COUNTERSIGN_LOG_LEVEL": "INFO",
+        }
+    )
     return env
 
 
 async def test_worker_killed_mid_step_sends_each_target_once(
-        esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running, probe = esc_app
     settings = running.runtime.settings
     approval = await submit(running, probe, action="restart_service")  # critical: email, then SMS
@@ -68,8 +77,14 @@ async def test_worker_killed_mid_step_sends_each_target_once(
 
     command = [str(Path(sys.executable).parent / "countersign"), "worker"]
     log = tempfile.NamedTemporaryFile(prefix="cs-worker-", suffix=".log", delete=False)  # noqa: SIM115
-    worker = subprocess.Popen(command, env=worker_env(running), cwd=tempfile.gettempdir(),  # noqa: ASYNC220
-                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = subprocess.Popen(  # noqa: ASYNC220
+        command,
+        env=worker_env(running),
+        cwd=tempfile.gettempdir(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         await twilio.wait_for_attempts(1, seconds=30)
         # The email went first and was recorded as sent; the SMS is in flight.
@@ -98,7 +113,8 @@ async def test_worker_killed_mid_step_sends_each_target_once(
     sms = await twilio.wait_for_accepted(1)
     assert [s.to for s in sms] == [ALICE_PHONE]
     assert len(smtp.received) == 1  # not sent again
-    notified = [e.detail["channel"] for e in await running.runtime.service.events(approval["id"])
-                if e.type == "notified"]
+    notified = [
+        e.detail["channel"] for e in await running.runtime.service.events(approval["id"]) if e.type == "notified"
+    ]
     assert sorted(notified) == ["email", "sms"]
     os.unlink(log.name)  # noqa: ASYNC230,PTH108

@@ -19,14 +19,21 @@ from tests.support.twilio_emulator import TwilioEmulator
 
 
 async def test_worker_finishes_its_current_job_on_sigterm_then_exits(
-        esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    esc_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe, action="restart_service")  # critical: email, then SMS
     make_due(running.runtime.settings, step_job_id(running.runtime.keys, approval["id"], 0, 0))
     twilio.hold = True  # the SMS request waits: the worker is mid-job when it is asked to stop
     command = [str(Path(sys.executable).parent / "countersign"), "worker"]
-    worker = subprocess.Popen(command, env=worker_env(running), cwd=tempfile.gettempdir(),  # noqa: ASYNC220
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen(  # noqa: ASYNC220
+        command,
+        env=worker_env(running),
+        cwd=tempfile.gettempdir(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         await twilio.wait_for_attempts(1, seconds=30)
         worker.send_signal(signal.SIGTERM)
@@ -39,6 +46,7 @@ async def test_worker_finishes_its_current_job_on_sigterm_then_exits(
         if worker.poll() is None:
             worker.kill()
             worker.wait()
-    notified = [e.detail["channel"] for e in await running.runtime.service.events(approval["id"])
-                if e.type == "notified"]
+    notified = [
+        e.detail["channel"] for e in await running.runtime.service.events(approval["id"]) if e.type == "notified"
+    ]
     assert sorted(notified) == ["email", "sms"]

@@ -12,8 +12,9 @@ from tests.support.servers import AGENT_KEY, auth
 
 async def file_many(slack, count, **request):
     bodies = [{"action": f"job-{i}", **request} for i in range(count)]
-    responses = await asyncio.gather(*[
-        slack.running.client.post("/v1/approvals", json=body, headers=auth(AGENT_KEY)) for body in bodies])
+    responses = await asyncio.gather(
+        *[slack.running.client.post("/v1/approvals", json=body, headers=auth(AGENT_KEY)) for body in bodies]
+    )
     return [(await r.json())["id"] for r in responses]
 
 
@@ -76,8 +77,9 @@ async def test_app_home_shows_queue_and_recent_decisions(slack):
     decided, decided_message = await slack.submit_and_wait_posted(action="drop_table")
     await slack.player.click("U0ADA", APPROVE, decided["id"], message=decided_message, name="ada")
     await slack.approval(decided["id"], wait=5)
-    status, _ = await slack.player.event({"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB",
-                                          "tab": "home", "event_ts": "1.2"})
+    status, _ = await slack.player.event(
+        {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB", "tab": "home", "event_ts": "1.2"}
+    )
     assert status == 200
     [call] = await slack.emulator.wait_for("views.publish")
     assert call.args["user_id"] == "U0BOB" and call.args["view"]["type"] == "home"

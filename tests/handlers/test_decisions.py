@@ -41,8 +41,9 @@ async def test_non_approver_click_is_refused_and_audited(slack):
     assert refused and refused[0].actor.id == "U0BOB" and refused[0].detail["reason"] == "not_authorised"
     # The refused click must not update the message, also later: decide it for real, wait for that update,
     # and find it the only one (the outbox handles changes in order, so the refused click's would be first).
-    response = await slack.running.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                               json={"outcome": "approve"}, headers=auth(APPROVER_KEY))
+    response = await slack.running.client.post(
+        f"/v1/approvals/{approval['id']}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+    )
     assert response.status == 200
     [update] = await slack.emulator.wait_for("chat.update")
     assert len(slack.emulator.calls_to("chat.update")) == 1 and "Approved" in str(update.args)
@@ -66,8 +67,9 @@ async def test_self_approval_is_refused(slack):
 
 async def test_stale_click_says_who_decided_and_refreshes(slack):
     approval, message = await slack.submit_and_wait_posted()
-    response = await slack.running.client.post(f"/v1/approvals/{approval['id']}/decision",
-                                               json={"outcome": "approve"}, headers=auth(APPROVER_KEY))
+    response = await slack.running.client.post(
+        f"/v1/approvals/{approval['id']}/decision", json={"outcome": "approve"}, headers=auth(APPROVER_KEY)
+    )
     assert response.status == 200
     await slack.emulator.wait_for("chat.update")  # the decision from the API reached Slack
     assert message.action_ids == [] and "ada (via api)" in message.all_text

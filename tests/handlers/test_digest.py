@@ -12,10 +12,14 @@ from tests.support.slack_app import SLACK_POLICY, slack_harness
 
 
 async def burst(slack, count: int, key: str = AGENT_KEY, **request) -> list[dict]:
-    responses = await asyncio.gather(*[
-        slack.running.client.post("/v1/approvals", headers=auth(key),
-                                  json={"action": "deploy", "args": {"n": n}, **request})
-        for n in range(count)])
+    responses = await asyncio.gather(
+        *[
+            slack.running.client.post(
+                "/v1/approvals", headers=auth(key), json={"action": "deploy", "args": {"n": n}, **request}
+            )
+            for n in range(count)
+        ]
+    )
     return [await r.json() for r in responses]
 
 
@@ -83,7 +87,8 @@ async def test_high_group_needs_a_typed_reason(redis_server):
         answer = json.loads(body)
         assert answer["response_action"] == "errors" and "reason" in answer["errors"][GROUP_REASON_BLOCK]
         status, body = await slack.player.submit_view(
-            "U0ADA", opened.args["view"], {GROUP_REASON_BLOCK: {GROUP_REASON_INPUT: "release train, checked"}})
+            "U0ADA", opened.args["view"], {GROUP_REASON_BLOCK: {GROUP_REASON_INPUT: "release train, checked"}}
+        )
         assert (status, body) == (200, "")
         [summary] = await slack.emulator.wait_for("chat.postEphemeral")
         assert "Approved" in summary.args["text"]
@@ -108,8 +113,13 @@ async def test_post_individually_dissolves_the_digest(redis_server):
         slack.slack.pacer.interval_s = 0.02
         filed = await burst(slack, 8)
         await slack.slack.pacer.idle()
-        digest_id = next(e["value"] for b in the_digest(slack).blocks if b["type"] == "actions"
-                         for e in b["elements"] if e["action_id"] == DIGEST_POST_INDIVIDUALLY)
+        digest_id = next(
+            e["value"]
+            for b in the_digest(slack).blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == DIGEST_POST_INDIVIDUALLY
+        )
         await slack.player.click("U0ADA", DIGEST_POST_INDIVIDUALLY, digest_id)
         await slack.emulator.wait_for("chat.postEphemeral")
         await slack.slack.pacer.idle()

@@ -24,11 +24,22 @@ def test_manifest_matches_the_code():
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert settings["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
-    assert settings["interactivity"] == {"is_enabled": True,
-                                         "request_url": settings["event_subscriptions"]["request_url"]}
+    assert settings["interactivity"] == {
+        "is_enabled": True,
+        "request_url": settings["event_subscriptions"]["request_url"],
+    }
     assert settings["socket_mode_enabled"] is False
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     # chat.postMessage/update/postEphemeral, DMs, /approvals, usergroups.*, users.info (+ email)
     # conversations.members (public and private channels)
-    assert scopes == {"chat:write", "chat:write.public", "im:write", "commands", "usergroups:read",
-                      "users:read", "users:read.email", "channels:read", "groups:read"}
+    assert scopes == {
+        "chat:write",
+        "chat:write.public",
+        "im:write",
+        "commands",
+        "usergroups:read",
+        "users:read",
+        "users:read.email",
+        "channels:read",
+        "groups:read",
+    }

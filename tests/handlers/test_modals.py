@@ -8,8 +8,11 @@ from blocks.approval import MODIFY, REJECT, VIEW
 from blocks.modals import ARGS_BLOCK, ARGS_INPUT, COMMENT_BLOCK, COMMENT_INPUT, REASON_BLOCK, REASON_INPUT
 from tests.support.servers import APPROVER_KEY
 
-SCHEMA = {"type": "object", "required": ["service", "replicas"],
-          "properties": {"service": {"type": "string"}, "replicas": {"type": "integer", "maximum": 10}}}
+SCHEMA = {
+    "type": "object",
+    "required": ["service", "replicas"],
+    "properties": {"service": {"type": "string"}, "replicas": {"type": "integer", "maximum": 10}},
+}
 
 
 async def open_modal(slack, user_id, action_id, approval_id, message, count=1):
@@ -63,15 +66,17 @@ async def test_non_approver_sees_the_form_replaced_by_a_refusal(slack):
 
 
 async def test_modify_validates_against_the_schema(slack):
-    approval, message = await slack.submit_and_wait_posted(args={"service": "billing", "replicas": 2},
-                                                           args_schema=SCHEMA)
+    approval, message = await slack.submit_and_wait_posted(
+        args={"service": "billing", "replicas": 2}, args_schema=SCHEMA
+    )
     view = await open_modal(slack, "U0ADA", MODIFY, approval["id"], message)
     [args_input] = [b for b in view["blocks"] if b.get("block_id") == ARGS_BLOCK]
     assert json.loads(args_input["element"]["initial_value"]) == {"service": "billing", "replicas": 2}
 
     async def submit(text):
         status, body = await slack.player.submit_view(
-            "U0ADA", view, {ARGS_BLOCK: {ARGS_INPUT: text}, COMMENT_BLOCK: {COMMENT_INPUT: "fewer"}})
+            "U0ADA", view, {ARGS_BLOCK: {ARGS_INPUT: text}, COMMENT_BLOCK: {COMMENT_INPUT: "fewer"}}
+        )
         assert status == 200
         return json.loads(body) if body else None
 

@@ -15,22 +15,36 @@ async def test_message_carries_the_context_and_buttons(slack):
     approval, message = await slack.submit_and_wait_posted(
         action="delete_customer",
         args={"customer_id": "cus_42", "hard": True},
-        context={"why": "GDPR erasure request", "affected": "1 customer record", "reversible": False,
-                 "alternatives": "anonymise instead", "ticket": "SUP-9"},
+        context={
+            "why": "GDPR erasure request",
+            "affected": "1 customer record",
+            "reversible": False,
+            "alternatives": "anonymise instead",
+            "ticket": "SUP-9",
+        },
         risk={"level": "high"},
         requested_by="U0BOB",
     )
     text = message.all_text
     assert message.channel == "C0APPROVALS"
     assert "HIGH RISK" in text and "delete_customer" in text and "billing-agent" in text
-    for piece in ("GDPR erasure request", "1 customer record", "anonymise instead", "SUP-9", "*no*",
-                  "cus_42", "agent risk.level: high", "<!date^", "U0BOB"):
+    for piece in (
+        "GDPR erasure request",
+        "1 customer record",
+        "anonymise instead",
+        "SUP-9",
+        "*no*",
+        "cus_42",
+        "agent risk.level: high",
+        "<!date^",
+        "U0BOB",
+    ):
         assert piece in text, piece
     assert message.action_ids == [APPROVE, REJECT, MODIFY, TRUST, VIEW]
     assert f"<http://127.0.0.1:3000/requests/{approval['id']}|Open in the dashboard>" in text
     assert "needs approval" in message.text
     # The contract other adapters rely on: slack:msg:<id> maps channel ID → ts.
-    stored = await slack.running.runtime.redis.hgetall(slack_keys.messages(slack.running.runtime.keys, approval['id']))
+    stored = await slack.running.runtime.redis.hgetall(slack_keys.messages(slack.running.runtime.keys, approval["id"]))
     assert stored == {"C0APPROVALS": message.ts}
     events = await slack.running.runtime.audit.for_approval(approval["id"])
     notified = [e for e in events if e.type == "notified"]
@@ -38,7 +52,7 @@ async def test_message_carries_the_context_and_buttons(slack):
 
 
 async def test_user_target_gets_a_dm(redis_server):
-    policy = "levels:\n  medium: {channels: [{slack: U0ADA}, {slack: \"#ops\"}]}\n"
+    policy = 'levels:\n  medium: {channels: [{slack: U0ADA}, {slack: "#ops"}]}\n'
     async with slack_harness(redis_server, policy) as slack:
         approval = await slack.submit()
         await slack.emulator.wait_for("chat.postMessage", count=2)
@@ -51,8 +65,7 @@ async def test_user_target_gets_a_dm(redis_server):
 async def test_intake_returns_before_slack_is_called(redis_server):
     gate = asyncio.Event()
     async with slack_harness(redis_server, hold_posts=gate) as slack:
-        response = await slack.running.client.post("/v1/approvals", json={"action": "deploy"},
-                                                   headers=auth(AGENT_KEY))
+        response = await slack.running.client.post("/v1/approvals", json={"action": "deploy"}, headers=auth(AGENT_KEY))
         assert response.status == 201  # while Slack has not answered the post
         assert slack.emulator.calls_to("chat.postMessage") == []
         gate.set()
@@ -60,7 +73,7 @@ async def test_intake_returns_before_slack_is_called(redis_server):
 
 
 async def test_unknown_channel_is_audited_not_fatal(redis_server):
-    policy = "levels:\n  medium: {channels: [{slack: \"#nowhere\"}, {slack: \"#approvals\"}]}\n"
+    policy = 'levels:\n  medium: {channels: [{slack: "#nowhere"}, {slack: "#approvals"}]}\n'
     async with slack_harness(redis_server, policy) as slack:
         approval = await slack.submit()
         await slack.emulator.wait_for("chat.postMessage")
@@ -72,8 +85,10 @@ async def test_unknown_channel_is_audited_not_fatal(redis_server):
 
 
 async def test_auto_decided_requests_are_not_posted(redis_server):
-    policy = ("default_level: low\nlevels:\n  low: {auto_approve: true, channels: [{slack: \"#approvals\"}]}\n"
-              "  medium: {channels: [{slack: \"#approvals\"}]}\n")
+    policy = (
+        'default_level: low\nlevels:\n  low: {auto_approve: true, channels: [{slack: "#approvals"}]}\n'
+        '  medium: {channels: [{slack: "#approvals"}]}\n'
+    )
     async with slack_harness(redis_server, policy) as slack:
         first = await slack.submit()
         assert first["status"] == "approved"

@@ -13,17 +13,24 @@ POLICY = 'levels:\n  medium: {channels: [{slack: "#approvals"}], timeout: 1h}\n'
 async def test_question_is_answered_through_a_text_modal(redis_server):
     async with slack_harness(redis_server, POLICY) as slack:
         contact = {"run_id": "run-7", "call_id": "q-1", "spec": {"msg": "Which region should I deploy to?"}}
-        created = await slack.running.client.post("/humanlayer/v1/contact_requests", json=contact,
-                                                  headers=auth(AGENT_KEY))
+        created = await slack.running.client.post(
+            "/humanlayer/v1/contact_requests", json=contact, headers=auth(AGENT_KEY)
+        )
         assert created.status == 200, await created.text()
         [post] = await slack.emulator.wait_for("chat.postMessage")
         await slack.slack.pacer.idle()
         assert "Which region should I deploy to?" in str(post.args["blocks"])
-        action_ids = [e.get("action_id") for b in post.args["blocks"] if b.get("type") == "actions"
-                      for e in b.get("elements", [])]
+        action_ids = [
+            e.get("action_id") for b in post.args["blocks"] if b.get("type") == "actions" for e in b.get("elements", [])
+        ]
         assert ANSWER in action_ids and APPROVE not in action_ids
-        approval_id = next(e["value"] for b in post.args["blocks"] if b.get("type") == "actions"
-                           for e in b["elements"] if e.get("action_id") == ANSWER)
+        approval_id = next(
+            e["value"]
+            for b in post.args["blocks"]
+            if b.get("type") == "actions"
+            for e in b["elements"]
+            if e.get("action_id") == ANSWER
+        )
         message = slack.emulator.message_for(approval_id)
         await slack.player.click("U0ADA", ANSWER, approval_id, message=message)
         [opened] = await slack.emulator.wait_for("views.open")
@@ -34,6 +41,7 @@ async def test_question_is_answered_through_a_text_modal(redis_server):
         status, body = await slack.player.submit_view("U0ADA", view, {ANSWER_BLOCK: {ANSWER_INPUT: "eu-west-1"}})
         assert (status, body) == (200, "")
         await slack.approval(approval_id, wait=5)
-        answered = await (await slack.running.client.get("/humanlayer/v1/contact_requests/q-1",
-                                                          headers=auth(AGENT_KEY))).json()
+        answered = await (
+            await slack.running.client.get("/humanlayer/v1/contact_requests/q-1", headers=auth(AGENT_KEY))
+        ).json()
         assert answered["status"]["response"] == "eu-west-1"

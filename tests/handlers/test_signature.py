@@ -41,12 +41,14 @@ async def test_replayed_old_request_is_refused(slack):
 
 
 async def test_unsigned_request_is_refused(slack):
-    response = await slack.running.client.post("/slack/events", data=b'{"type": "url_verification"}',
-                                               headers={"Content-Type": "application/json"})
+    response = await slack.running.client.post(
+        "/slack/events", data=b'{"type": "url_verification"}', headers={"Content-Type": "application/json"}
+    )
     assert response.status == 401
 
 
 async def test_url_verification_challenge(slack):
-    status, body = await slack.player.send('{"type": "url_verification", "challenge": "abc123", "token": "t"}',
-                                           "application/json")
+    status, body = await slack.player.send(
+        '{"type": "url_verification", "challenge": "abc123", "token": "t"}', "application/json"
+    )
     assert status == 200 and "abc123" in body

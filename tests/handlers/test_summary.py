@@ -11,9 +11,12 @@ from blocks.modals import ARGS_BLOCK, ARGS_INPUT, COMMENT_BLOCK, COMMENT_INPUT
 
 async def test_summary_block_comes_first_and_carries_the_amount(slack):
     _, message = await slack.submit_and_wait_posted(
-        action="payments.refund_charge", args={"charge_id": "ch_1"}, requested_by="dana",
-        risk={"cost_usd": 2650.75}, context={"why": "charged twice", "affected": "customer 4411",
-                                             "reversible": False})
+        action="payments.refund_charge",
+        args={"charge_id": "ch_1"},
+        requested_by="dana",
+        risk={"cost_usd": 2650.75},
+        context={"why": "charged twice", "affected": "customer 4411", "reversible": False},
+    )
     header, summary, *rest = message.blocks
     assert header["type"] == "header"
     assert summary["block_id"] == "summary"
@@ -28,12 +31,14 @@ async def test_summary_block_comes_first_and_carries_the_amount(slack):
 
 async def test_update_after_a_modify_shows_the_nested_diff(slack):
     approval, message = await slack.submit_and_wait_posted(
-        action="k8s.scale", args={"spec": {"replicas": 12, "image": "v1"}, "service": "api"})
+        action="k8s.scale", args={"spec": {"replicas": 12, "image": "v1"}, "service": "api"}
+    )
     await slack.player.click("U0ADA", MODIFY, approval["id"], message=message)
     [opened] = await slack.emulator.wait_for("views.open")
     edited = json.dumps({"spec": {"replicas": 4, "image": "v1"}, "dry_run": True})
     status, body = await slack.player.submit_view(
-        "U0ADA", opened.args["view"], {ARGS_BLOCK: {ARGS_INPUT: edited}, COMMENT_BLOCK: {COMMENT_INPUT: "fewer"}})
+        "U0ADA", opened.args["view"], {ARGS_BLOCK: {ARGS_INPUT: edited}, COMMENT_BLOCK: {COMMENT_INPUT: "fewer"}}
+    )
     assert (status, body) == (200, "")
     decided = await slack.approval(approval["id"], wait=5)
     assert {"path": "spec.replicas", "change": "changed", "old": 12, "new": 4} in decided["decision"]["changes"]
@@ -52,6 +57,11 @@ async def test_queue_lists_the_most_urgent_first(slack):
     soon, _ = await slack.submit_and_wait_posted(action="job-soon", timeout_s=60)
     await slack.player.command("U0ADA")
     [call] = await slack.emulator.wait_for("response_url")
-    order = [e["value"] for b in call.args["blocks"] if b["type"] == "actions" for e in b["elements"]
-             if e["action_id"] == APPROVE]
+    order = [
+        e["value"]
+        for b in call.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == APPROVE
+    ]
     assert order == [high["id"], soon["id"], medium["id"]], json.dumps(call.args["blocks"])[:3000]

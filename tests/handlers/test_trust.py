@@ -22,16 +22,22 @@ async def test_trust_modal_prefills_approves_and_creates_the_grant(slack):
     [opened] = await slack.emulator.wait_for("views.open")
     view = opened.args["view"]
     assert view["callback_id"] == "trust_modal" and len(view["title"]["text"]) <= 24
-    conditions = {b["label"]["text"]: json.loads(b["element"]["initial_value"])
-                  for b in view["blocks"] if b.get("block_id", "").startswith("cond:")}
+    conditions = {
+        b["label"]["text"]: json.loads(b["element"]["initial_value"])
+        for b in view["blocks"]
+        if b.get("block_id", "").startswith("cond:")
+    }
     assert conditions == {"args.service": {"eq": "billing"}, "args.replicas": {"eq": 2}}
     [update] = await slack.emulator.wait_for("views.update")
     coverage = next(b for b in update.args["view"]["blocks"] if b.get("block_id") == COVERAGE_BLOCK)
     assert "*3* of the last 30 days" in json.dumps(coverage)
     # Loosen replicas to a range, cap the uses, submit.
     block_of = {b["label"]["text"]: b["block_id"] for b in view["blocks"] if b.get("block_id", "").startswith("cond:")}
-    values = {block_of["args.service"]: {COND_INPUT: '{"eq": "billing"}'},
-              block_of["args.replicas"]: {COND_INPUT: '{"lte": 5}'}, USES_BLOCK: {USES_INPUT: "2"}}
+    values = {
+        block_of["args.service"]: {COND_INPUT: '{"eq": "billing"}'},
+        block_of["args.replicas"]: {COND_INPUT: '{"lte": 5}'},
+        USES_BLOCK: {USES_INPUT: "2"},
+    }
     status, body = await slack.player.submit_view("U0ADA", view, values)
     assert (status, body) == (200, "")
     decided = await slack.approval(approval["id"], wait=5, key=APPROVER_KEY)
@@ -49,8 +55,9 @@ async def test_bad_condition_is_shown_under_its_field(slack):
     approval, message = await slack.submit_and_wait_posted(args={"service": "billing"})
     await slack.player.click("U0ADA", TRUST, approval["id"], message=message)
     [opened] = await slack.emulator.wait_for("views.open")
-    status, body = await slack.player.submit_view("U0ADA", opened.args["view"],
-                                                  {COND_BLOCK.format(0): {COND_INPUT: '{"regex": "("}'}})
+    status, body = await slack.player.submit_view(
+        "U0ADA", opened.args["view"], {COND_BLOCK.format(0): {COND_INPUT: '{"regex": "("}'}}
+    )
     answer = json.loads(body)
     assert answer["response_action"] == "errors" and COND_BLOCK.format(0) in answer["errors"]
     assert (await slack.approval(approval["id"]))["status"] == "pending"
@@ -80,8 +87,9 @@ async def test_grants_command_lists_and_revokes(slack):
 async def test_app_home_shows_grants_and_suggestions(slack):
     for _ in range(5):
         approval = await slack.submit(args={"service": "billing"})
-        await slack.running.client.post(f"/v1/approvals/{approval['id']}/decision", headers=auth(APPROVER_KEY),
-                                        json={"outcome": "approve"})
+        await slack.running.client.post(
+            f"/v1/approvals/{approval['id']}/decision", headers=auth(APPROVER_KEY), json={"outcome": "approve"}
+        )
     await slack.player.event({"type": "app_home_opened", "user": "U0ADA", "tab": "home"})
     [published] = await slack.emulator.wait_for("views.publish")
     text = json.dumps(published.args["view"])
@@ -91,11 +99,15 @@ async def test_app_home_shows_grants_and_suggestions(slack):
 
 async def test_outcome_shows_in_the_message(slack):
     approval, message = await slack.submit_and_wait_posted()
-    await slack.running.client.post(f"/v1/approvals/{approval['id']}/decision", headers=auth(APPROVER_KEY),
-                                    json={"outcome": "approve"})
+    await slack.running.client.post(
+        f"/v1/approvals/{approval['id']}/decision", headers=auth(APPROVER_KEY), json={"outcome": "approve"}
+    )
     await slack.emulator.wait_for("chat.update")
-    await slack.running.client.post(f"/v1/approvals/{approval['id']}/outcome", headers=auth(),
-                                    json={"status": "succeeded", "detail": "<!channel> done"})
+    await slack.running.client.post(
+        f"/v1/approvals/{approval['id']}/outcome",
+        headers=auth(),
+        json={"status": "succeeded", "detail": "<!channel> done"},
+    )
     await slack.emulator.wait_for("chat.update", count=2)
     assert "ran: succeeded" in message.all_text
     assert "<!channel>" not in message.all_text.replace("`<!channel>", "")  # agent text stays in code

@@ -98,8 +98,9 @@ async def test_sync_modify_runs_with_approvers_args(app, gate):
     delete_user_data, _ = make_tools(gate, calls)
     async with filed(app) as queue:
         running = asyncio.create_task(asyncio.to_thread(delete_user_data, 42, "us", hard=True))
-        await decide(app, await queue.next(), "modify", "soft delete only",
-                     args={"user_id": 42, "region": "us", "hard": False})
+        await decide(
+            app, await queue.next(), "modify", "soft delete only", args={"user_id": 42, "region": "us", "hard": False}
+        )
         assert await asyncio.wait_for(running, 20) == "deleted 42 in us"
     assert calls == [("delete_user_data", {"user_id": 42, "region": "us", "hard": False})]
 
@@ -110,9 +111,11 @@ async def test_modify_outside_schema_is_refused_by_server(app, gate):
     async with filed(app) as queue:
         running = asyncio.create_task(asyncio.to_thread(delete_user_data, 42))
         approval_id = await queue.next()
-        resp = await app.client.post(f"/v1/approvals/{approval_id}/decision",
-                                     json={"outcome": "modify", "args": {"user_id": "x", "region": "mars"}},
-                                     headers={"Authorization": "Bearer approver-secret-0123456789abcdef"})
+        resp = await app.client.post(
+            f"/v1/approvals/{approval_id}/decision",
+            json={"outcome": "modify", "args": {"user_id": "x", "region": "mars"}},
+            headers={"Authorization": "Bearer approver-secret-0123456789abcdef"},
+        )
         assert resp.status == 400
         assert set((await resp.json())["error"]["fields"]) >= {"args.region"}
         await decide(app, approval_id, "reject", "no")
@@ -127,8 +130,7 @@ async def test_async_approve_reject_modify(app, gate):
     async with filed(app) as queue:
         running = asyncio.create_task(refund(Refund(order="o-1", cents=500), note="late"))
         approval_id = await queue.next()
-        assert (await fetch(app, approval_id))["args"] == {"refund": {"order": "o-1", "cents": 500},
-                                                           "note": "late"}
+        assert (await fetch(app, approval_id))["args"] == {"refund": {"order": "o-1", "cents": 500}, "note": "late"}
         await decide(app, approval_id, "approve")
         assert await asyncio.wait_for(running, 20) == "refunded 500 on o-1"
 
@@ -137,8 +139,9 @@ async def test_async_approve_reject_modify(app, gate):
         assert await asyncio.wait_for(running, 20) == "A human rejected refund: too much"
 
         running = asyncio.create_task(refund(Refund(order="o-3", cents=900)))
-        await decide(app, await queue.next(), "modify", "half",
-                     args={"refund": {"order": "o-3", "cents": 450}, "note": ""})
+        await decide(
+            app, await queue.next(), "modify", "half", args={"refund": {"order": "o-3", "cents": 450}, "note": ""}
+        )
         assert await asyncio.wait_for(running, 20) == "refunded 450 on o-3"
     # The modified dict was validated into the model the function expects.
     assert [c[1]["refund"] for c in calls] == [Refund(order="o-1", cents=500), Refund(order="o-3", cents=450)]

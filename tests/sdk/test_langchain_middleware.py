@@ -49,8 +49,10 @@ def build(gate: Countersign, model: ToolCallingFakeModel, ran: list[tuple[str, d
         ran.append(("lookup_order", {"order_id": order_id}))
         return f"order {order_id}: shipped"
 
-    middleware = CountersignMiddleware(gate, interrupt_on={
-        "issue_refund": {"risk": "high", "why": "customer asked for a refund"}, "lookup_order": False})
+    middleware = CountersignMiddleware(
+        gate,
+        interrupt_on={"issue_refund": {"risk": "high", "why": "customer asked for a refund"}, "lookup_order": False},
+    )
     return create_agent(model, tools=[issue_refund, lookup_order], middleware=[middleware])
 
 

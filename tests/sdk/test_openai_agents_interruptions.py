@@ -42,13 +42,28 @@ class ScriptedModel(Model):
         self.inputs.append(input)
         turn = self.turns.pop(0) if self.turns else "done"
         if isinstance(turn, str):
-            output: list[Any] = [ResponseOutputMessage(
-                id=f"msg_{next(_ids)}", type="message", role="assistant", status="completed",
-                content=[ResponseOutputText(text=turn, type="output_text", annotations=[])])]
+            output: list[Any] = [
+                ResponseOutputMessage(
+                    id=f"msg_{next(_ids)}",
+                    type="message",
+                    role="assistant",
+                    status="completed",
+                    content=[ResponseOutputText(text=turn, type="output_text", annotations=[])],
+                )
+            ]
         else:
-            output = [ResponseFunctionToolCall(id=f"fc_{n}", call_id=f"call_oa_{n}", name=name, type="function_call",
-                                               arguments=json.dumps(args), status="completed")
-                      for name, args in turn for n in [next(_ids)]]
+            output = [
+                ResponseFunctionToolCall(
+                    id=f"fc_{n}",
+                    call_id=f"call_oa_{n}",
+                    name=name,
+                    type="function_call",
+                    arguments=json.dumps(args),
+                    status="completed",
+                )
+                for name, args in turn
+                for n in [next(_ids)]
+            ]
         return ModelResponse(output=output, usage=Usage(), response_id=None)
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -84,7 +99,8 @@ async def test_approved_interruption_runs_the_tool(app, gate):
     assert len(result.interruptions) == 1 and not ran
     async with filed(app) as queue:
         resolving = asyncio.create_task(
-            resolve_interruptions_async(result, gate, tools={"issue_refund": {"risk": "high", "why": "refund"}}))
+            resolve_interruptions_async(result, gate, tools={"issue_refund": {"risk": "high", "why": "refund"}})
+        )
         approval_id = await queue.next()
         stored = await fetch(app, approval_id)
         assert stored["action"] == "issue_refund" and stored["args"] == {"order_id": "o-1", "amount_cents": 500}
@@ -113,8 +129,11 @@ async def test_rejected_interruption_tells_the_model_why(app, gate):
 
 async def test_modified_interruption_is_refused_naming_the_approved_arguments(app, gate):
     ran: list = []
-    model = ScriptedModel([("issue_refund", {"order_id": "o-3", "amount_cents": 900})],
-                          [("issue_refund", {"order_id": "o-3", "amount_cents": 450})], "half refunded")
+    model = ScriptedModel(
+        [("issue_refund", {"order_id": "o-3", "amount_cents": 900})],
+        [("issue_refund", {"order_id": "o-3", "amount_cents": 450})],
+        "half refunded",
+    )
     agent = build(model, ran)
     result = await Runner.run(agent, "refund o-3")
     async with filed(app) as queue:
@@ -125,7 +144,8 @@ async def test_modified_interruption_is_refused_naming_the_approved_arguments(ap
         assert ran == []  # never with the model's 900
         assert outputs(model) == [
             'A human approved issue_refund only with these arguments: {"amount_cents": 450, "order_id": "o-3"} '
-            "(half). issue_refund was not run; call it again with these arguments if it is still needed."]
+            "(half). issue_refund was not run; call it again with these arguments if it is still needed."
+        ]
         # The model calls again with the approved arguments: a new request, approved, and it runs.
         assert len(result.interruptions) == 1
         resolving = asyncio.create_task(resolve_interruptions_async(result, gate))
@@ -138,8 +158,13 @@ async def test_modified_interruption_is_refused_naming_the_approved_arguments(ap
 
 async def test_sync_resolve_files_every_interruption_before_waiting(app, gate):
     ran: list = []
-    model = ScriptedModel([("issue_refund", {"order_id": "o-4", "amount_cents": 1}),
-                           ("issue_refund", {"order_id": "o-5", "amount_cents": 2})], "both")
+    model = ScriptedModel(
+        [
+            ("issue_refund", {"order_id": "o-4", "amount_cents": 1}),
+            ("issue_refund", {"order_id": "o-5", "amount_cents": 2}),
+        ],
+        "both",
+    )
     agent = build(model, ran)
     result = await Runner.run(agent, "refund both")
     assert len(result.interruptions) == 2

@@ -45,8 +45,10 @@ def plans(clock=None) -> Plans:
 
 
 def test_retried_post_reuses_idempotency_key():
-    result, steps = drive(plans().request({"action": "deploy"}),
-                          [Failure(httpx.ConnectError("refused")), Reply(503, {}), Reply(201, pending())])
+    result, steps = drive(
+        plans().request({"action": "deploy"}),
+        [Failure(httpx.ConnectError("refused")), Reply(503, {}), Reply(201, pending())],
+    )
     calls = [s for s in steps if isinstance(s, Call)]
     assert len(calls) == 3
     keys = {c.json["idempotency_key"] for c in calls}
@@ -56,8 +58,7 @@ def test_retried_post_reuses_idempotency_key():
 
 
 def test_given_idempotency_key_is_kept():
-    _, steps = drive(plans().request({"action": "deploy", "idempotency_key": "call_9"}),
-                     [Reply(201, pending())])
+    _, steps = drive(plans().request({"action": "deploy", "idempotency_key": "call_9"}), [Reply(201, pending())])
     assert steps[0].json["idempotency_key"] == "call_9"
 
 

@@ -63,13 +63,20 @@ async def twilio() -> AsyncIterator[TwilioEmulator]:
 
 
 @pytest.fixture
-async def deciders_app(redis_server: EmbeddedRedis, smtp: SmtpServer,
-                       twilio: TwilioEmulator) -> AsyncIterator[RunningApp]:
+async def deciders_app(
+    redis_server: EmbeddedRedis, smtp: SmtpServer, twilio: TwilioEmulator
+) -> AsyncIterator[RunningApp]:
     settings = make_settings(
-        redis_server.url, smtp_url=smtp.url, email_from="countersign@example.com",
-        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from=FROM_NUMBER,
-        twilio_api_url=twilio.url, countersign_public_url=PUBLIC_URL,
-        countersign_secret_key="deciders-test-secret-key-0123456789", countersign_web_users=f"{BOB},{OPS_EMAIL}",
+        redis_server.url,
+        smtp_url=smtp.url,
+        email_from="countersign@example.com",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from=FROM_NUMBER,
+        twilio_api_url=twilio.url,
+        countersign_public_url=PUBLIC_URL,
+        countersign_secret_key="deciders-test-secret-key-0123456789",
+        countersign_web_users=f"{BOB},{OPS_EMAIL}",
     )
     async with running_app(settings, POLICY) as running:
         probe = OutboxProbe()  # after the escalation handler: once it has seen "created", the job is queued
@@ -85,8 +92,9 @@ _PROBES: dict[int, OutboxProbe] = {}
 
 
 async def file(running: RunningApp, action: str, **extra: Any) -> str:
-    response = await running.client.post("/v1/approvals", json={"action": action, "args": {"user": "u1"}, **extra},
-                                         headers=auth(AGENT_KEY))
+    response = await running.client.post(
+        "/v1/approvals", json={"action": action, "args": {"user": "u1"}, **extra}, headers=auth(AGENT_KEY)
+    )
     assert response.status == 201, await response.text()
     approval_id = str((await response.json())["id"])
     if (probe := _PROBES.get(id(running))) is not None:
@@ -94,8 +102,9 @@ async def file(running: RunningApp, action: str, **extra: Any) -> str:
     return approval_id
 
 
-async def notified(running: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator, mails: int,
-                   texts: int) -> tuple[dict[str, tuple[str, str]], str]:
+async def notified(
+    running: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator, mails: int, texts: int
+) -> tuple[dict[str, tuple[str, str]], str]:
     """Run the level's notification job, which sends `mails` mails and `texts` texts; returns
     ({recipient: (approve link, reject link)}, the SMS reply code)."""
     mails_before, texts_before = len(smtp.received), len(twilio.accepted)

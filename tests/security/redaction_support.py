@@ -8,15 +8,17 @@ from typing import Any
 # Each secret sits under a different kind of key, at a different depth, one inside a list.
 SECRET_ARGS: dict[str, Any] = {
     "url": "https://api.example.com/v1/charges",
-    "headers": {"Authorization": "Bearer sk-live-AUTHHEADER1234", "Cookie": "session=COOKIEVALUE5678",
-                "Accept": "application/json"},
+    "headers": {
+        "Authorization": "Bearer sk-live-AUTHHEADER1234",
+        "Cookie": "session=COOKIEVALUE5678",
+        "Accept": "application/json",
+    },
     "db": {"host": "db.internal", "Password": "hunter2-DBPASS"},
     "hooks": [{"name": "billing", "webhook_secret": "whsec_HOOKSECRET99"}],
     "stripe_api_key": "sk_live_APIKEY4242",
     "amount": 1200,
 }
-SECRETS = ("sk-live-AUTHHEADER1234", "COOKIEVALUE5678", "hunter2-DBPASS", "whsec_HOOKSECRET99",
-           "sk_live_APIKEY4242")
+SECRETS = ("sk-live-AUTHHEADER1234", "COOKIEVALUE5678", "hunter2-DBPASS", "whsec_HOOKSECRET99", "sk_live_APIKEY4242")
 
 
 def leaked(anything: Any) -> list[str]:

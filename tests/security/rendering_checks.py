@@ -12,10 +12,26 @@ from collections.abc import Iterator
 from typing import Any
 
 # Our own angle-bracket tokens: Slack dates, our dashboard links, mentions of the policy's approvers.
-OURS = re.compile(r"<!date\^\d+\^[^|>]*\|[^>]*>|<(?:https?://127\.0\.0\.1:3000|https://countersign\.example"
-                  r"\.com)/[^|>\s]*\|[^>]*>|<@U0(?:ADA|ALICE|GRACE)>")
-HIDDEN = ("\u202e", "\u202d", "\u2066", "\u2067", "\u2068", "\u2069", "\u200b", "\u200d", "\ufeff", "\x1b",
-          "\u0000", "\r", "\u2028", "\U000e0041")
+OURS = re.compile(
+    r"<!date\^\d+\^[^|>]*\|[^>]*>|<(?:https?://127\.0\.0\.1:3000|https://countersign\.example"
+    r"\.com)/[^|>\s]*\|[^>]*>|<@U0(?:ADA|ALICE|GRACE)>"
+)
+HIDDEN = (
+    "\u202e",
+    "\u202d",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\x1b",
+    "\u0000",
+    "\r",
+    "\u2028",
+    "\U000e0041",
+)
 
 
 def text_objects(node: Any) -> Iterator[dict[str, Any]]:

@@ -76,10 +76,16 @@ async def notify_env(redis: EmbeddedRedis) -> AsyncIterator[NotifyEnv]:
     try:
         async with running_twilio() as twilio, running_recorder() as recorder:
             settings = make_settings(
-                redis.url, smtp_url=smtp.url, email_from="countersign@example.com",
-                twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN, twilio_from=FROM_NUMBER,
-                twilio_api_url=twilio.url, countersign_public_url=PUBLIC_URL,
-                slack_bot_token="xoxb-test", slack_api_url=recorder.url + "/api/",
+                redis.url,
+                smtp_url=smtp.url,
+                email_from="countersign@example.com",
+                twilio_account_sid=ACCOUNT_SID,
+                twilio_auth_token=AUTH_TOKEN,
+                twilio_from=FROM_NUMBER,
+                twilio_api_url=twilio.url,
+                countersign_public_url=PUBLIC_URL,
+                slack_bot_token="xoxb-test",
+                slack_api_url=recorder.url + "/api/",
                 countersign_secret_key="rendering-test-secret-key-0123456789",
             )
             async with running_app(settings, POLICY) as running:

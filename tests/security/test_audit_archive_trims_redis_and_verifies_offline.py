@@ -23,7 +23,7 @@ async def test_audit_archive_moves_entries_before_the_date_to_a_verifiable_file(
     await file_and_decide(app)
     first = await _ids(app)
     await file_and_decide(app, 2)
-    later = (await _ids(app))[len(first):]
+    later = (await _ids(app))[len(first) :]
     cutoff_ms = int(later[0].split("-")[0])  # entries before this millisecond are archived
     archived = [i for i in first + later if int(i.split("-")[0]) < cutoff_ms]
     out = tmp_path / "audit-2026.jsonl"
@@ -36,7 +36,8 @@ async def test_audit_archive_moves_entries_before_the_date_to_a_verifiable_file(
     remaining = await _ids(app)
     assert remaining[:-1] == [i for i in first + later if i not in archived]
     assert json.loads((await app.runtime.redis.xrange(app.runtime.keys.audit))[-1][1]["body"])["type"] == (
-        "audit_archived")
+        "audit_archived"
+    )
 
     # The rest verifies from the checkpoint, also after new entries; the file verifies offline.
     await file_and_decide(app, 1)

@@ -59,8 +59,9 @@ async def test_audit_entries_from_before_keying_still_verify(app, settings, tmp_
     assert schemes[:2] == [None, None] and set(schemes[2:]) == {"hmac-sha256"}
     result = await audit_cli(settings, tmp_path, "verify")
     assert result.returncode == 0, result.stdout
-    assert (f"audit chain OK: {len(fields)} entries ({len(fields) - 2} keyed with HMAC-SHA256, 2 plain from "
-            "before keying)") in result.stdout
+    assert (
+        f"audit chain OK: {len(fields)} entries ({len(fields) - 2} keyed with HMAC-SHA256, 2 plain from before keying)"
+    ) in result.stdout
 
 
 async def test_audit_key_never_reaches_redis_storage(app, settings):

@@ -26,8 +26,9 @@ smtp, twilio = escalation.smtp, escalation.twilio
 
 
 async def _decide(running: RunningApp, probe: OutboxProbe, approval_id: str) -> None:
-    response = await running.client.post(f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY),
-                                         json={"outcome": "reject", "comment": "no"})
+    response = await running.client.post(
+        f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY), json={"outcome": "reject", "comment": "no"}
+    )
     assert response.status == 200
     await probe.wait("decided", approval_id)
 
@@ -39,7 +40,8 @@ async def _callback_events(running: RunningApp, approval_id: str, key: str) -> l
 
 
 async def test_callback_allowed_at_intake_is_not_sent_once_the_operator_no_longer_allows_it(
-        esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder) -> None:
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     approval = await submit(running, probe, callback_url=recorder.url + "/hooks/countersign")
     await _decide(running, probe, approval["id"])
@@ -68,14 +70,17 @@ async def test_dns_rebinding_after_the_intake_check_is_refused_at_connect(record
             assert isinstance(exc.os_error, DestinationRefused)
     assert recorder.requests == []
     # The connection goes to the address that was checked: allowed, the same name reaches the receiver.
-    async with checked_session(CallbackAllow.parse("127.0.0.1"), resolve=rebinding) as session, \
-            session.post(url, data=b"{}", allow_redirects=False) as response:
+    async with (
+        checked_session(CallbackAllow.parse("127.0.0.1"), resolve=rebinding) as session,
+        session.post(url, data=b"{}", allow_redirects=False) as response,
+    ):
         assert response.status == 200
     assert [r.path for r in recorder.requests] == ["/hooks/countersign"]
 
 
-async def test_callback_redirect_into_the_network_is_not_followed(esc_app: tuple[RunningApp, OutboxProbe],
-                                                                  recorder: HttpRecorder) -> None:
+async def test_callback_redirect_into_the_network_is_not_followed(
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
 
     async def redirect(request: web.Request) -> web.Response:
@@ -96,7 +101,8 @@ async def test_callback_redirect_into_the_network_is_not_followed(esc_app: tuple
 
 
 async def test_agent_cannot_read_status_or_connection_errors_of_its_callback_target(
-        esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder) -> None:
+    esc_app: tuple[RunningApp, OutboxProbe], recorder: HttpRecorder
+) -> None:
     """Port scanning through callbacks: closed port, 404 and 500 all read as 'failed', and nothing else."""
     running, probe = esc_app
     recorder.statuses = [404, 500]

@@ -24,7 +24,8 @@ __all__ = ["deciders_app", "smtp", "twilio"]  # fixtures
 
 
 async def test_one_approver_meets_a_quorum_of_two_alone_by_email_link_and_sms(
-        deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running = deciders_app
     approval_id = await file(running, "delete_user")
     links, code = await notified(running, smtp, twilio, mails=2, texts=1)
@@ -48,7 +49,8 @@ async def test_one_approver_meets_a_quorum_of_two_alone_by_email_link_and_sms(
 
 
 async def test_requester_named_by_slack_id_approves_own_request_by_sms(
-        deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running = deciders_app
     approval_id = await file(running, "delete_user", requested_by="U0ADA")
     links, code = await notified(running, smtp, twilio, mails=2, texts=1)
@@ -64,19 +66,20 @@ async def test_requester_named_by_slack_id_approves_own_request_by_sms(
 
 
 async def test_requester_named_by_phone_approves_own_request_from_the_dashboard(
-        deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running = deciders_app
     # Another spelling of her number names the same person.
     approval_id = await file(running, "restart_db", requested_by="+1 (555) 000-1111")
     csrf = await sign_in(running, ADA_EMAIL)
-    response = await running.client.post(f"/requests/{approval_id}/decide",
-                                         data={"csrf": csrf, "outcome": "approve"})
+    response = await running.client.post(f"/requests/{approval_id}/decide", data={"csrf": csrf, "outcome": "approve"})
     assert response.status == 403 and "cannot approve it yourself" in await response.text()
     assert (await running.runtime.service.get(approval_id)).status == Status.pending
 
 
 async def test_approvers_named_by_person_decide_with_any_of_their_identities(
-        deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running = deciders_app
     approval_id = await file(running, "restart_db")  # critical: approvers [Ada]
     _, code = await notified(running, smtp, twilio, mails=1, texts=1)

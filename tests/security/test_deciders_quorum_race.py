@@ -27,12 +27,14 @@ async def test_concurrent_approve_and_modify_cannot_approve_args_one_approver_ne
     async with running_app(settings, POLICY) as running:
         approved = 0
         for _ in range(RUNS):
-            filed = await running.client.post("/v1/approvals", json={"action": "pay", "args": ORIGINAL},
-                                              headers=auth(AGENT_KEY))
+            filed = await running.client.post(
+                "/v1/approvals", json={"action": "pay", "args": ORIGINAL}, headers=auth(AGENT_KEY)
+            )
             approval_id = (await filed.json())["id"]
             statuses = await asyncio.gather(
                 _decide(running, APPROVER_KEY, approval_id, outcome="approve"),
-                _decide(running, APPROVER2_KEY, approval_id, outcome="modify", args=MODIFIED))
+                _decide(running, APPROVER2_KEY, approval_id, outcome="modify", args=MODIFIED),
+            )
             assert set(statuses) <= {200, 409}  # 409: the arguments changed under the approver; look again
             # Both look again at what is now agreed and approve it (a second vote by the same person is a 409).
             for key in (APPROVER_KEY, APPROVER2_KEY):
@@ -49,6 +51,7 @@ async def test_concurrent_approve_and_modify_cannot_approve_args_one_approver_ne
             votes = [e for e in await running.runtime.service.events(approval_id) if e.type == "vote"]
             last_reset = max((n for n, e in enumerate(votes) if e.detail.get("reset_earlier_votes")), default=0)
             for entry in votes[last_reset:]:
-                assert json.dumps(entry.detail["args"], sort_keys=True) == json.dumps(approval.decision.args,
-                                                                                      sort_keys=True)
+                assert json.dumps(entry.detail["args"], sort_keys=True) == json.dumps(
+                    approval.decision.args, sort_keys=True
+                )
         assert approved == RUNS

@@ -28,7 +28,8 @@ __all__ = ["deciders_app", "smtp", "twilio"]  # fixtures
 
 
 async def test_reject_without_a_reason_by_sms_or_email_link(
-        deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running = deciders_app
     approval_id = await file(running, "restart_db")  # critical: a reject needs a reason by default
     links, code = await notified(running, smtp, twilio, mails=1, texts=1)
@@ -48,12 +49,12 @@ async def test_reject_without_a_reason_by_sms_or_email_link(
 
 
 async def test_reject_without_a_reason_by_api_or_dashboard(
-        deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator) -> None:
+    deciders_app: RunningApp, smtp: SmtpServer, twilio: TwilioEmulator
+) -> None:
     running = deciders_app
     by_key = await file(running, "restart_db")
     for body in ({"outcome": "reject"}, {"outcome": "reject", "comment": "  "}):
-        response = await running.client.post(f"/v1/approvals/{by_key}/decision", json=body,
-                                             headers=auth(APPROVER_KEY))
+        response = await running.client.post(f"/v1/approvals/{by_key}/decision", json=body, headers=auth(APPROVER_KEY))
         assert response.status == 400 and "comment" in (await response.json())["error"]["fields"]
     on_web = await file(running, "restart_db")
     csrf = await sign_in(running, ADA_EMAIL)

@@ -20,13 +20,16 @@ def _shape(value: Any) -> Any:
 
 
 async def test_call_id_of_another_agent_answers_like_a_free_one(app: RunningApp) -> None:
-    taken = await app.client.post("/humanlayer/v1/function_calls", json=_call("victim-call", "pay_invoice"),
-                                  headers=auth(AGENT_KEY))
+    taken = await app.client.post(
+        "/humanlayer/v1/function_calls", json=_call("victim-call", "pay_invoice"), headers=auth(AGENT_KEY)
+    )
     assert taken.status == 200
-    probe_taken = await app.client.post("/humanlayer/v1/function_calls", json=_call("victim-call", "probe"),
-                                        headers=auth(OTHER_AGENT_KEY))
-    probe_free = await app.client.post("/humanlayer/v1/function_calls", json=_call("never-used", "probe"),
-                                       headers=auth(OTHER_AGENT_KEY))
+    probe_taken = await app.client.post(
+        "/humanlayer/v1/function_calls", json=_call("victim-call", "probe"), headers=auth(OTHER_AGENT_KEY)
+    )
+    probe_free = await app.client.post(
+        "/humanlayer/v1/function_calls", json=_call("never-used", "probe"), headers=auth(OTHER_AGENT_KEY)
+    )
     assert probe_taken.status == probe_free.status == 200
     taken_body, free_body = await probe_taken.json(), await probe_free.json()
     assert _shape(taken_body) == _shape(free_body)
@@ -37,12 +40,15 @@ async def test_call_id_of_another_agent_answers_like_a_free_one(app: RunningApp)
 
 
 async def test_answer_by_a_shared_call_id_never_decides_the_impostor(app: RunningApp) -> None:
-    await app.client.post("/humanlayer/v1/function_calls", json=_call("victim-call", "pay_invoice"),
-                          headers=auth(AGENT_KEY))
-    await app.client.post("/humanlayer/v1/function_calls", json=_call("victim-call", "wire_all_funds"),
-                          headers=auth(OTHER_AGENT_KEY))
-    answered = await app.client.post("/humanlayer/v1/agent/function_calls/victim-call/respond",
-                                     json={"approved": True}, headers=auth(APPROVER_KEY))
+    await app.client.post(
+        "/humanlayer/v1/function_calls", json=_call("victim-call", "pay_invoice"), headers=auth(AGENT_KEY)
+    )
+    await app.client.post(
+        "/humanlayer/v1/function_calls", json=_call("victim-call", "wire_all_funds"), headers=auth(OTHER_AGENT_KEY)
+    )
+    answered = await app.client.post(
+        "/humanlayer/v1/agent/function_calls/victim-call/respond", json={"approved": True}, headers=auth(APPROVER_KEY)
+    )
     assert answered.status == 409
     impostor = await app.client.get("/humanlayer/v1/function_calls/victim-call", headers=auth(OTHER_AGENT_KEY))
     assert (await impostor.json())["status"]["approved"] is None

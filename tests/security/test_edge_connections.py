@@ -85,8 +85,7 @@ async def test_edge_slowloris_headers_closed(redis_server: EmbeddedRedis) -> Non
 
 
 async def test_edge_connection_limit(redis_server: EmbeddedRedis) -> None:
-    async with serving(redis_server, countersign_max_connections=4,
-                       countersign_header_timeout_s=30) as (host, port):
+    async with serving(redis_server, countersign_max_connections=4, countersign_header_timeout_s=30) as (host, port):
         held = [await asyncio.open_connection(host, port) for _ in range(4)]
         await asyncio.sleep(0.1)  # let the server register them
         reader, writer = await asyncio.open_connection(host, port)

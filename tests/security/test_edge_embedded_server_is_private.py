@@ -50,8 +50,12 @@ def test_edge_embedded_server_other_local_users_cannot_connect(embedded):
     if os.getuid() == 0 and shutil.which("setpriv"):  # the check the kernel makes for another user
         connect = f"import socket; socket.socket(socket.AF_UNIX).connect({str(server.socket_path)!r})"
         probe = [sys.executable, "-c", connect]
-        denied = subprocess.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", *probe],
-                                capture_output=True, text=True, timeout=30)
+        denied = subprocess.run(
+            ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", *probe],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert denied.returncode != 0 and "PermissionError" in denied.stderr, denied.stderr
 
 
@@ -102,11 +106,18 @@ def test_edge_embedded_cli_commands_still_find_the_server(tmp_path):
     proc, _url = start_serve(env, tmp_path)
     try:
         assert _mode(data) == 0o700 and _mode(data / KEY_FILE) == 0o600
-        login = subprocess.run(countersign_cmd("web-login", "ada@example.com"), env=env, cwd=tmp_path,
-                               capture_output=True, text=True, timeout=30)
+        login = subprocess.run(
+            countersign_cmd("web-login", "ada@example.com"),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert login.returncode == 0 and "/login/" in login.stdout, login.stderr
-        verify = subprocess.run(countersign_cmd("audit", "verify"), env=env, cwd=tmp_path, capture_output=True,
-                                text=True, timeout=30)
+        verify = subprocess.run(
+            countersign_cmd("audit", "verify"), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
         stop(proc)

@@ -63,8 +63,9 @@ async def _post_login(running: RunningApp, token: str, email: str) -> float:
 
 async def test_edge_login_timing_same_for_unknown_address(redis_server: EmbeddedRedis) -> None:
     async with slow_link_to(redis_server.url) as url:
-        settings = make_settings(url, countersign_login_per_minute=1000,
-                                 countersign_secret_key="login-timing-secret-0123456789abcdef")
+        settings = make_settings(
+            url, countersign_login_per_minute=1000, countersign_secret_key="login-timing-secret-0123456789abcdef"
+        )
         async with running_app(settings, POLICY) as running:
             token = csrf_of(await (await running.client.get("/login")).text())
             await _post_login(running, token, ADA)  # warm up both paths once
@@ -89,6 +90,7 @@ async def test_edge_login_rate_limited(redis_server: EmbeddedRedis) -> None:
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert "Too many sign-in requests" in await refused.text()
         # Claiming to be someone else through X-Forwarded-For does not help: no proxy is trusted.
-        spoofed = await running.client.post("/login", data={"csrf": token, "email": ADA},
-                                            headers={"X-Forwarded-For": "198.51.100.23"})
+        spoofed = await running.client.post(
+            "/login", data={"csrf": token, "email": ADA}, headers={"X-Forwarded-For": "198.51.100.23"}
+        )
         assert spoofed.status == 429

@@ -25,8 +25,7 @@ async def slack(redis_server: EmbeddedRedis) -> AsyncIterator[SlackHarness]:
         yield harness
 
 
-async def test_edge_slack_bad_signature_body_not_logged(slack: SlackHarness,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_edge_slack_bad_signature_body_not_logged(slack: SlackHarness, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     body = f'{{"type": "event_callback", "event": {{"text": "{MARKER}"}}}}'
     for secret in ("not-the-signing-secret", SIGNING_SECRET):
@@ -39,14 +38,18 @@ async def test_edge_slack_bad_signature_body_not_logged(slack: SlackHarness,
     assert not any(MARKER in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.parametrize("timestamp", ["abc", "", "1e9", "0x10", "{now}.5", " {now}", "+{now}", "{now}\t",
-                                       "١٧٠٠٠٠٠٠٠٠", "9" * 40])
+@pytest.mark.parametrize(
+    "timestamp", ["abc", "", "1e9", "0x10", "{now}.5", " {now}", "+{now}", "{now}\t", "١٧٠٠٠٠٠٠٠٠", "9" * 40]
+)
 async def test_edge_slack_nonnumeric_timestamp_401(slack: SlackHarness, timestamp: str) -> None:
     # Signed correctly over the odd timestamp: only the timestamp's form is wrong.
     timestamp = timestamp.format(now=int(time.time()))
     body = '{"type": "url_verification", "challenge": "abc123", "token": "t"}'
-    headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp,
-               "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature(SIGNING_SECRET, timestamp, body),
+    }
     response = await slack.running.client.post("/slack/events", data=body.encode(), headers=headers)
     assert response.status == 401
     assert "abc123" not in await response.text()
@@ -55,8 +58,9 @@ async def test_edge_slack_nonnumeric_timestamp_401(slack: SlackHarness, timestam
 async def test_edge_slack_missing_signature_headers_401(slack: SlackHarness) -> None:
     body = b'{"type": "url_verification", "challenge": "abc123", "token": "t"}'
     for headers in ({}, {"X-Slack-Request-Timestamp": str(int(time.time()))}, {"X-Slack-Signature": "v0=00"}):
-        response = await slack.running.client.post("/slack/events", data=body,
-                                                   headers={"Content-Type": "application/json", **headers})
+        response = await slack.running.client.post(
+            "/slack/events", data=body, headers={"Content-Type": "application/json", **headers}
+        )
         assert response.status == 401
 
 

@@ -42,8 +42,9 @@ async def _texted(running: RunningApp, probe: OutboxProbe, twilio: TwilioEmulato
 
 
 @pytest.fixture
-async def texted(esc_app: tuple[RunningApp, OutboxProbe],
-                 twilio: TwilioEmulator) -> AsyncIterator[tuple[RunningApp, TwilioEmulator, str, str]]:
+async def texted(
+    esc_app: tuple[RunningApp, OutboxProbe], twilio: TwilioEmulator
+) -> AsyncIterator[tuple[RunningApp, TwilioEmulator, str, str]]:
     running, probe = esc_app
     approval_id, code = await _texted(running, probe, twilio)
     yield running, twilio, approval_id, code

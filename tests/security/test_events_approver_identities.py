@@ -22,7 +22,8 @@ smtp, twilio = escalation.smtp, escalation.twilio
 
 
 async def test_agent_cannot_read_approver_phone_email_or_slack_ids(
-        esc_app: tuple[RunningApp, OutboxProbe], twilio: TwilioEmulator, recorder: HttpRecorder) -> None:
+    esc_app: tuple[RunningApp, OutboxProbe], twilio: TwilioEmulator, recorder: HttpRecorder
+) -> None:
     running, probe = esc_app
     settings = running.runtime.settings
     approval = await submit(running, probe, callback_url=recorder.url + "/hooks/countersign")

@@ -30,9 +30,19 @@ async def test_digest_agent_text_mentions_links_and_secrets_are_inert(redis_serv
     async with slack_harness(redis_server) as slack:
         slack.slack.pacer.interval_s = 0.05
         await burst(slack, 8, args={"password": "hunter2-secret", "note": "<!channel> *urgent*"})
-        await asyncio.gather(*[slack.running.client.post("/v1/approvals", headers=auth(), json={
-            "action": "<!here> `deploy` <https://evil.example|click>", "args": {"password": "hunter2-secret"}})
-            for _ in range(3)])
+        await asyncio.gather(
+            *[
+                slack.running.client.post(
+                    "/v1/approvals",
+                    headers=auth(),
+                    json={
+                        "action": "<!here> `deploy` <https://evil.example|click>",
+                        "args": {"password": "hunter2-secret"},
+                    },
+                )
+                for _ in range(3)
+            ]
+        )
         await slack.slack.pacer.idle()
         text = the_digest(slack).all_text
         assert "<!here>" not in text and "<https://evil" not in text and "&lt;!here&gt;" in text

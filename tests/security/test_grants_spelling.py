@@ -17,16 +17,26 @@ EXPIRES = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 
 
 async def grant(app, action: str, args: dict[str, Any], **extra: Any) -> None:
-    response = await app.client.post("/v1/grants", headers=auth(APPROVER_KEY), json={
-        "agent": "billing-agent", "action": action, "args": args, "max_level": "high", "expires_at": EXPIRES,
-        **extra})
+    response = await app.client.post(
+        "/v1/grants",
+        headers=auth(APPROVER_KEY),
+        json={
+            "agent": "billing-agent",
+            "action": action,
+            "args": args,
+            "max_level": "high",
+            "expires_at": EXPIRES,
+            **extra,
+        },
+    )
     assert response.status == 201, await response.text()
 
 
 async def status_of(app, body: dict[str, Any] | str) -> str:
     if isinstance(body, str):
-        response = await app.client.post("/v1/approvals", data=body,
-                                         headers={**auth(), "Content-Type": "application/json"})
+        response = await app.client.post(
+            "/v1/approvals", data=body, headers={**auth(), "Content-Type": "application/json"}
+        )
     else:
         response = await app.client.post("/v1/approvals", json=body, headers=auth())
     assert response.status == 201, await response.text()
@@ -48,8 +58,11 @@ async def test_true_does_not_pass_for_one_in_a_set(app):
 
 async def test_dotted_key_does_not_stand_in_for_a_nested_path(app):
     await grant(app, "write", {"options.mode": {"eq": "safe"}})
-    attacks = [{"options.mode": "safe"}, {"options.mode": "safe", "options": {"mode": "unsafe"}},
-               {"options": {"mode": "safe", "also": "rm -rf /"}}]
+    attacks = [
+        {"options.mode": "safe"},
+        {"options.mode": "safe", "options": {"mode": "unsafe"}},
+        {"options": {"mode": "safe", "also": "rm -rf /"}},
+    ]
     for args in attacks[:2]:
         assert await status_of(app, {"action": "write", "args": args}) == "pending"
     assert await status_of(app, {"action": "write", "args": {"options": {"mode": "safe"}}}) == "approved"

@@ -9,8 +9,7 @@ import pytest
 from bot.errors import ConfigError
 from tests.support.servers import APPROVER_KEY, auth, make_settings
 
-CONTROLS = ["\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\x85", "\x9b", "\u2028", "\u2029", "\u202e", "\u2066",
-            "\u200f"]
+CONTROLS = ["\n", "\r", "\t", "\x00", "\x1b", "\x7f", "\x85", "\x9b", "\u2028", "\u2029", "\u202e", "\u2066", "\u200f"]
 
 
 @pytest.mark.parametrize("control", CONTROLS, ids=[f"U+{ord(c):04X}" for c in CONTROLS])
@@ -34,8 +33,13 @@ async def test_control_character_is_refused_on_the_question_and_humanlayer_route
 
 async def test_plain_text_elsewhere_is_still_accepted(app):
     # Line breaks belong in free text (context, arguments); only the one-line names refuse them.
-    body = {"action": "deploy.v2-eu", "args": {"note": "line 1\nline 2"}, "context": {"why": "a\nb"},
-            "run_id": "run 7", "requested_by": "ada@example.com"}
+    body = {
+        "action": "deploy.v2-eu",
+        "args": {"note": "line 1\nline 2"},
+        "context": {"why": "a\nb"},
+        "run_id": "run 7",
+        "requested_by": "ada@example.com",
+    }
     assert (await app.client.post("/v1/approvals", json=body, headers=auth())).status == 201
 
 

@@ -24,13 +24,16 @@ def nested_list(depth: int) -> list[Any]:
     return value
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"action": "a", "args": nested(300)}, "args"),
-    ({"action": "a", "args": {"rows": nested_list(40)}}, "args"),
-    ({"action": "a", "args": nested(33)}, "args"),
-    ({"action": "a", "context": {"extra": nested(40)}}, "context"),
-    ({"action": "a", "args_schema": {"type": "object", "properties": {"x": nested(40)}}}, "args_schema"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "a", "args": nested(300)}, "args"),
+        ({"action": "a", "args": {"rows": nested_list(40)}}, "args"),
+        ({"action": "a", "args": nested(33)}, "args"),
+        ({"action": "a", "context": {"extra": nested(40)}}, "context"),
+        ({"action": "a", "args_schema": {"type": "object", "properties": {"x": nested(40)}}}, "args_schema"),
+    ],
+)
 async def test_deeply_nested_request_is_refused_naming_the_field(app, body, field):
     response = await app.client.post("/v1/approvals", json=body, headers=auth())
     assert response.status == 400, await response.text()
@@ -51,15 +54,19 @@ async def test_deeply_nested_humanlayer_kwargs_are_refused(app):
 
 
 async def test_deeply_nested_question_context_is_refused(app):
-    response = await app.client.post("/v1/questions", json={"question": "q?", "context": {"x": nested(100)}},
-                                     headers=auth())
+    response = await app.client.post(
+        "/v1/questions", json={"question": "q?", "context": {"x": nested(100)}}, headers=auth()
+    )
     assert response.status == 400 and "context" in (await response.json())["error"]["fields"]
 
 
 async def test_deeply_nested_modify_args_are_refused(app):
     created = await (await app.client.post("/v1/approvals", json={"action": "a"}, headers=auth())).json()
-    response = await app.client.post(f"/v1/approvals/{created['id']}/decision",
-                                     json={"outcome": "modify", "args": nested(300)}, headers=auth(APPROVER_KEY))
+    response = await app.client.post(
+        f"/v1/approvals/{created['id']}/decision",
+        json={"outcome": "modify", "args": nested(300)},
+        headers=auth(APPROVER_KEY),
+    )
     assert response.status == 400 and "args" in (await response.json())["error"]["fields"]
     current = await (await app.client.get(f"/v1/approvals/{created['id']}", headers=auth())).json()
     assert current["status"] == "pending"

@@ -14,8 +14,9 @@ def _integer_n() -> dict[str, Any]:
 
 
 async def _file(app, schema: dict[str, Any], args: dict[str, Any]) -> Any:
-    return await app.client.post("/v1/approvals", json={"action": "deploy", "args": args, "args_schema": schema},
-                                 headers=auth())
+    return await app.client.post(
+        "/v1/approvals", json={"action": "deploy", "args": args, "args_schema": schema}, headers=auth()
+    )
 
 
 async def test_cached_schema_cannot_stand_in_for_a_lookalike(app):
@@ -27,8 +28,11 @@ async def test_cached_schema_cannot_stand_in_for_a_lookalike(app):
     filed = await _file(app, lookalike, {"n": "one"})
     assert filed.status == 201
     approval_id = (await filed.json())["id"]
-    modified = await app.client.post(f"/v1/approvals/{approval_id}/decision",
-                                     json={"outcome": "modify", "args": {"n": 5}}, headers=auth(APPROVER_KEY))
+    modified = await app.client.post(
+        f"/v1/approvals/{approval_id}/decision",
+        json={"outcome": "modify", "args": {"n": 5}},
+        headers=auth(APPROVER_KEY),
+    )
     assert modified.status == 400
     assert "args.n" in (await modified.json())["error"]["fields"]
 

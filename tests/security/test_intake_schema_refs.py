@@ -35,8 +35,9 @@ async def test_remote_ref_in_args_schema_is_refused_without_fetching(app, index)
     async with running_recorder() as recorder:
         recorder_url = recorder.url.rstrip("/")
         schema = remote_schemas(recorder_url)[index]
-        response = await app.client.post("/v1/approvals", json={"action": "a", "args": {"x": 1},
-                                                                "args_schema": schema}, headers=auth(AGENT_KEY))
+        response = await app.client.post(
+            "/v1/approvals", json={"action": "a", "args": {"x": 1}, "args_schema": schema}, headers=auth(AGENT_KEY)
+        )
         text = await response.text()
         assert response.status == 400, text
         assert list((await response.json())["error"]["fields"]) == ["args_schema"]
@@ -50,20 +51,28 @@ async def test_remote_ref_is_refused_even_when_args_do_not_reach_it(app):
     # a remote reference that a later modify could follow.
     async with running_recorder() as recorder:
         schema = {"type": "object", "properties": {"x": {"$ref": f"{recorder.url.rstrip('/')}/x"}}}
-        response = await app.client.post("/v1/approvals", json={"action": "a", "args": {}, "args_schema": schema},
-                                         headers=auth())
+        response = await app.client.post(
+            "/v1/approvals", json={"action": "a", "args": {}, "args_schema": schema}, headers=auth()
+        )
         assert response.status == 400
         await asyncio.sleep(0.2)  # a fetch started in the background would have arrived by now
         assert recorder.requests == []
 
 
 async def test_local_refs_still_resolve(app):
-    schema = {"$defs": {"n": {"type": "integer", "minimum": 1}}, "type": "object",
-              "properties": {"x": {"$ref": "#/$defs/n"}, "y": {"$ref": "#/properties/x"}}}
-    ok = await app.client.post("/v1/approvals", json={"action": "a", "args": {"x": 2, "y": 3}, "args_schema": schema},
-                               headers=auth())
+    schema = {
+        "$defs": {"n": {"type": "integer", "minimum": 1}},
+        "type": "object",
+        "properties": {"x": {"$ref": "#/$defs/n"}, "y": {"$ref": "#/properties/x"}},
+    }
+    ok = await app.client.post(
+        "/v1/approvals", json={"action": "a", "args": {"x": 2, "y": 3}, "args_schema": schema}, headers=auth()
+    )
     assert ok.status == 201, await ok.text()
     approval_id = (await ok.json())["id"]
-    bad = await app.client.post(f"/v1/approvals/{approval_id}/decision",
-                                json={"outcome": "modify", "args": {"x": 0, "y": 3}}, headers=auth(APPROVER_KEY))
+    bad = await app.client.post(
+        f"/v1/approvals/{approval_id}/decision",
+        json={"outcome": "modify", "args": {"x": 0, "y": 3}},
+        headers=auth(APPROVER_KEY),
+    )
     assert bad.status == 400 and "args.x" in (await bad.json())["error"]["fields"]

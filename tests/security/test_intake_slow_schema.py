@@ -46,7 +46,8 @@ async def test_fifty_slow_patterns_in_one_request_do_not_freeze_the_server(app):
     schema, args = fifty_slow_patterns()
     body = {"action": "a", "args": args, "args_schema": schema}
     response, took, slowest_health = await timed_with_health(
-        app, app.client.post("/v1/approvals", json=body, headers=auth()))
+        app, app.client.post("/v1/approvals", json=body, headers=auth())
+    )
     # Either the args check in time (a mismatch is not an error at filing), or the schema is refused.
     assert response.status in (201, 400), await response.text()
     if response.status == 400:
@@ -60,7 +61,8 @@ async def test_slow_pattern_property_names_do_not_freeze_the_server(app):
     schema = {"type": "object", "patternProperties": {SLOW: {}}, "additionalProperties": False}
     body = {"action": "a", "args": {VICTIM + str(i): 1 for i in range(20)}, "args_schema": schema}
     response, took, slowest_health = await timed_with_health(
-        app, app.client.post("/v1/approvals", json=body, headers=auth()))
+        app, app.client.post("/v1/approvals", json=body, headers=auth())
+    )
     assert response.status == 400
     assert "args_schema" in (await response.json())["error"]["fields"]
     assert took < MAX_WALL_S and slowest_health < 0.1, (took, slowest_health)
@@ -71,8 +73,8 @@ async def test_exponential_ref_chain_is_cut_off_by_the_budget(app):
     defs["d30"] = {"type": "object"}
     schema = {"$defs": defs, "$ref": "#/$defs/d0"}
     response, took, slowest_health = await timed_with_health(
-        app, app.client.post("/v1/approvals", json={"action": "a", "args": {}, "args_schema": schema},
-                             headers=auth()))
+        app, app.client.post("/v1/approvals", json={"action": "a", "args": {}, "args_schema": schema}, headers=auth())
+    )
     assert response.status == 400 and "args_schema" in (await response.json())["error"]["fields"]
     assert took < MAX_WALL_S and slowest_health < 0.1, (took, slowest_health)
 
@@ -88,16 +90,23 @@ async def test_unique_items_on_many_objects_is_not_quadratic(app):
 
 async def test_slow_pattern_on_modify_through_the_api_does_not_freeze_the_server(app):
     schema, _ = fifty_slow_patterns()
-    created = await (await app.client.post("/v1/approvals", json={"action": "a", "args": {}, "args_schema": schema},
-                                           headers=auth())).json()
+    created = await (
+        await app.client.post("/v1/approvals", json={"action": "a", "args": {}, "args_schema": schema}, headers=auth())
+    ).json()
     _, args = fifty_slow_patterns()
-    response, took, slowest_health = await timed_with_health(app, app.client.post(
-        f"/v1/approvals/{created['id']}/decision", json={"outcome": "modify", "args": args},
-        headers=auth(APPROVER_KEY)))
+    response, took, slowest_health = await timed_with_health(
+        app,
+        app.client.post(
+            f"/v1/approvals/{created['id']}/decision",
+            json={"outcome": "modify", "args": args},
+            headers=auth(APPROVER_KEY),
+        ),
+    )
     assert response.status == 400
     assert took < MAX_WALL_S and slowest_health < 0.1, (took, slowest_health)
-    assert (await (await app.client.get(f"/v1/approvals/{created['id']}", headers=auth())).json())["status"] == \
-        "pending"
+    assert (await (await app.client.get(f"/v1/approvals/{created['id']}", headers=auth())).json())[
+        "status"
+    ] == "pending"
 
 
 async def test_slow_pattern_on_modify_in_slack_does_not_freeze_the_server(redis_server):
@@ -107,8 +116,10 @@ async def test_slow_pattern_on_modify_in_slack_does_not_freeze_the_server(redis_
         approval, message = await slack.submit_and_wait_posted(args={}, args_schema=schema)
         await slack.player.click("U0ADA", MODIFY, approval["id"], message=message)
         [opened] = await slack.emulator.wait_for("views.open")
-        submitted, took, slowest_health = await timed_with_health(slack.running, slack.player.submit_view(
-            "U0ADA", opened.args["view"], {ARGS_BLOCK: {ARGS_INPUT: json.dumps(args)}}))
+        submitted, took, slowest_health = await timed_with_health(
+            slack.running,
+            slack.player.submit_view("U0ADA", opened.args["view"], {ARGS_BLOCK: {ARGS_INPUT: json.dumps(args)}}),
+        )
         status, body = submitted
         assert status == 200 and "args_schema" in body  # shown under the field; nothing decided
         assert took < MAX_WALL_S and slowest_health < 0.1, (took, slowest_health)

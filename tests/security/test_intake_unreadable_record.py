@@ -27,8 +27,10 @@ async def plant_unreadable(app: RunningApp, template: dict[str, Any]) -> list[st
     too_deep = {**template, "id": "apr_toodeep", "args": deep(300)}
     bodies = {"apr_toodeep": json.dumps(too_deep), "apr_garbled": '{"id": "apr_garbled", "agent": "billing-agent", '}
     for approval_id, body in bodies.items():
-        await runtime.redis.hset(keys.approval(approval_id), mapping={
-            "req": body, "st": "pending", "cms": str(now_ms), "ems": str(now_ms - 1000), "lvl": "medium"})
+        await runtime.redis.hset(
+            keys.approval(approval_id),
+            mapping={"req": body, "st": "pending", "cms": str(now_ms), "ems": str(now_ms - 1000), "lvl": "medium"},
+        )
         for index in (keys.pending, keys.all, keys.agent_index("billing-agent")):
             await runtime.redis.zadd(index, {approval_id: now_ms + 1})  # newest: listed first
         await runtime.redis.zadd(keys.expiry, {approval_id: now_ms - 1000})
@@ -51,8 +53,12 @@ async def stored_document(app: RunningApp, approval_id: str) -> dict[str, Any]:
 async def test_unreadable_record_does_not_break_the_api_listing(app):
     good = await file(app)
     await plant_unreadable(app, await stored_document(app, good["id"]))
-    for key, query in [(APPROVER_KEY, ""), (APPROVER_KEY, "?status=pending"), (AGENT_KEY, ""),
-                       (APPROVER_KEY, "?limit=1")]:
+    for key, query in [
+        (APPROVER_KEY, ""),
+        (APPROVER_KEY, "?status=pending"),
+        (AGENT_KEY, ""),
+        (APPROVER_KEY, "?limit=1"),
+    ]:
         response = await app.client.get(f"/v1/approvals{query}", headers=auth(key))
         assert response.status == 200, await response.text()
         assert [item["id"] for item in (await response.json())["items"]] == [good["id"]]
@@ -93,8 +99,9 @@ async def test_unreadable_record_does_not_stop_the_outbox_or_the_slack_queue(red
         first, _ = await slack.submit_and_wait_posted()
         broken = await plant_unreadable(app, await stored_document(app, first["id"]))
         for approval_id in broken:  # announce them, as the create script would have
-            await app.runtime.redis.xadd(app.runtime.keys.outbox,
-                                         {"type": "created", "id": approval_id, "status": "pending"})
+            await app.runtime.redis.xadd(
+                app.runtime.keys.outbox, {"type": "created", "id": approval_id, "status": "pending"}
+            )
         await app.runtime.redis.xadd(app.runtime.keys.outbox, {"type": b"\xff\xfe", "id": b"\xff"})
         await app.runtime.redis.publish(app.runtime.keys.changes_channel, b"\xff\xfe pending")
         second, message = await slack.submit_and_wait_posted(action="rollback")

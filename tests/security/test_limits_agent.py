@@ -27,12 +27,18 @@ async def limited(redis_server: Any, request: pytest.FixtureRequest) -> AsyncIte
 
 def filing(app: RunningApp, n: int, key: str = AGENT_KEY) -> list[Any]:
     """One request on each filing route, in turn."""
-    routes = [("/v1/approvals", {"action": "deploy", "args": {"n": n}}),
-              ("/v1/questions", {"question": f"question {n}?"}),
-              ("/humanlayer/v1/function_calls", {"run_id": "r", "call_id": f"call-{key[:6]}-{n}",
-                                                 "spec": {"fn": "deploy", "kwargs": {"n": n}}}),
-              ("/humanlayer/v1/contact_requests", {"run_id": "r", "call_id": f"contact-{key[:6]}-{n}",
-                                                   "spec": {"msg": f"question {n}?"}})]
+    routes = [
+        ("/v1/approvals", {"action": "deploy", "args": {"n": n}}),
+        ("/v1/questions", {"question": f"question {n}?"}),
+        (
+            "/humanlayer/v1/function_calls",
+            {"run_id": "r", "call_id": f"call-{key[:6]}-{n}", "spec": {"fn": "deploy", "kwargs": {"n": n}}},
+        ),
+        (
+            "/humanlayer/v1/contact_requests",
+            {"run_id": "r", "call_id": f"contact-{key[:6]}-{n}", "spec": {"msg": f"question {n}?"}},
+        ),
+    ]
     path, body = routes[n % len(routes)]
     return [path, app.client.post(path, json=body, headers=auth(key))]
 
@@ -55,10 +61,13 @@ async def test_an_agent_flooding_requests_gets_429_with_retry_after(limited):
     limited.runtime.clock.advance(timedelta(seconds=50))  # type: ignore[attr-defined]
     assert (await filing(limited, 8)[1]).status == 201  # a new window
 
+
 @pytest.mark.parametrize("limited", [("0", 5)], indirect=True)
 async def test_concurrent_flood_cannot_exceed_the_pending_cap(limited):
-    calls = [limited.client.post("/v1/approvals", json={"action": "deploy", "args": {"n": n}}, headers=auth())
-             for n in range(30)]
+    calls = [
+        limited.client.post("/v1/approvals", json={"action": "deploy", "args": {"n": n}}, headers=auth())
+        for n in range(30)
+    ]
     responses = await asyncio.gather(*calls)
     statuses = sorted(r.status for r in responses)
     assert statuses.count(201) == 5 and statuses.count(429) == 25, statuses
@@ -68,8 +77,9 @@ async def test_concurrent_flood_cannot_exceed_the_pending_cap(limited):
     # Questions and HumanLayer calls count too; the other agent does not.
     for path, call in (filing(limited, 1), filing(limited, 2)):
         assert (await call).status == 429, path
-    assert (await limited.client.post("/v1/approvals", json={"action": "x"},
-                                      headers=auth(OTHER_AGENT_KEY))).status == 201
+    assert (
+        await limited.client.post("/v1/approvals", json={"action": "x"}, headers=auth(OTHER_AGENT_KEY))
+    ).status == 201
     # Once one is decided, the agent may file again.
     created = next(r for r in responses if r.status == 201)
     cancelled = await limited.client.post(f"/v1/approvals/{(await created.json())['id']}/cancel", headers=auth())
@@ -88,8 +98,10 @@ async def test_an_idempotent_retry_at_the_cap_returns_the_existing_request(limit
     assert (await first.json())["id"] == (await retry.json())["id"]
 
 
-@pytest.mark.parametrize(("text", "count", "window"), [
-    ("120/m", 120, 60), ("10/s", 10, 1), ("1000/h", 1000, 3600), ("30/10s", 30, 10), ("0", 0, 1)])
+@pytest.mark.parametrize(
+    ("text", "count", "window"),
+    [("120/m", 120, 60), ("10/s", 10, 1), ("1000/h", 1000, 3600), ("30/10s", 30, 10), ("0", 0, 1)],
+)
 def test_rate_setting_forms(text, count, window):
     assert Rate.parse(text) == Rate(count, window)
 

@@ -46,16 +46,22 @@ def upstream_calls(log: Path) -> list[dict]:
 
 
 def proxy(app: RunningApp, log: Path, *options: str, hostile: bool = False, name: str | None = "rec"):
-    argv = ["mcp-proxy", *(["--name", name] if name else []), *options, "--", sys.executable, "-m",
-            "tests.support.mcp_upstream"]
+    argv = [
+        "mcp-proxy",
+        *(["--name", name] if name else []),
+        *options,
+        "--",
+        sys.executable,
+        "-m",
+        "tests.support.mcp_upstream",
+    ]
     env = {"UPSTREAM_LOG": str(log), **({"UPSTREAM_HOSTILE": "1"} if hostile else {})}
     return countersign_session(app.url, *argv, env=env)
 
 
 async def test_hostile_upstream_tool_names_become_valid_distinct_actions(gw_app, tmp_path):
     log = tmp_path / "calls.jsonl"
-    async with proxy(gw_app, log, "--max-wait", "0", hostile=True, name=None) as session, \
-            filed(gw_app) as queue:
+    async with proxy(gw_app, log, "--max-wait", "0", hostile=True, name=None) as session, filed(gw_app) as queue:
         names = [tool.name for tool in (await session.list_tools()).tools]
         hostile = [name for name in names if name not in ("record", "env_names", "check_approval")]
         actions = {}
@@ -68,7 +74,7 @@ async def test_hostile_upstream_tool_names_become_valid_distinct_actions(gw_app,
             actions[name] = stored["action"]
             assert VALID_ACTION.match(stored["action"]) and len(stored["action"]) <= 200, stored["action"]
             why = stored["context"].get("why", "")
-            assert len(why) <= 300 and not any(ord(ch) < 32 or 0x200b <= ord(ch) <= 0x202e for ch in why)
+            assert len(why) <= 300 and not any(ord(ch) < 32 or 0x200B <= ord(ch) <= 0x202E for ch in why)
     # The server's own name ("github.evil\nname") cannot pose as the server `github`.
     assert all(action.startswith("mcp.github_evil_name~") for action in actions.values())
     # `read\x00file` must not become the auto-approved `read_file`: it was filed, and waits for a human.
@@ -87,7 +93,8 @@ async def test_rejected_call_never_reaches_upstream_when_retried_and_checked_twi
         answers = await asyncio.gather(
             session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}),
             session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}),
-            session.call_tool("record", {"text": "rm everything"}))  # the client retries the call itself
+            session.call_tool("record", {"text": "rm everything"}),
+        )  # the client retries the call itself
         assert all(answer.is_error and "rejected by ada" in result_text(answer) for answer in answers[:2])
         # Racing the checks, the retry finds the same (rejected) request or, once the refusal was handed
         # out, files a new one that waits for a human: never the upstream.
@@ -102,14 +109,16 @@ async def test_pending_call_never_reaches_upstream_and_approval_runs_once_under_
     async with proxy(gw_app, log, "--max-wait", "0") as session, filed(gw_app) as queue:
         await session.call_tool("record", {"text": "once"})
         approval_id = await queue.next()
-        for answer in await asyncio.gather(*(session.call_tool("check_approval", {"id": approval_id, "wait_s": 0})
-                                             for _ in range(3))):
+        for answer in await asyncio.gather(
+            *(session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}) for _ in range(3))
+        ):
             assert "still waiting" in result_text(answer)
         assert upstream_calls(log) == []
         await decide(gw_app, approval_id, "approve")
         answers = await asyncio.gather(
             *(session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}) for _ in range(4)),
-            session.call_tool("record", {"text": "once"}))  # a retry of the same call finds the same request
+            session.call_tool("record", {"text": "once"}),
+        )  # a retry of the same call finds the same request
         assert {result_text(answer) for answer in answers} == {"recorded 'once'"}
     assert upstream_calls(log) == [{"tool": "record", "arguments": {"text": "once"}}]
 
@@ -130,8 +139,9 @@ async def test_expired_call_never_reaches_upstream(gw_app, tmp_path, clock):
 async def test_check_approval_of_an_id_the_gateway_did_not_file_never_reaches_upstream(gw_app, tmp_path):
     log = tmp_path / "calls.jsonl"
     # Approved, for the same action, but filed by someone else (the API directly).
-    resp = await gw_app.client.post("/v1/approvals", headers=auth(AGENT_KEY),
-                                    json={"action": "mcp.rec.record", "args": {"text": "smuggled"}})
+    resp = await gw_app.client.post(
+        "/v1/approvals", headers=auth(AGENT_KEY), json={"action": "mcp.rec.record", "args": {"text": "smuggled"}}
+    )
     approval_id = (await resp.json())["id"]
     await decide(gw_app, approval_id, "approve")
     async with proxy(gw_app, log) as session:

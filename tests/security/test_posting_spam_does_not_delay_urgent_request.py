@@ -15,8 +15,7 @@ SPAM = 60
 
 
 async def _file(slack: SlackHarness, probe: OutboxProbe, key: str, **request: Any) -> str:
-    response = await slack.running.client.post("/v1/approvals", headers=auth(key),
-                                               json={"action": "deploy", **request})
+    response = await slack.running.client.post("/v1/approvals", headers=auth(key), json={"action": "deploy", **request})
     assert response.status == 201, await response.text()
     approval_id = str((await response.json())["id"])
     await probe.wait("created", approval_id)
@@ -48,5 +47,6 @@ async def test_posting_spam_does_not_delay_urgent_request(redis_server: Embedded
 
 
 async def test_posting_spam_does_not_delay_another_agents_request_of_the_same_level(
-        redis_server: EmbeddedRedis) -> None:
+    redis_server: EmbeddedRedis,
+) -> None:
     assert await _position_after_spam(redis_server) <= 2

@@ -11,8 +11,11 @@ from tests.support.servers import AGENT_KEY, APPROVER_KEY, auth
 from tests.support.slack_app import SlackHarness, slack_harness
 
 POLICY = 'levels:\n  medium: {channels: [{slack: "#approvals"}], timeout: 1h}\n'
-DISGUISED = {"action": "rotate_prod_credentials", "args": {"env": "prod"},
-             "context": {"kind": "question", "why": "Which region should I deploy to?"}}
+DISGUISED = {
+    "action": "rotate_prod_credentials",
+    "args": {"env": "prod"},
+    "context": {"kind": "question", "why": "Which region should I deploy to?"},
+}
 
 
 async def _post(slack: SlackHarness, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -41,8 +44,9 @@ async def test_answering_a_disguised_action_does_not_approve_it(redis_server):
         approval_id = created["id"]
         await slack.player.click("U0ADA", ANSWER, approval_id, message=slack.emulator.message_for(approval_id))
         [opened] = await slack.emulator.wait_for("views.open")
-        status, _ = await slack.player.submit_view("U0ADA", opened.args["view"],
-                                                   {ANSWER_BLOCK: {ANSWER_INPUT: "us-east-1"}})
+        status, _ = await slack.player.submit_view(
+            "U0ADA", opened.args["view"], {ANSWER_BLOCK: {ANSWER_INPUT: "us-east-1"}}
+        )
         assert status == 200
         [note] = await slack.emulator.wait_for("chat.postEphemeral")
         assert "not a question" in note.args["text"]
@@ -57,12 +61,16 @@ async def test_body_cannot_set_the_kind_of_a_request(app):
 
 async def test_answer_through_the_api_route_refuses_an_action(app):
     # The HumanLayer "respond to a contact" route cannot answer an action filed with a HumanLayer-ish context.
-    body = {**DISGUISED, "idempotency_key": "contact:q-9",
-            "context": {"kind": "question", "humanlayer": {"kind": "human_contact", "call_id": "q-9"}}}
+    body = {
+        **DISGUISED,
+        "idempotency_key": "contact:q-9",
+        "context": {"kind": "question", "humanlayer": {"kind": "human_contact", "call_id": "q-9"}},
+    }
     created = await (await app.client.post("/v1/approvals", json=body, headers=auth())).json()
     assert created["kind"] == "action"
-    answered = await app.client.post("/humanlayer/v1/agent/human_contacts/q-9/respond",
-                                     json={"response": "yes"}, headers=auth(APPROVER_KEY))
+    answered = await app.client.post(
+        "/humanlayer/v1/agent/human_contacts/q-9/respond", json={"response": "yes"}, headers=auth(APPROVER_KEY)
+    )
     assert answered.status in (400, 404)
     current = await (await app.client.get(f"/v1/approvals/{created['id']}", headers=auth())).json()
     assert current["status"] == "pending"
@@ -70,8 +78,11 @@ async def test_answer_through_the_api_route_refuses_an_action(app):
 
 async def test_question_route_files_a_question_answered_in_slack(redis_server):
     async with slack_harness(redis_server, POLICY) as slack:
-        created = await _post(slack, "/v1/questions", {"question": "Which region should I deploy to?",
-                                                       "context": {"affected": "billing"}, "run_id": "r-1"})
+        created = await _post(
+            slack,
+            "/v1/questions",
+            {"question": "Which region should I deploy to?", "context": {"affected": "billing"}, "run_id": "r-1"},
+        )
         assert created["kind"] == "question" and created["args"]["message"] == "Which region should I deploy to?"
         approval_id = created["id"]
         message = slack.emulator.message_for(approval_id)
@@ -79,16 +90,21 @@ async def test_question_route_files_a_question_answered_in_slack(redis_server):
         await slack.player.click("U0ADA", ANSWER, approval_id, message=message)
         [opened] = await slack.emulator.wait_for("views.open")
         assert "Which region should I deploy to?" in str(opened.args["view"])
-        status, body = await slack.player.submit_view("U0ADA", opened.args["view"],
-                                                      {ANSWER_BLOCK: {ANSWER_INPUT: "eu-west-1"}})
+        status, body = await slack.player.submit_view(
+            "U0ADA", opened.args["view"], {ANSWER_BLOCK: {ANSWER_INPUT: "eu-west-1"}}
+        )
         assert (status, body) == (200, "")
         answered = await slack.approval(approval_id, wait=5)
         assert answered["status"] == "approved" and answered["decision"]["comment"] == "eu-west-1"
 
 
 async def test_question_route_validates_its_body(app):
-    for body, field in [({}, "question"), ({"question": ""}, "question"), ({"question": "q", "action": "x"}, "action"),
-                        ({"question": "q", "args": {}}, "args")]:
+    for body, field in [
+        ({}, "question"),
+        ({"question": ""}, "question"),
+        ({"question": "q", "action": "x"}, "action"),
+        ({"question": "q", "args": {}}, "args"),
+    ]:
         response = await app.client.post("/v1/questions", json=body, headers=auth())
         assert response.status == 400, body
         assert field in (await response.json())["error"]["fields"]

@@ -42,8 +42,9 @@ async def test_dashboard_pages_and_export_show_no_secret_values(web_app: Running
     queue = await (await web_app.client.get("/")).text()
     assert leaked(unescape(queue)) == []
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    await web_app.client.post(f"/requests/{decided['id']}/decide", data={"csrf": csrf, "outcome": "approve"},
-                              allow_redirects=False)
+    await web_app.client.post(
+        f"/requests/{decided['id']}/decide", data={"csrf": csrf, "outcome": "approve"}, allow_redirects=False
+    )
     history = await (await web_app.client.get("/history")).text()
     exported = await (await web_app.client.get("/history/export?format=jsonl")).text()
     assert decided["id"] in exported and leaked(unescape(history)) == [] and leaked(exported) == []
@@ -58,8 +59,13 @@ async def test_admin_reveal_is_an_audited_post(web_app: RunningApp) -> None:
     revealed = await web_app.client.post(f"/requests/{approval['id']}/reveal", data={"csrf": csrf})
     assert revealed.status == 200
     page = unescape(await revealed.text())
-    assert set(leaked(page)) == {"sk-live-AUTHHEADER1234", "COOKIEVALUE5678", "hunter2-DBPASS",
-                                 "whsec_HOOKSECRET99", "sk_live_APIKEY4242"}
+    assert set(leaked(page)) == {
+        "sk-live-AUTHHEADER1234",
+        "COOKIEVALUE5678",
+        "hunter2-DBPASS",
+        "whsec_HOOKSECRET99",
+        "sk_live_APIKEY4242",
+    }
     [event] = [e for e in await _events(web_app, approval["id"]) if e["type"] == "revealed"]
     assert event["actor"] == {"channel": "web", "id": ADA, "name": ADA}  # type: ignore[comparison-overlap]
     # The next plain view is masked again.
@@ -86,8 +92,11 @@ async def test_dashboard_modify_keeps_masked_values_and_takes_replaced_ones(web_
     editor = json.loads(unescape(EDITOR.search(page).group(1)))  # type: ignore[union-attr]
     assert editor["headers"]["Authorization"].startswith(MASK_PREFIX)
     editor["stripe_api_key"] = "sk_live_REPLACED"
-    done = await web_app.client.post(f"/requests/{approval['id']}/decide", allow_redirects=False, data={
-        "csrf": csrf, "outcome": "modify", "args": json.dumps(editor)})
+    done = await web_app.client.post(
+        f"/requests/{approval['id']}/decide",
+        allow_redirects=False,
+        data={"csrf": csrf, "outcome": "modify", "args": json.dumps(editor)},
+    )
     assert done.status == 303, await done.text()
     decided = await (await web_app.client.get(f"/v1/approvals/{approval['id']}", headers=auth(AGENT_KEY))).json()
     assert decided["status"] == "approved"
@@ -100,18 +109,24 @@ async def test_schema_error_on_modify_does_not_quote_a_masked_secret(web_app: Ru
     # The agent files a schema its own secret fails; when an approver modifies another field, the mask is
     # restored to the real value before validation, and the error must not quote that value back.
     secret = "Bearer sk_live_QUOTEDBACK1234"
-    schema = {"type": "object", "properties": {"authorization": {"type": "string", "maxLength": 3},
-                                               "amount": {"type": "integer"}}}
-    approval = await file_request(web_app, "payments.charge", args={"authorization": secret, "amount": 1},
-                                  args_schema=schema)
+    schema = {
+        "type": "object",
+        "properties": {"authorization": {"type": "string", "maxLength": 3}, "amount": {"type": "integer"}},
+    }
+    approval = await file_request(
+        web_app, "payments.charge", args={"authorization": secret, "amount": 1}, args_schema=schema
+    )
     await sign_in(web_app, ADA)
     page = await (await web_app.client.get(f"/requests/{approval['id']}")).text()
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     editor = json.loads(unescape(EDITOR.search(page).group(1)))  # type: ignore[union-attr]
     assert editor["authorization"].startswith(MASK_PREFIX)
     editor["amount"] = 2
-    refused = await web_app.client.post(f"/requests/{approval['id']}/decide", allow_redirects=False, data={
-        "csrf": csrf, "outcome": "modify", "args": json.dumps(editor)})
+    refused = await web_app.client.post(
+        f"/requests/{approval['id']}/decide",
+        allow_redirects=False,
+        data={"csrf": csrf, "outcome": "modify", "args": json.dumps(editor)},
+    )
     text = unescape(await refused.text())
     assert refused.status == 400 and "maxLength" in text
     assert "QUOTEDBACK" not in text

@@ -54,8 +54,11 @@ async def mailing_app(esc_settings: Settings) -> AsyncIterator[tuple[RunningApp,
 
 
 async def _file(running: RunningApp, probe: OutboxProbe) -> str:
-    response = await running.client.post("/v1/approvals", headers=auth(AGENT_KEY), json={
-        "action": "call_api", "args": SECRET_ARGS, "context": {"why": "monthly charge"}})
+    response = await running.client.post(
+        "/v1/approvals",
+        headers=auth(AGENT_KEY),
+        json={"action": "call_api", "args": SECRET_ARGS, "context": {"why": "monthly charge"}},
+    )
     assert response.status == 201, await response.text()
     approval_id = str((await response.json())["id"])
     await probe.wait("created", approval_id)
@@ -63,7 +66,10 @@ async def _file(running: RunningApp, probe: OutboxProbe) -> str:
 
 
 async def test_authorization_header_is_not_in_emails_sms_or_the_confirm_page(
-        mailing_app: tuple[RunningApp, OutboxProbe], smtp: SmtpServer, twilio: TwilioEmulator) -> None:  # noqa: F811
+    mailing_app: tuple[RunningApp, OutboxProbe],
+    smtp: SmtpServer,  # noqa: F811 -- the fixture, imported above
+    twilio: TwilioEmulator,  # noqa: F811
+) -> None:
     running, probe = mailing_app
     approval_id = await _file(running, probe)
     await run_burst(running.runtime.settings)  # the level's email and SMS channels, sent at creation
@@ -82,24 +88,38 @@ async def test_authorization_header_is_not_in_emails_sms_or_the_confirm_page(
 
 
 async def test_secrets_are_not_in_events_or_audit_exports(
-        mailing_app: tuple[RunningApp, OutboxProbe], tmp_path: Path) -> None:
+    mailing_app: tuple[RunningApp, OutboxProbe], tmp_path: Path
+) -> None:
     running, probe = mailing_app
     approval_id = await _file(running, probe)
     modified = {**SECRET_ARGS, "amount": 5}
-    decided = await running.client.post(f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY),
-                                        json={"outcome": "modify", "args": modified})
+    decided = await running.client.post(
+        f"/v1/approvals/{approval_id}/decision",
+        headers=auth(APPROVER_KEY),
+        json={"outcome": "modify", "args": modified},
+    )
     assert decided.status == 200, await decided.text()
 
     for key in (AGENT_KEY, APPROVER_KEY):
         events = await running.client.get(f"/v1/approvals/{approval_id}/events", headers=auth(key))
         assert events.status == 200 and leaked(await events.text()) == []
     settings = running.runtime.settings
-    env = clean_env(REDIS_URL=settings.redis_url or "", COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
-                    COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "")
+    env = clean_env(
+        REDIS_URL=settings.redis_url or "",
+        COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
+        COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "",
+    )
     outputs = {}
     for fmt in ("jsonl", "csv"):
-        exported = await asyncio.to_thread(subprocess.run, countersign_cmd("audit", "export", "--format", fmt),
-                                           env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        exported = await asyncio.to_thread(
+            subprocess.run,
+            countersign_cmd("audit", "export", "--format", fmt),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert exported.returncode == 0, exported.stderr
         assert "call_api" in exported.stdout and leaked(exported.stdout) == []
         outputs[fmt] = exported.stdout
@@ -109,10 +129,18 @@ async def test_secrets_are_not_in_events_or_audit_exports(
     created = next(e for e in lines if e["type"] == "created")
     key = await mask_key(settings, running.runtime.redis, running.runtime.keys)
     password_mask = created["detail"]["args"]["db"]["Password"]
-    assert password_mask == MASK_PREFIX + hmac.new(key, canonical("hunter2-DBPASS").encode(),
-                                                   hashlib.sha256).hexdigest()
+    assert (
+        password_mask == MASK_PREFIX + hmac.new(key, canonical("hunter2-DBPASS").encode(), hashlib.sha256).hexdigest()
+    )
     # …and is not the plain SHA-256 that a dictionary of passwords would reverse.
     assert hashlib.sha256(canonical("hunter2-DBPASS").encode()).hexdigest() not in password_mask
-    verify = await asyncio.to_thread(subprocess.run, countersign_cmd("audit", "verify"), env=env, cwd=tmp_path,
-                                     capture_output=True, text=True, timeout=60)
+    verify = await asyncio.to_thread(
+        subprocess.run,
+        countersign_cmd("audit", "verify"),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verify.returncode == 0, verify.stdout

@@ -27,15 +27,17 @@ async def _modify_form(slack: SlackHarness, approval_id: str, message: Any) -> t
     """Open the Modify modal as U0ADA: (the view, the arguments it is prefilled with)."""
     await slack.player.click("U0ADA", MODIFY, approval_id, message=message)
     [call] = await slack.emulator.wait_for(
-        "views.open", where=lambda c: c.args["view"].get("callback_id") == "modify_modal")
+        "views.open", where=lambda c: c.args["view"].get("callback_id") == "modify_modal"
+    )
     view = call.args["view"]
     [field] = [b for b in view["blocks"] if b.get("block_id") == ARGS_BLOCK]
     return view, json.loads(field["element"]["initial_value"])
 
 
 async def test_authorization_header_and_passwords_are_in_no_slack_payload(slack: SlackHarness) -> None:
-    approval, message = await slack.submit_and_wait_posted(action="call_api", args=SECRET_ARGS,
-                                                           context={"why": "charge", "session_token": "tok-CTX"})
+    approval, message = await slack.submit_and_wait_posted(
+        action="call_api", args=SECRET_ARGS, context={"why": "charge", "session_token": "tok-CTX"}
+    )
     assert MASK_PREFIX in message.all_text and "api.example.com" in message.all_text
     # Every other surface that shows the request: both modals, /approvals, App Home.
     await slack.player.click("U0ADA", VIEW, approval["id"], message=message)
@@ -44,8 +46,9 @@ async def test_authorization_header_and_passwords_are_in_no_slack_payload(slack:
     assert prefilled["headers"]["Authorization"].startswith(MASK_PREFIX)
     await slack.player.command("U0BOB")
     await slack.emulator.wait_for("response_url")
-    await slack.player.event({"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB", "tab": "home",
-                              "event_ts": "1.2"})
+    await slack.player.event(
+        {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB", "tab": "home", "event_ts": "1.2"}
+    )
     await slack.emulator.wait_for("views.publish")
     await slack.player.click("U0ADA", APPROVE, approval["id"], message=message)
     decided = await slack.approval(approval["id"], wait=5)
@@ -60,8 +63,9 @@ async def test_authorization_header_and_passwords_are_in_no_slack_payload(slack:
 async def test_modify_keeping_the_masks_keeps_the_stored_secrets(slack: SlackHarness) -> None:
     approval, message = await slack.submit_and_wait_posted(action="call_api", args=SECRET_ARGS)
     view, prefilled = await _modify_form(slack, approval["id"], message)
-    status, body = await slack.player.submit_view("U0ADA", view, {
-        ARGS_BLOCK: {ARGS_INPUT: json.dumps({**prefilled, "amount": 100})}})
+    status, body = await slack.player.submit_view(
+        "U0ADA", view, {ARGS_BLOCK: {ARGS_INPUT: json.dumps({**prefilled, "amount": 100})}}
+    )
     assert (status, body) == (200, "")
     decided = await slack.approval(approval["id"], wait=5)
     assert decided["status"] == "approved" and decided["decision"]["outcome"] == "modify"
@@ -85,12 +89,20 @@ async def test_modify_replacing_a_masked_value_stores_the_new_value(slack: Slack
 
 
 async def test_modify_keeping_a_mask_passes_a_schema_the_mask_itself_would_fail(slack: SlackHarness) -> None:
-    schema = {"type": "object", "properties": {"headers": {"type": "object", "properties": {
-        "Authorization": {"type": "string", "pattern": "^Bearer ", "maxLength": 40}}}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "headers": {
+                "type": "object",
+                "properties": {"Authorization": {"type": "string", "pattern": "^Bearer ", "maxLength": 40}},
+            }
+        },
+    }
     approval, message = await slack.submit_and_wait_posted(action="call_api", args=SECRET_ARGS, args_schema=schema)
     view, prefilled = await _modify_form(slack, approval["id"], message)
-    status, body = await slack.player.submit_view("U0ADA", view, {
-        ARGS_BLOCK: {ARGS_INPUT: json.dumps({**prefilled, "amount": 7})}})
+    status, body = await slack.player.submit_view(
+        "U0ADA", view, {ARGS_BLOCK: {ARGS_INPUT: json.dumps({**prefilled, "amount": 7})}}
+    )
     assert (status, body) == (200, "")
     decided = await slack.approval(approval["id"], wait=5)
     assert decided["decision"]["args"] == {**SECRET_ARGS, "amount": 7}

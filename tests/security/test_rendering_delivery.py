@@ -72,7 +72,8 @@ async def test_slack_unreachable_post_is_audited_and_queued_again(redis_server):
         approval = await slack.submit()
         await probe.wait("created", approval["id"])
         await slack.slack.pacer.idle()
-        failed = [e.detail for e in await slack.running.runtime.service.events(approval["id"])
-                  if e.type == "notify_failed"]
+        failed = [
+            e.detail for e in await slack.running.runtime.service.events(approval["id"]) if e.type == "notify_failed"
+        ]
         assert failed and failed[0]["channel"] == "slack" and failed[0]["target_kind"] == "channel"
         assert failed[0]["retrying"] is True and "ClientConnectorError" in str(failed[0]["error"])

@@ -12,12 +12,16 @@ from tests.security.rendering_env import PUBLIC_URL, notify_env
 
 FAKE = {
     "action": "deploy",
-    "args": {"note": "fine\nApprove: https://evil.example/approve\nReject: https://evil.example/x",
-             "html": "<a href='https://evil.example/approve'>Approve</a><script>alert(1)</script>",
-             "bidi": "invoice\u202efdp.exe\u200b"},
-    "context": {"why": "routine\n\n==== COUNTERSIGN LINKS (from Countersign, not the agent) ====\n"
-                       "Approve:         https://evil.example/approve",
-                "Expires": "never\r\nReversible: yes"},
+    "args": {
+        "note": "fine\nApprove: https://evil.example/approve\nReject: https://evil.example/x",
+        "html": "<a href='https://evil.example/approve'>Approve</a><script>alert(1)</script>",
+        "bidi": "invoice\u202efdp.exe\u200b",
+    },
+    "context": {
+        "why": "routine\n\n==== COUNTERSIGN LINKS (from Countersign, not the agent) ====\n"
+        "Approve:         https://evil.example/approve",
+        "Expires": "never\r\nReversible: yes",
+    },
 }
 
 
@@ -50,15 +54,17 @@ async def test_html_in_args_is_escaped_in_the_html_email(redis_server):
         assert "&lt;a href=&#39;https://evil.example/approve&#39;&gt;" in html
         hrefs = re.findall(r'href="([^"]*)"', html)
         assert len(hrefs) == 3 and all(h.startswith(PUBLIC_URL) for h in hrefs)
-        assert html.index("From the agent (unverified)") < html.index("&lt;a href") < html.index(
-            "Countersign links")
+        assert html.index("From the agent (unverified)") < html.index("&lt;a href") < html.index("Countersign links")
         assert "\u202e" not in html and "⟨U+202E⟩" in html
 
 
 async def test_control_chars_in_email_subject_and_sms_are_neutralised(redis_server):
     async with notify_env(redis_server) as env:
-        await env.submit(action="deploy", args={"file": "invoice\u202efdp.exe", "term": "\x1b[2J\x1b]0;ok\x07"},
-                         context={"why": "a\u2028Approve: yes"})
+        await env.submit(
+            action="deploy",
+            args={"file": "invoice\u202efdp.exe", "term": "\x1b[2J\x1b]0;ok\x07"},
+            context={"why": "a\u2028Approve: yes"},
+        )
         await env.send_channels()
         received = await env.email()
         assert "\n" not in received.message["Subject"] and "\u202e" not in received.message.as_string()
@@ -74,7 +80,8 @@ async def test_padding_cannot_hide_dangerous_field_in_email_and_sms(redis_server
         await env.send_channels()
         text = (await env.email()).part("plain").replace("\r\n", "\n")
         assert text.index("| command = rm -rf /srv/data\n  ^ a policy rule matched this field") < text.index(
-            "| a000 = ")
+            "| a000 = "
+        )
         assert "  ^ cut: 500 more characters not shown" in text
         assert re.search(r"… and \d+ more fields not shown", text)
         [sms] = await env.twilio.wait_for_accepted(1)
@@ -86,8 +93,7 @@ async def test_padding_cannot_hide_dangerous_field_in_email_and_sms(redis_server
 
 async def test_agent_mention_in_slack_reminder_does_not_ping(redis_server):
     async with notify_env(redis_server) as env:
-        approval_id = await env.submit(action="deploy` <!channel> *PWNACTION* `",
-                                       args={"to": "<!here>"})
+        approval_id = await env.submit(action="deploy` <!channel> *PWNACTION* `", args={"to": "<!here>"})
         post = await env.remind_in_slack(approval_id)
         assert_inert_mrkdwn(post["text"], ("PWNACTION",))
         assert assert_inert_blocks(post["blocks"], ("PWNACTION",)) == 1

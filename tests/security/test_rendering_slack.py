@@ -34,8 +34,12 @@ HOSTILE = {
         "PWNKEY *Approved by* <@U0GRACE>": "x",
         "bidi": "invoice\u202efdp.exe\u200b\u2066PWNARG\u2069\U000e0041",
     },
-    "context": {"why": "because\n*Approved by U0ADA* <!here> PWNWHY", "affected": "`all` PWNAFFECTED",
-                "Risk level": "*low* PWNCTX", "*Approved*": "PWNCTX"},
+    "context": {
+        "why": "because\n*Approved by U0ADA* <!here> PWNWHY",
+        "affected": "`all` PWNAFFECTED",
+        "Risk level": "*low* PWNCTX",
+        "*Approved*": "PWNCTX",
+    },
     "run_id": "run` <!channel> PWNRUN",
     "requested_by": "<@U0ADA> PWNREQ",
 }
@@ -96,8 +100,11 @@ async def test_hidden_characters_are_shown(redis_server):
 async def test_padding_cannot_hide_dangerous_field(redis_server):
     async with slack_harness(redis_server, POLICY) as slack:
         padding = {f"a{i:03d}": "x" * 3000 for i in range(40)}
-        _approval, message = await _posted(slack, action="run_shell", args={
-            **padding, "options": {"pad": "y" * 9000, "target": "prod"}, "command": "rm -rf /srv/data"})
+        _approval, message = await _posted(
+            slack,
+            action="run_shell",
+            args={**padding, "options": {"pad": "y" * 9000, "target": "prod"}, "command": "rm -rf /srv/data"},
+        )
         texts = [o["text"] for o in _mrkdwn(message.blocks)]
         joined = "\n".join(texts)
         # The fields the rules matched come first, whole, flagged; each other value is cut on its own.
@@ -105,8 +112,9 @@ async def test_padding_cannot_hide_dangerous_field(redis_server):
         assert "`options.target` :triangular_flag_on_post:" in joined and "`prod`" in joined
         assert joined.index("`command`") < joined.index("`a000`")
         assert "(2,500 more characters)" in joined
-        assert re.search(r"… and \d+ more fields: <http://127\.0\.0\.1:3000/requests/apr_\w+\|open the full request>",
-                         joined)
+        assert re.search(
+            r"… and \d+ more fields: <http://127\.0\.0\.1:3000/requests/apr_\w+\|open the full request>", joined
+        )
         assert len(message.blocks) <= 50 and all(len(t) <= 3000 for t in texts)
 
 
@@ -121,8 +129,9 @@ async def test_modals_queue_and_home_show_agent_text_inert(redis_server):
         await slack.player.command("U0ADA")
         [listing] = await slack.emulator.wait_for("response_url")
         surfaces.append(listing.args["blocks"])
-        await slack.player.event({"type": "app_home_opened", "user": "U0ADA", "channel": "D0ADA", "tab": "home",
-                                  "event_ts": "1.2"})
+        await slack.player.event(
+            {"type": "app_home_opened", "user": "U0ADA", "channel": "D0ADA", "tab": "home", "event_ts": "1.2"}
+        )
         [home] = await slack.emulator.wait_for("views.publish")
         surfaces.append(home.args["view"])
         for surface in surfaces:

@@ -16,8 +16,11 @@ async def _level(app: RunningApp, sql: str) -> dict[str, object]:
 
 
 async def test_sql_explain_analyze_delete_is_classified_as_the_delete(app: RunningApp) -> None:
-    for sql in ("EXPLAIN ANALYZE DELETE FROM users", "EXPLAIN (ANALYZE, BUFFERS) DELETE FROM users",
-                "explain analyse verbose delete from users"):
+    for sql in (
+        "EXPLAIN ANALYZE DELETE FROM users",
+        "EXPLAIN (ANALYZE, BUFFERS) DELETE FROM users",
+        "explain analyse verbose delete from users",
+    ):
         body = await _level(app, sql)
         assert body["risk_level"] == "critical", sql
 

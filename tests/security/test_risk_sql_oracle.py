@@ -251,8 +251,15 @@ def _mariadb_oracle() -> Iterator[Oracle | str]:
         yield "pymysql is not installed (pip install -e '.[test]')"
         return
     try:
-        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", connect_timeout=3,
-                               autocommit=True, client_flag=CLIENT.MULTI_STATEMENTS)
+        conn = pymysql.connect(
+            host="127.0.0.1",
+            port=3306,
+            user="root",
+            password="",
+            connect_timeout=3,
+            autocommit=True,
+            client_flag=CLIENT.MULTI_STATEMENTS,
+        )
     except pymysql.err.OperationalError as exc:
         yield f"MariaDB at 127.0.0.1:3306 is unreachable: {exc}"
         return

@@ -27,8 +27,9 @@ async def test_sdk_api_key_is_not_logged_or_in_errors(app, caplog: pytest.LogCap
     await gate.aio.cancel(approval.id)
     with pytest.raises(CountersignAPIError) as refused:
         await Countersign(url=app.url, api_key=WRONG_KEY).aio.request("leak_check")
-    unreachable = Countersign(url="http://127.0.0.1:9", api_key=WRONG_KEY,
-                              retry=RetryPolicy(attempts=2, base=0.001, cap=0.001))
+    unreachable = Countersign(
+        url="http://127.0.0.1:9", api_key=WRONG_KEY, retry=RetryPolicy(attempts=2, base=0.001, cap=0.001)
+    )
     with pytest.raises(CountersignUnavailable) as down:
         await unreachable.aio.get("apr_x")
     assert any(r.name.startswith(("httpx", "httpcore")) for r in caplog.records)  # the logs were really captured

@@ -38,8 +38,14 @@ async def filed(app: RunningApp) -> AsyncIterator[Filed]:
         stop()
 
 
-async def decide(app: RunningApp, approval_id: str, outcome: str, comment: str | None = None,
-                 args: dict[str, Any] | None = None, key: str = APPROVER_KEY) -> dict[str, Any]:
+async def decide(
+    app: RunningApp,
+    approval_id: str,
+    outcome: str,
+    comment: str | None = None,
+    args: dict[str, Any] | None = None,
+    key: str = APPROVER_KEY,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"outcome": outcome}
     if comment is not None:
         body["comment"] = comment

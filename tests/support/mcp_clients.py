@@ -28,14 +28,14 @@ def filesystem_server() -> Path:
         npm = shutil.which("npm")
         if npm is None:
             pytest.skip("npm is not installed: the MCP proxy tests need the npm filesystem server")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=FIXTURES, check=True,
-                       timeout=300)
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=FIXTURES, check=True, timeout=300)
     return FILESYSTEM_SERVER
 
 
 @asynccontextmanager
-async def countersign_session(url: str, *argv: str, key: str | None = None,
-                              env: dict[str, str] | None = None) -> AsyncIterator[ClientSession]:
+async def countersign_session(
+    url: str, *argv: str, key: str | None = None, env: dict[str, str] | None = None
+) -> AsyncIterator[ClientSession]:
     """A client session with `countersign <argv…>` (e.g. "mcp" or "mcp-proxy", "--", …)."""
     process_env = {**(cli_env(url) if key is None else cli_env(url, key)), **(env or {})}
     params = StdioServerParameters(command=sys.executable, args=["-m", "bot.cli", *argv], env=process_env)

@@ -27,9 +27,12 @@ SCHEMA = {"type": "object", "properties": {"text": {"type": "string"}}}
 
 
 def tools() -> list[types.Tool]:
-    listed = [types.Tool(name="record", description="Record a line.\nSecond line.", input_schema={
-                  **SCHEMA, "required": ["text"]}),
-              types.Tool(name="env_names", description="List COUNTERSIGN_ variables.", input_schema=SCHEMA)]
+    listed = [
+        types.Tool(
+            name="record", description="Record a line.\nSecond line.", input_schema={**SCHEMA, "required": ["text"]}
+        ),
+        types.Tool(name="env_names", description="List COUNTERSIGN_ variables.", input_schema=SCHEMA),
+    ]
     if HOSTILE:
         listed += [types.Tool(name=name, description=text, input_schema=SCHEMA) for name, text in HOSTILE_TOOLS.items()]
     return listed
@@ -51,8 +54,9 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
 
 
 async def main() -> None:
-    server: Server[Any] = Server("github.evil\nname" if HOSTILE else "recorder", version="1.0",
-                                 on_list_tools=list_tools, on_call_tool=call_tool)
+    server: Server[Any] = Server(
+        "github.evil\nname" if HOSTILE else "recorder", version="1.0", on_list_tools=list_tools, on_call_tool=call_tool
+    )
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 

@@ -48,8 +48,9 @@ def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[Any] | Non
 def start_serve(env: dict[str, str], cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**env, "PORT": str(port), "HOST": "127.0.0.1"}
-    proc = subprocess.Popen(countersign_cmd("serve"), env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        countersign_cmd("serve"), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/healthz", proc=proc)
@@ -84,8 +85,8 @@ def cli_env(url: str, key: str = AGENT_KEY) -> dict[str, str]:
 
 async def start_cli(url: str, *argv: str, key: str = AGENT_KEY) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        *countersign_cmd(*argv), env=cli_env(url, key),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *countersign_cmd(*argv), env=cli_env(url, key), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
 
 
 async def finish(process: asyncio.subprocess.Process, within: float = 30) -> Finished:

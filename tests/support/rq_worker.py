@@ -64,7 +64,9 @@ def scheduled(settings: Settings) -> list[tuple[str, datetime]]:
     try:
         registry = ScheduledJobRegistry(queue=queue_for(redis, settings))
         rows = redis.zrange(registry.key, 0, -1, withscores=True)
-        return [(raw.decode(), datetime.fromtimestamp(float(score), UTC))  # type: ignore[union-attr]
-                for raw, score in rows]
+        return [
+            (raw.decode(), datetime.fromtimestamp(float(score), UTC))  # type: ignore[union-attr]
+            for raw, score in rows
+        ]
     finally:
         redis.close()

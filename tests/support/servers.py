@@ -48,12 +48,17 @@ def make_settings(redis_url: str, prefix: str | None = None, **overrides: Any) -
         "countersign_callback_allow": "",
         "countersign_api_keys": f"billing-agent:{AGENT_KEY},other-agent:{OTHER_AGENT_KEY}",
         "countersign_approver_keys": f"ada:{APPROVER_KEY},grace:{APPROVER2_KEY}",
-        "slack_bot_token": None, "slack_signing_secret": None, "slack_app_token": None,
-        "smtp_url": None, "twilio_account_sid": None, "twilio_auth_token": None,
+        "slack_bot_token": None,
+        "slack_signing_secret": None,
+        "slack_app_token": None,
+        "smtp_url": None,
+        "twilio_account_sid": None,
+        "twilio_auth_token": None,
         "countersign_secret_key": SECRET_KEY,
         "_env_file": None,
         # Tests file many requests quickly; tests/security/test_limits_* turn the limits on.
-        "countersign_agent_rate": "0", "countersign_agent_max_pending": 0,
+        "countersign_agent_rate": "0",
+        "countersign_agent_max_pending": 0,
     }
     values.update(overrides)
     return load_settings(**values)
@@ -75,8 +80,9 @@ class RunningApp:
 
 
 @asynccontextmanager
-async def running_app(settings: Settings, policy: Policy | str | None = None,
-                      clock: Clock | None = None) -> AsyncIterator[RunningApp]:
+async def running_app(
+    settings: Settings, policy: Policy | str | None = None, clock: Clock | None = None
+) -> AsyncIterator[RunningApp]:
     if isinstance(policy, str):
         policy = parse_policy(policy, "<test policy>")
     runtime = build_runtime(settings, settings.redis_url or "", clock=clock or SystemClock(), policy=policy)

@@ -49,24 +49,32 @@ class SlackHarness:
 
     async def submit_and_wait_posted(self, **request: Any) -> tuple[dict[str, Any], Any]:
         approval = await self.submit(**request)
-        await self.emulator.wait_for("chat.postMessage",
-                                     where=lambda c: approval["id"] in str(c.args.get("blocks")))
+        await self.emulator.wait_for("chat.postMessage", where=lambda c: approval["id"] in str(c.args.get("blocks")))
         await self.slack.pacer.idle()  # the message's location is stored once the post returns
         return approval, self.emulator.message_for(approval["id"])
 
     async def approval(self, approval_id: str, wait: int = 0, key: str = AGENT_KEY) -> dict[str, Any]:
         """As the agent sees it; with an approver key, the full record (who decided, by Slack ID)."""
-        response = await self.running.client.get(f"/v1/approvals/{approval_id}?wait={wait}",
-                                                 headers=auth(key))
+        response = await self.running.client.get(f"/v1/approvals/{approval_id}?wait={wait}", headers=auth(key))
         result: dict[str, Any] = await response.json()
         return result
 
 
 @asynccontextmanager
-async def slack_harness(redis: EmbeddedRedis, policy: str = SLACK_POLICY, clock: Clock | None = None,
-                        prefix: str | None = None, **emulator_options: Any) -> AsyncIterator[SlackHarness]:
+async def slack_harness(
+    redis: EmbeddedRedis,
+    policy: str = SLACK_POLICY,
+    clock: Clock | None = None,
+    prefix: str | None = None,
+    **emulator_options: Any,
+) -> AsyncIterator[SlackHarness]:
     async with slack_emulator(**emulator_options) as emulator:
-        settings = make_settings(redis.url, prefix, slack_bot_token=BOT_TOKEN, slack_signing_secret=SIGNING_SECRET,
-                                 slack_api_url=emulator.api_url)
+        settings = make_settings(
+            redis.url,
+            prefix,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=emulator.api_url,
+        )
         async with running_app(settings, policy, clock) as running:
             yield SlackHarness(running, emulator, SlackPlayer(running.client, emulator))

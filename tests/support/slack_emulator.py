@@ -50,8 +50,9 @@ class PostedMessage:
 
     @property
     def action_ids(self) -> list[str]:
-        return [e.get("action_id", "") for b in self.blocks if b.get("type") == "actions"
-                for e in b.get("elements", [])]
+        return [
+            e.get("action_id", "") for b in self.blocks if b.get("type") == "actions" for e in b.get("elements", [])
+        ]
 
     @property
     def all_text(self) -> str:
@@ -63,13 +64,15 @@ class SlackEmulator:
     token: str = BOT_TOKEN
     channels: dict[str, str] = field(default_factory=lambda: {"approvals": "C0APPROVALS", "ops": "C0OPS"})
     missing_channels: set[str] = field(default_factory=lambda: {"#nowhere", "C0MISSING"})
-    usergroups: dict[str, tuple[str, list[str]]] = field(
-        default_factory=lambda: {"S0ONCALL": ("oncall", ["U0ONCALL"])})
+    usergroups: dict[str, tuple[str, list[str]]] = field(default_factory=lambda: {"S0ONCALL": ("oncall", ["U0ONCALL"])})
     emails: dict[str, str] = field(default_factory=lambda: {"U0ADA": "ada@example.com"})
     # conversations.members; U0EVE is in no channel.
-    channel_members: dict[str, list[str]] = field(default_factory=lambda: {
-        channel: ["U0ADA", "U0BOB", "U0GRACE", "U0ONCALL", *(f"U0P{i:02d}" for i in range(20))]
-        for channel in ("C0APPROVALS", "C0OPS")})
+    channel_members: dict[str, list[str]] = field(
+        default_factory=lambda: {
+            channel: ["U0ADA", "U0BOB", "U0GRACE", "U0ONCALL", *(f"U0P{i:02d}" for i in range(20))]
+            for channel in ("C0APPROVALS", "C0OPS")
+        }
+    )
     # Slack's per-channel posting limit, enforced when set: a faster post gets a 429.
     min_post_interval: float | None = None
     # While set and not yet released, chat.postMessage waits (shows that intake never waits for Slack).
@@ -109,9 +112,16 @@ class SlackEmulator:
                 return message
         raise AssertionError(f"no message for {approval_id}")
 
-    async def wait_for(self, method: str, count: int = 1, seconds: float = 5.0,
-                       where: Callable[[Call], bool] | None = None, ok_only: bool = True) -> list[Call]:
+    async def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        seconds: float = 5.0,
+        where: Callable[[Call], bool] | None = None,
+        ok_only: bool = True,
+    ) -> list[Call]:
         """Await until `count` successful calls of `method` (matching `where`) have arrived."""
+
         def matching() -> list[Call]:
             return [c for c in self.calls_to(method, ok_only) if where is None or where(c)]
 
@@ -156,13 +166,17 @@ class SlackEmulator:
             await self._record(Call(method, args, now, 401))
             return web.json_response({"ok": False, "error": "invalid_auth"})
         limit = self._ratelimit_next.get(method)
-        too_fast = (method == "chat.postMessage" and self.min_post_interval is not None
-                    and now - self._last_post.get(str(args.get("channel")), -1e9) < self.min_post_interval)
+        too_fast = (
+            method == "chat.postMessage"
+            and self.min_post_interval is not None
+            and now - self._last_post.get(str(args.get("channel")), -1e9) < self.min_post_interval
+        )
         if limit or too_fast:
             retry_after = limit.pop(0) if limit else 1
             await self._record(Call(method, args, now, 429))
-            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
-                                     headers={"Retry-After": str(retry_after)})
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+            )
         if method == "chat.postMessage" and self.hold_posts is not None:
             await self.hold_posts.wait()
         handler = getattr(self, "_" + method.replace(".", "_"), None)
@@ -187,8 +201,15 @@ class SlackEmulator:
         return target
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "countersign",
-                "team_id": TEAM_ID, "user_id": "U0BOT", "bot_id": "B0BOT"}
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "countersign",
+            "team_id": TEAM_ID,
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+        }
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel_id(str(args.get("channel", "")))
@@ -231,8 +252,12 @@ class SlackEmulator:
         return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{next(self._ts):08d}"}}
 
     def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "usergroups": [{"id": gid, "handle": handle, "name": handle}
-                                           for gid, (handle, _users) in self.usergroups.items()]}
+        return {
+            "ok": True,
+            "usergroups": [
+                {"id": gid, "handle": handle, "name": handle} for gid, (handle, _users) in self.usergroups.items()
+            ],
+        }
 
     def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         group = self.usergroups.get(str(args.get("usergroup")))
@@ -245,8 +270,11 @@ class SlackEmulator:
         channels = [{"id": cid, "name": name} for name, cid in self.channels.items()]
         start = int(args.get("cursor") or 0)
         more = start + 1 < len(channels)
-        return {"ok": True, "channels": channels[start : start + 1],
-                "response_metadata": {"next_cursor": str(start + 1) if more else ""}}
+        return {
+            "ok": True,
+            "channels": channels[start : start + 1],
+            "response_metadata": {"next_cursor": str(start + 1) if more else ""},
+        }
 
     def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         """Pages of two, so that callers must follow `next_cursor` as they must with Slack."""
@@ -279,11 +307,20 @@ class SlackPlayer:
     path: str = "/slack/events"
     _triggers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    async def send(self, body: str, content_type: str, *, age_s: float = 0, secret: str | None = None,
-                   ) -> tuple[int, str]:
+    async def send(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        age_s: float = 0,
+        secret: str | None = None,
+    ) -> tuple[int, str]:
         timestamp = str(int(time.time() - age_s))
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-                   "X-Slack-Signature": signature(secret or self.secret, timestamp, body)}
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature(secret or self.secret, timestamp, body),
+        }
         response = await self.client.post(self.path, data=body.encode(), headers=headers)
         return response.status, await response.text()
 
@@ -296,61 +333,118 @@ class SlackPlayer:
         name = name or user_id.lower()
         return {"id": user_id, "username": name, "name": name, "team_id": TEAM_ID}
 
-    def block_action(self, user_id: str, action_id: str, value: str, *, message: PostedMessage | None = None,
-                     name: str | None = None, ephemeral: bool = False, home: bool = False) -> dict[str, Any]:
+    def block_action(
+        self,
+        user_id: str,
+        action_id: str,
+        value: str,
+        *,
+        message: PostedMessage | None = None,
+        name: str | None = None,
+        ephemeral: bool = False,
+        home: bool = False,
+    ) -> dict[str, Any]:
         trigger = f"{next(self._triggers)}.{int(time.time())}.trigger"
         payload: dict[str, Any] = {
-            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "test"},
-            "user": self.user(user_id, name), "api_app_id": "A0APP", "token": "legacy-unused",
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "test"},
+            "user": self.user(user_id, name),
+            "api_app_id": "A0APP",
+            "token": "legacy-unused",
             "trigger_id": trigger,
-            "actions": [{"action_id": action_id, "block_id": f"decide:{value}", "value": value,
-                         "type": "button", "action_ts": f"{time.time():.6f}",
-                         "text": {"type": "plain_text", "text": action_id}}],
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": f"decide:{value}",
+                    "value": value,
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                    "text": {"type": "plain_text", "text": action_id},
+                }
+            ],
         }
         if home:
             payload["container"] = {"type": "view", "view_id": "V0HOME"}
             payload["view"] = {"id": "V0HOME", "type": "home"}
         else:
             channel = message.channel if message else "C0APPROVALS"
-            payload["container"] = {"type": "message", "message_ts": message.ts if message else "1.1",
-                                    "channel_id": channel, "is_ephemeral": ephemeral}
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message.ts if message else "1.1",
+                "channel_id": channel,
+                "is_ephemeral": ephemeral,
+            }
             payload["channel"] = {"id": channel, "name": "approvals"}
             payload["response_url"] = self.emulator.response_url(trigger)
             if message and not ephemeral:
-                payload["message"] = {"type": "message", "ts": message.ts, "text": message.text,
-                                      "blocks": message.blocks}
+                payload["message"] = {
+                    "type": "message",
+                    "ts": message.ts,
+                    "text": message.text,
+                    "blocks": message.blocks,
+                }
         return payload
 
     async def click(self, user_id: str, action_id: str, value: str, **options: Any) -> tuple[int, str]:
         return await self.payload(self.block_action(user_id, action_id, value, **options))
 
-    async def submit_view(self, user_id: str, view: dict[str, Any], values: dict[str, dict[str, str]],
-                          name: str | None = None) -> tuple[int, str]:
+    async def submit_view(
+        self, user_id: str, view: dict[str, Any], values: dict[str, dict[str, str]], name: str | None = None
+    ) -> tuple[int, str]:
         """Submit a modal the app opened; `values` is {block_id: {action_id: text}}."""
-        state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
-                 for block, actions in values.items()}
+        state = {
+            block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
+            for block, actions in values.items()
+        }
         payload = {
-            "type": "view_submission", "team": {"id": TEAM_ID, "domain": "test"},
-            "user": self.user(user_id, name), "api_app_id": "A0APP", "token": "legacy-unused",
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "test"},
+            "user": self.user(user_id, name),
+            "api_app_id": "A0APP",
+            "token": "legacy-unused",
             "trigger_id": f"{next(self._triggers)}.trigger",
-            "view": {**view, "id": view.get("id", "V0MODAL"), "team_id": TEAM_ID, "state": {"values": state},
-                     "hash": "1.abc"},
+            "view": {
+                **view,
+                "id": view.get("id", "V0MODAL"),
+                "team_id": TEAM_ID,
+                "state": {"values": state},
+                "hash": "1.abc",
+            },
             "response_urls": [],
         }
         return await self.payload(payload)
 
-    async def command(self, user_id: str, text: str = "", command: str = "/approvals",
-                      **options: Any) -> tuple[int, str]:
-        fields = {"token": "legacy-unused", "team_id": TEAM_ID, "team_domain": "test", "channel_id": "C0OPS",
-                  "channel_name": "ops", "user_id": user_id, "user_name": user_id.lower(), "command": command,
-                  "text": text, "api_app_id": "A0APP", "response_url": self.emulator.response_url("cmd"),
-                  "trigger_id": f"{next(self._triggers)}.trigger"}
+    async def command(
+        self, user_id: str, text: str = "", command: str = "/approvals", **options: Any
+    ) -> tuple[int, str]:
+        fields = {
+            "token": "legacy-unused",
+            "team_id": TEAM_ID,
+            "team_domain": "test",
+            "channel_id": "C0OPS",
+            "channel_name": "ops",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0APP",
+            "response_url": self.emulator.response_url("cmd"),
+            "trigger_id": f"{next(self._triggers)}.trigger",
+        }
         return await self.send(urlencode(fields), "application/x-www-form-urlencoded", **options)
 
     async def event(self, event: dict[str, Any], **options: Any) -> tuple[int, str]:
-        body = json.dumps({"token": "legacy-unused", "team_id": TEAM_ID, "api_app_id": "A0APP",
-                           "event": event, "type": "event_callback", "event_id": f"Ev{next(self._triggers)}",
-                           "event_time": int(time.time())})
+        body = json.dumps(
+            {
+                "token": "legacy-unused",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0APP",
+                "event": event,
+                "type": "event_callback",
+                "event_id": f"Ev{next(self._triggers)}",
+                "event_time": int(time.time()),
+            }
+        )
         return await self.send(body, "application/json", **options)
 
 

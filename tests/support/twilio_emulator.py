@@ -46,7 +46,8 @@ class TwilioEmulator:
     async def messages(self, request: web.Request) -> web.Response:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if request.match_info["sid"] != self.account_sid or not hmac.compare_digest(
-                request.headers.get("Authorization", ""), expected):
+            request.headers.get("Authorization", ""), expected
+        ):
             return web.json_response({"code": 20003, "message": "Authenticate", "status": 401}, status=401)
         form = {k: str(v) for k, v in (await request.post()).items()}
         async with self._changed:
@@ -56,19 +57,28 @@ class TwilioEmulator:
             await self.released.wait()  # until released, or until the server shuts down
         if self.fail_with:
             status = self.fail_with.pop(0)
-            return web.json_response({"code": 20500, "message": "Internal error", "status": status},
-                                     status=status)
+            return web.json_response({"code": 20500, "message": "Internal error", "status": status}, status=status)
         if not form.get("To") or not form.get("Body"):
-            return web.json_response({"code": 21604, "message": "A 'To' and 'Body' are required",
-                                      "status": 400}, status=400)
+            return web.json_response(
+                {"code": 21604, "message": "A 'To' and 'Body' are required", "status": 400}, status=400
+            )
         if len(form["Body"]) > 1600:
             return web.json_response({"code": 21617, "message": "Body too long", "status": 400}, status=400)
         sms = Sms(form["To"], form.get("From", ""), form["Body"], f"SM{next(self._sids):032x}")
         async with self._changed:
             self.accepted.append(sms)
             self._changed.notify_all()
-        return web.json_response({"sid": sms.sid, "status": "queued", "to": sms.to, "from": sms.from_,
-                                  "body": sms.body, "account_sid": self.account_sid}, status=201)
+        return web.json_response(
+            {
+                "sid": sms.sid,
+                "status": "queued",
+                "to": sms.to,
+                "from": sms.from_,
+                "body": sms.body,
+                "account_sid": self.account_sid,
+            },
+            status=201,
+        )
 
     async def wait_for_attempts(self, count: int, seconds: float = 30) -> None:
         async with self._changed:
@@ -83,15 +93,29 @@ class TwilioEmulator:
         """Exactly as Twilio signs a webhook: over the configured URL plus the sorted POST parameters."""
         return str(RequestValidator(self.auth_token).compute_signature(public_url, params))
 
-    async def send_inbound(self, app_url: str, public_base: str, from_: str, body: str,
-                           signature: str | None = None,
-                           message_sid: str | None = None) -> tuple[int, str]:
+    async def send_inbound(
+        self,
+        app_url: str,
+        public_base: str,
+        from_: str,
+        body: str,
+        signature: str | None = None,
+        message_sid: str | None = None,
+    ) -> tuple[int, str]:
         """Play an incoming SMS into the app's webhook; returns (status, the reply text from its TwiML)."""
-        params = {"MessageSid": message_sid or f"SM{next(self._sids):032x}", "AccountSid": self.account_sid,
-                  "From": from_, "To": FROM_NUMBER, "Body": body, "NumMedia": "0"}
+        params = {
+            "MessageSid": message_sid or f"SM{next(self._sids):032x}",
+            "AccountSid": self.account_sid,
+            "From": from_,
+            "To": FROM_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
         header = signature if signature is not None else self.signature(public_base + "/sms/inbound", params)
-        async with aiohttp.ClientSession() as session, session.post(
-                app_url + "/sms/inbound", data=params, headers={"X-Twilio-Signature": header}) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(app_url + "/sms/inbound", data=params, headers={"X-Twilio-Signature": header}) as response,
+        ):
             text = await response.text()
             if response.status != 200:
                 return response.status, text

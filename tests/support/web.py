@@ -42,8 +42,7 @@ async def sign_in(running: RunningApp, email: str, admin: bool = False) -> str:
     path = link.split("://", 1)[1].split("/", 1)[1]
     page = await running.client.get("/" + path)
     assert page.status == 200, await page.text()
-    done = await running.client.post("/" + path, data={"csrf": csrf_of(await page.text())},
-                                     allow_redirects=False)
+    done = await running.client.post("/" + path, data={"csrf": csrf_of(await page.text())}, allow_redirects=False)
     assert done.status == 303, await done.text()
     home = await running.client.get("/")
     assert home.status == 200
@@ -56,10 +55,10 @@ def _web_key() -> Any:
     return WEB
 
 
-async def file_request(running: RunningApp, action: str = "db.query", key: str = AGENT_KEY,
-                       **fields: Any) -> dict[str, Any]:
-    response = await running.client.post("/v1/approvals", json={"action": action, **fields},
-                                         headers=auth(key))
+async def file_request(
+    running: RunningApp, action: str = "db.query", key: str = AGENT_KEY, **fields: Any
+) -> dict[str, Any]:
+    response = await running.client.post("/v1/approvals", json={"action": action, **fields}, headers=auth(key))
     assert response.status == 201, await response.text()
     body: dict[str, Any] = await response.json()
     return body

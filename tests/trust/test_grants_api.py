@@ -36,8 +36,14 @@ async def app(settings):
 
 
 async def grant(app, **body: Any) -> dict[str, Any]:
-    body = {"agent": "billing-agent", "action": "deploy", "args": {"service": {"eq": "web"}},
-            "max_level": "medium", "expires_at": later(), **body}
+    body = {
+        "agent": "billing-agent",
+        "action": "deploy",
+        "args": {"service": {"eq": "web"}},
+        "max_level": "medium",
+        "expires_at": later(),
+        **body,
+    }
     response = await app.client.post("/v1/grants", json=body, headers=auth(APPROVER_KEY))
     assert response.status == 201, await response.text()
     return await response.json()
@@ -56,35 +62,40 @@ async def test_grant_approves_a_matching_request_and_names_itself(app):
     assert approval["status"] == "approved"
     assert approval["decision"]["by"] == {"channel": "grant", "id": created["id"], "name": "ada"}
     assert created["id"] in approval["decision"]["comment"]
-    events = await (await app.client.get(f"/v1/approvals/{approval['id']}/events",
-                                         headers=auth(APPROVER_KEY))).json()
+    events = await (await app.client.get(f"/v1/approvals/{approval['id']}/events", headers=auth(APPROVER_KEY))).json()
     decision = next(e for e in events if e["type"] == "decision")
     assert decision["detail"]["grant"] == created["id"]
     shown = await (await app.client.get(f"/v1/grants/{created['id']}", headers=auth(APPROVER_KEY))).json()
     assert shown["uses"] == 1
 
 
-@pytest.mark.parametrize("action, args", [
-    ("deploy", {"service": "api"}),  # the condition fails
-    ("deploy", {"service": "web", "force": True}),  # an argument no condition looked at
-    ("deploy", {}),  # the argument is missing
-    ("destroy", {"service": "web"}),  # another action
-])
+@pytest.mark.parametrize(
+    "action, args",
+    [
+        ("deploy", {"service": "api"}),  # the condition fails
+        ("deploy", {"service": "web", "force": True}),  # an argument no condition looked at
+        ("deploy", {}),  # the argument is missing
+        ("destroy", {"service": "web"}),  # another action
+    ],
+)
 async def test_grant_does_not_cover_other_requests(app, action, args):
     await grant(app)
     approval = await file(app, action, **args)
     assert approval["status"] == "pending"
 
 
-@pytest.mark.parametrize("condition, value, matches", [
-    ({"in": ["web", "api"]}, "api", True),
-    ({"regex": "^web-[0-9]+$"}, "web-12", True),
-    ({"regex": "^web-[0-9]+$"}, "web-x", False),
-    ({"ne": "db"}, "db", False),
-    ({"lte": 10}, 10, True),
-    ({"lte": 10}, 11, False),
-    ({"lte": 10}, "5", False),
-])
+@pytest.mark.parametrize(
+    "condition, value, matches",
+    [
+        ({"in": ["web", "api"]}, "api", True),
+        ({"regex": "^web-[0-9]+$"}, "web-12", True),
+        ({"regex": "^web-[0-9]+$"}, "web-x", False),
+        ({"ne": "db"}, "db", False),
+        ({"lte": 10}, 10, True),
+        ({"lte": 10}, 11, False),
+        ({"lte": 10}, "5", False),
+    ],
+)
 async def test_each_condition_operator(app, condition, value, matches):
     await grant(app, args={"service": condition})
     approval = await file(app, service=value)
@@ -100,8 +111,11 @@ async def test_max_level_caps_what_a_grant_approves(app):
 
 
 async def test_critical_cannot_be_granted_unless_the_level_says_so(app, settings):
-    response = await app.client.post("/v1/grants", headers=auth(APPROVER_KEY), json={
-        "agent": "*", "action": "nuke", "max_level": "critical", "expires_at": later()})
+    response = await app.client.post(
+        "/v1/grants",
+        headers=auth(APPROVER_KEY),
+        json={"agent": "*", "action": "nuke", "max_level": "critical", "expires_at": later()},
+    )
     assert response.status == 400
     assert "max_level" in (await response.json())["error"]["fields"]
     policy = POLICY.replace("critical: {channels", "critical: {grantable: true, channels")
@@ -113,8 +127,11 @@ async def test_critical_cannot_be_granted_unless_the_level_says_so(app, settings
 async def test_a_level_with_grantable_false_is_never_granted(settings):
     policy = POLICY.replace("medium: {channels", "medium: {grantable: false, channels")
     async with running_app(settings, policy) as app:
-        response = await app.client.post("/v1/grants", headers=auth(APPROVER_KEY), json={
-            "agent": "*", "action": "deploy", "max_level": "medium", "expires_at": later()})
+        response = await app.client.post(
+            "/v1/grants",
+            headers=auth(APPROVER_KEY),
+            json={"agent": "*", "action": "deploy", "max_level": "medium", "expires_at": later()},
+        )
         assert response.status == 400
         high = await grant(app, max_level="high")  # high is grantable; medium requests still are not
         assert high["max_level"] == "high"
@@ -127,10 +144,15 @@ async def test_deny_rules_win_over_grants(app):
     assert approval["status"] == "rejected" and approval["decision"]["by"]["channel"] == "policy"
 
 
-@pytest.mark.parametrize("expires_at, field", [
-    (None, "expires_at"), ("2020-01-01T00:00:00Z", "expires_at"), (later(31), "expires_at"),
-    ("2030-01-01T00:00:00", "expires_at"),
-])
+@pytest.mark.parametrize(
+    "expires_at, field",
+    [
+        (None, "expires_at"),
+        ("2020-01-01T00:00:00Z", "expires_at"),
+        (later(31), "expires_at"),
+        ("2030-01-01T00:00:00", "expires_at"),
+    ],
+)
 async def test_expiry_is_required_and_at_most_30_days(app, expires_at, field):
     body = {"agent": "*", "action": "deploy", "max_level": "medium"}
     if expires_at:
@@ -140,14 +162,17 @@ async def test_expiry_is_required_and_at_most_30_days(app, expires_at, field):
     assert field in (await response.json())["error"]["fields"]
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"args": {"service": {"regex": "("}}}, "args.service"),
-    ({"args": {"service": {}}}, "args.service"),
-    ({"args": {"a..b": {"eq": 1}}}, "args"),
-    ({"max_level": "extreme"}, "max_level"),
-    ({"max_uses": 0}, "max_uses"),
-    ({"surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"args": {"service": {"regex": "("}}}, "args.service"),
+        ({"args": {"service": {}}}, "args.service"),
+        ({"args": {"a..b": {"eq": 1}}}, "args"),
+        ({"max_level": "extreme"}, "max_level"),
+        ({"max_uses": 0}, "max_uses"),
+        ({"surprise": 1}, "surprise"),
+    ],
+)
 async def test_bad_grant_bodies_name_the_field(app, body, field):
     full = {"agent": "*", "action": "deploy", "max_level": "medium", "expires_at": later(), **body}
     response = await app.client.post("/v1/grants", json=full, headers=auth(APPROVER_KEY))

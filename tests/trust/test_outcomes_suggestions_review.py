@@ -27,20 +27,23 @@ async def app(settings):
 
 
 async def file(app, action: str = "deploy", key: str | None = None, **args: Any) -> dict[str, Any]:
-    response = await app.client.post("/v1/approvals", json={"action": action, "args": args},
-                                     headers=auth(key) if key else auth())
+    response = await app.client.post(
+        "/v1/approvals", json={"action": action, "args": args}, headers=auth(key) if key else auth()
+    )
     assert response.status == 201, await response.text()
     return await response.json()
 
 
 async def decide(app, approval_id: str, outcome: str = "approve", **extra: Any):
-    return await app.client.post(f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY),
-                                 json={"outcome": outcome, **extra})
+    return await app.client.post(
+        f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY), json={"outcome": outcome, **extra}
+    )
 
 
 async def report(app, approval_id: str, key: str | None = None, **body: Any):
-    return await app.client.post(f"/v1/approvals/{approval_id}/outcome", json=body,
-                                 headers=auth(key) if key else auth())
+    return await app.client.post(
+        f"/v1/approvals/{approval_id}/outcome", json=body, headers=auth(key) if key else auth()
+    )
 
 
 async def test_outcome_is_reported_once_by_its_agent_and_audited(app):
@@ -62,9 +65,20 @@ async def test_outcome_is_reported_once_by_its_agent_and_audited(app):
 
 async def test_failed_outcomes_revoke_a_grant_after_revoke_after_failures(app):
     expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    created = await (await app.client.post("/v1/grants", headers=auth(APPROVER_KEY), json={
-        "agent": "billing-agent", "action": "deploy", "args": {"service": {"eq": "web"}},
-        "max_level": "medium", "expires_at": expires, "revoke_after_failures": 2})).json()
+    created = await (
+        await app.client.post(
+            "/v1/grants",
+            headers=auth(APPROVER_KEY),
+            json={
+                "agent": "billing-agent",
+                "action": "deploy",
+                "args": {"service": {"eq": "web"}},
+                "max_level": "medium",
+                "expires_at": expires,
+                "revoke_after_failures": 2,
+            },
+        )
+    ).json()
     first = await file(app, service="web")
     second = await file(app, service="web")
     assert first["status"] == second["status"] == "approved"
@@ -112,8 +126,9 @@ async def test_min_review_refuses_a_quick_approve_then_lets_it_through(settings)
         assert response.status == 403
         error = (await response.json())["error"]
         assert error["code"] == "too_soon" and "2 s ago — take a moment" in error["message"]
-        events = await (await app.client.get(f"/v1/approvals/{approval['id']}/events",
-                                             headers=auth(APPROVER_KEY))).json()
+        events = await (
+            await app.client.get(f"/v1/approvals/{approval['id']}/events", headers=auth(APPROVER_KEY))
+        ).json()
         assert events[-1]["type"] == "refused" and events[-1]["detail"]["reason"] == "too_soon"
         clock.advance(timedelta(seconds=3))
         assert (await decide(app, approval["id"])).status == 200

@@ -40,12 +40,20 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics_view(request: web.Request) -> web.Response:
     token = request.app[RUNTIME].settings.countersign_metrics_token
     if token and not bearer_matches(request, token):
-        return error_response(401, "unauthenticated", "send Authorization: Bearer <COUNTERSIGN_METRICS_TOKEN>",
-                              headers={"WWW-Authenticate": "Bearer"})
+        return error_response(
+            401,
+            "unauthenticated",
+            "send Authorization: Bearer <COUNTERSIGN_METRICS_TOKEN>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     pending = await request.app[RUNTIME].store.pending_by_level()
     grants_active = len(await request.app[RUNTIME].trust.grants())
-    return web.Response(body=metrics.render(pending, grants_active), content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    return web.Response(
+        body=metrics.render(pending, grants_active),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 async def openapi_view(request: web.Request) -> web.Response:
@@ -57,8 +65,11 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application
     app = web.Application(client_max_size=MAX_BODY, middlewares=[auth_failure_limit, error_middleware])
     app[RUNTIME] = runtime
     settings = runtime.settings
-    install_guard(app, WindowLimit(runtime.redis, runtime.keys, "auth-failures",
-                                   settings.countersign_auth_failures_per_minute, 60), settings.trusted_proxies)
+    install_guard(
+        app,
+        WindowLimit(runtime.redis, runtime.keys, "auth-failures", settings.countersign_auth_failures_per_minute, 60),
+        settings.trusted_proxies,
+    )
     app[SERVICE] = runtime.service
     app[KEYRING] = KeyRing(runtime.agent_keys, runtime.approver_keys)
     app[OPENAPI] = build_openapi()
@@ -70,6 +81,7 @@ def create_app(runtime: Runtime, manage_runtime: bool = True) -> web.Application
     app.router.add_get("/metrics", metrics_view)
     app.router.add_get("/v1/openapi.json", openapi_view)
     if manage_runtime:
+
         async def lifecycle(app: web.Application) -> AsyncIterator[None]:
             await runtime.start()
             yield

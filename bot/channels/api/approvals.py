@@ -18,8 +18,11 @@ routes = web.RouteTableDef()
 
 
 def _json(model: object, status: int = 200) -> web.Response:
-    return web.Response(text=model.model_dump_json(), status=status,  # type: ignore[attr-defined]
-                        content_type="application/json")
+    return web.Response(
+        text=model.model_dump_json(),  # type: ignore[attr-defined]
+        status=status,
+        content_type="application/json",
+    )
 
 
 def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
@@ -78,8 +81,9 @@ async def list_approvals(request: web.Request) -> web.Response:
     limit = _int_param(request, "limit", 50, 1, 200)
     cursor = request.query.get("cursor") or None
     try:
-        page = await request.app[SERVICE].list_page(status=status, agent=None if caller.approver else caller.name,
-                                               limit=limit, cursor=cursor)
+        page = await request.app[SERVICE].list_page(
+            status=status, agent=None if caller.approver else caller.name, limit=limit, cursor=cursor
+        )
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this server issued", {"cursor": "invalid"}) from None
     if not caller.approver:
@@ -115,8 +119,9 @@ async def decide_approval(request: web.Request) -> web.Response:
     if body.outcome == "modify" and body.args is None:
         raise InvalidInput("modify needs args", {"args": "required for modify"})
     decider = caller.decider
-    approval = await request.app[SERVICE].decide(request.match_info["id"], decider, body.outcome,
-                                                 body.comment, body.args)
+    approval = await request.app[SERVICE].decide(
+        request.match_info["id"], decider, body.outcome, body.comment, body.args
+    )
     return _json(approval)
 
 
@@ -127,5 +132,4 @@ async def approval_events(request: web.Request) -> web.Response:
     events = await request.app[SERVICE].events(approval_id)
     if not caller.approver:
         events = [agent_event(event) for event in events]
-    return web.Response(text="[" + ",".join(e.model_dump_json() for e in events) + "]",
-                        content_type="application/json")
+    return web.Response(text="[" + ",".join(e.model_dump_json() for e in events) + "]", content_type="application/json")

@@ -41,8 +41,9 @@ async def list_grants(request: web.Request) -> web.Response:
     request.app[KEYRING].approver(request)
     include_all = request.query.get("all", "") in ("1", "true", "yes")
     grants = await request.app[RUNTIME].trust.grants(include_all)
-    return web.Response(text="[" + ",".join(g.model_dump_json(by_alias=True) for g in grants) + "]",
-                        content_type="application/json")
+    return web.Response(
+        text="[" + ",".join(g.model_dump_json(by_alias=True) for g in grants) + "]", content_type="application/json"
+    )
 
 
 @routes.get("/v1/grants/suggestions")
@@ -62,8 +63,9 @@ async def get_grant(request: web.Request) -> web.Response:
 async def revoke_grant(request: web.Request) -> web.Response:
     caller = request.app[KEYRING].approver(request)
     reason = request.query.get("reason") or None
-    grant = await request.app[RUNTIME].trust.revoke(request.match_info["id"], caller.decider,
-                                                    reason[:500] if reason else None)
+    grant = await request.app[RUNTIME].trust.revoke(
+        request.match_info["id"], caller.decider, reason[:500] if reason else None
+    )
     return _grant_json(grant)
 
 

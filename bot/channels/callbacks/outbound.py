@@ -50,16 +50,25 @@ class CheckedResolver(AbstractResolver):
     def __init__(self, allow: CallbackAllow, resolve: Lookup = lookup, timeout_s: float = 5.0) -> None:
         self.allow, self._resolve, self.timeout_s = allow, resolve, timeout_s
 
-    async def resolve(self, host: str, port: int = 0,
-                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         name = host.lower().removesuffix(".")
         try:
             addresses = await allowed_addresses(name, port, self.allow, self.timeout_s, self._resolve)
         except Refused as exc:
             raise DestinationRefused(f"{host} {exc}") from None
-        return [ResolveResult(hostname=host, host=str(address), port=port,
-                              family=socket.AF_INET if address.version == 4 else socket.AF_INET6,
-                              proto=0, flags=socket.AI_NUMERICHOST) for address in addresses]
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET if address.version == 4 else socket.AF_INET6,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
 
     async def close(self) -> None:
         return None

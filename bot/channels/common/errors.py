@@ -28,20 +28,37 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The one error → HTTP status map, for every channel that answers over HTTP (JSON API, dashboard pages,
 # email-link pages).
 HTTP_STATUS: dict[type[CountersignError], int] = {
-    InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, TooSoon: 403, NotFound: 404, Conflict: 409,
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    TooSoon: 403,
+    NotFound: 404,
+    Conflict: 409,
     TooManyRequests: 429,
 }
 # The title a page shows for each status (the dashboard's and the email links' pages).
-PAGE_TITLE = {400: "Not accepted", 401: "Not signed in", 403: "Not allowed", 404: "Not found",
-              409: "Already decided", 429: "Too many requests"}
+PAGE_TITLE = {
+    400: "Not accepted",
+    401: "Not signed in",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Already decided",
+    429: "Too many requests",
+}
 
 
 def http_status(exc: CountersignError) -> int:
     return next((status for kind, status in HTTP_STATUS.items() if isinstance(exc, kind)), 400)
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None,
-                   extra: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     body: dict[str, Any] = {"error": {"code": code, "message": message, "fields": fields or {}}}
     if extra:
         body.update(extra)
@@ -61,6 +78,7 @@ def fields_of(exc: ValidationError, prefix: str = "") -> dict[str, str]:
 
 def _invalid_text_path(value: Any, path: str = "") -> str | None:
     """The dotted path of the first string (or key) that cannot be encoded as UTF-8."""
+
     def bad(text: str) -> bool:
         try:
             text.encode("utf-8")
@@ -89,8 +107,9 @@ async def read_model(request: web.Request, model: type[M]) -> M:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         field = _invalid_text_path(body) or "body"
-        raise InvalidInput(f"{field} is not valid Unicode text (a lone surrogate)",
-                           {field: "must be valid Unicode text"}) from None
+        raise InvalidInput(
+            f"{field} is not valid Unicode text (a lone surrogate)", {field: "must be valid Unicode text"}
+        ) from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"body is not valid JSON: {exc}", {"body": "malformed JSON"}) from None
     except RecursionError:
@@ -118,12 +137,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except CountersignError as exc:
         return error_response(http_status(exc), exc.code, exc.message, exc.fields)
     except web.HTTPRequestEntityTooLarge:
-        return error_response(413, "too_large", f"body over the {request.app._client_max_size // 1024} KiB limit",
-                              {"body": "too large"})
+        return error_response(
+            413, "too_large", f"body over the {request.app._client_max_size // 1024} KiB limit", {"body": "too large"}
+        )
     except web.HTTPException as exc:
         if exc.status >= 400 and not (exc.content_type or "").endswith("json"):
-            return error_response(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason,
-                                  headers={k: v for k, v in exc.headers.items() if k == "Allow"})
+            return error_response(
+                exc.status,
+                exc.reason.lower().replace(" ", "_"),
+                exc.reason,
+                headers={k: v for k, v in exc.headers.items() if k == "Allow"},
+            )
         raise
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)

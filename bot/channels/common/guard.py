@@ -46,8 +46,12 @@ def client_address(request: web.Request) -> str:
 
 
 def too_many(retry_after: int, what: str) -> web.Response:
-    return error_response(429, "rate_limited", f"too many {what} from this address; retry in {retry_after} s",
-                          headers={"Retry-After": str(retry_after)})
+    return error_response(
+        429,
+        "rate_limited",
+        f"too many {what} from this address; retry in {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 @web.middleware

@@ -7,12 +7,18 @@ from typing import Any
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-_environment = Environment(loader=PackageLoader("bot.channels.common", "templates"),
-                           autoescape=select_autoescape(["html.j2"], default_for_string=True),
-                           undefined=StrictUndefined)
+_environment = Environment(
+    loader=PackageLoader("bot.channels.common", "templates"),
+    autoescape=select_autoescape(["html.j2"], default_for_string=True),
+    undefined=StrictUndefined,
+)
 # Pages carry a token in the URL: never cached, never sent on as a referrer, never framed.
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"}
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+}
 
 
 def page(template: str, status: int = 200, **values: Any) -> web.Response:

@@ -21,8 +21,9 @@ class InvalidToken(Exception):
 
 
 class SignedTokens:
-    def __init__(self, master_key: bytes, purpose: str, redis: Redis, used_key: Callable[[str], str],
-                 accept_sha1: bool = False) -> None:
+    def __init__(
+        self, master_key: bytes, purpose: str, redis: Redis, used_key: Callable[[str], str], accept_sha1: bool = False
+    ) -> None:
         key = derive(master_key, purpose)
         self._serializer = URLSafeSerializer(key, salt=purpose, signer_kwargs={"digest_method": hashlib.sha256})
         # Email links mailed before this helper existed were signed with itsdangerous' default (HMAC-SHA1):

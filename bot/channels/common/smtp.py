@@ -34,8 +34,14 @@ class SmtpConfig:
             port = parts.port or (465 if parts.scheme == "smtps" else 25)
         except ValueError:
             raise ConfigError("SMTP_URL: the port is not a number") from None
-        return cls(parts.hostname, port, unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None, parts.scheme == "smtps", starttls)
+        return cls(
+            parts.hostname,
+            port,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+            parts.scheme == "smtps",
+            starttls,
+        )
 
 
 def send_email(config: SmtpConfig, message: EmailMessage) -> None:
@@ -43,8 +49,9 @@ def send_email(config: SmtpConfig, message: EmailMessage) -> None:
     try:
         smtp: smtplib.SMTP
         if config.tls:
-            smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=SMTP_TIMEOUT_S,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(
+                config.host, config.port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(config.host, config.port, timeout=SMTP_TIMEOUT_S)
         with smtp:

@@ -36,12 +36,18 @@ class LinkClaim:
 class LinkTokens:
     def __init__(self, master_key: bytes, redis: Redis, keys: Keys) -> None:
         self.keys = keys
-        self._tokens = SignedTokens(master_key, PURPOSE, redis, lambda nonce: keys.named(f"email:used:{nonce}"),
-                                    accept_sha1=True)
+        self._tokens = SignedTokens(
+            master_key, PURPOSE, redis, lambda nonce: keys.named(f"email:used:{nonce}"), accept_sha1=True
+        )
 
     def issue(self, approval_id: str, recipient: str, outcome: str, expires_at: datetime) -> str:
-        claim: dict[str, Any] = {"a": approval_id, "r": recipient.lower(), "o": outcome,
-                                 "n": secrets.token_urlsafe(12), "e": int((expires_at + GRACE).timestamp())}
+        claim: dict[str, Any] = {
+            "a": approval_id,
+            "r": recipient.lower(),
+            "o": outcome,
+            "n": secrets.token_urlsafe(12),
+            "e": int((expires_at + GRACE).timestamp()),
+        }
         return self._tokens.issue(claim)
 
     def read(self, token: str, now: datetime) -> LinkClaim:
@@ -53,8 +59,7 @@ class LinkTokens:
         if claim.get("o") not in ("approve", "reject"):
             raise BadToken("forged")
         try:
-            parsed = LinkClaim(str(claim["a"]), str(claim["r"]), str(claim["o"]), str(claim["n"]),
-                               int(claim["e"]))
+            parsed = LinkClaim(str(claim["a"]), str(claim["r"]), str(claim["o"]), str(claim["n"]), int(claim["e"]))
         except (KeyError, TypeError, ValueError):
             raise BadToken("forged") from None
         if now.timestamp() > parsed.expires_ts:

@@ -31,8 +31,9 @@ _REFUSALS = {
 
 async def _refuse(runtime: Runtime, reason: str, claim: LinkClaim | None, method: str) -> web.Response:
     actor = Actor(channel="email", id=claim.recipient if claim else "unknown")
-    await runtime.service.record("link_refused", claim.approval_id if claim else None, actor, reason=reason,
-                                 method=method)
+    await runtime.service.record(
+        "link_refused", claim.approval_id if claim else None, actor, reason=reason, method=method
+    )
     title, message, status = _REFUSALS[reason]
     return message_page(title, message, status)
 
@@ -65,10 +66,18 @@ async def _confirm(runtime: Runtime, claim: LinkClaim, error: str | None = None)
         return message_page("Already decided", f"This request is already {approval.status.value}.", 409)
     verb = "Approve" if claim.outcome == "approve" else "Reject"
     approval = await runtime.service.for_humans(approval)
-    return page("confirm.html.j2", 400 if error else 200, approval=approval, context=context_fields(approval),
-                verb=verb, outcome=claim.outcome, recipient=claim.recipient, error=error,
-                reason_required=runtime.service.reason_required(stored, claim.outcome),  # type: ignore[arg-type]
-                review_url=f"{runtime.settings.countersign_public_url}/requests/{approval.id}")
+    return page(
+        "confirm.html.j2",
+        400 if error else 200,
+        approval=approval,
+        context=context_fields(approval),
+        verb=verb,
+        outcome=claim.outcome,
+        recipient=claim.recipient,
+        error=error,
+        reason_required=runtime.service.reason_required(stored, claim.outcome),  # type: ignore[arg-type]
+        review_url=f"{runtime.settings.countersign_public_url}/requests/{approval.id}",
+    )
 
 
 async def decide(request: web.Request) -> web.Response:
@@ -89,11 +98,16 @@ async def decide(request: web.Request) -> web.Response:
         await request.app[TOKENS].consume(claim, runtime.clock.now())
     except BadToken as exc:
         return await _refuse(runtime, exc.reason, claim, "POST")
-    decider = Decider(channel="email", id=claim.recipient, name=claim.recipient,
-                      identities=frozenset({claim.recipient}))
+    decider = Decider(
+        channel="email", id=claim.recipient, name=claim.recipient, identities=frozenset({claim.recipient})
+    )
     try:
-        approval = await runtime.service.decide(claim.approval_id, decider, claim.outcome,  # type: ignore[arg-type]
-                                                comment=comment)
+        approval = await runtime.service.decide(
+            claim.approval_id,
+            decider,
+            claim.outcome,  # type: ignore[arg-type]
+            comment=comment,
+        )
     except NotFound:
         return message_page("Request not found", "This request no longer exists. Nothing was decided.", 404)
     except CountersignError as exc:
@@ -102,9 +116,12 @@ async def decide(request: web.Request) -> web.Response:
     if approval.status == Status.pending:
         return message_page("Vote recorded", "Your vote is recorded; the request needs more approvals.", 200)
     shown = await runtime.service.for_humans(approval)  # a modified decision's changes, masked values masked
-    return message_page(f"Request {approval.status.value}",
-                        f"{one_line(approval.action, 120)} is now {approval.status.value}{changes_sentence(shown)}. "
-                        "The agent is being told.", 200)
+    return message_page(
+        f"Request {approval.status.value}",
+        f"{one_line(approval.action, 120)} is now {approval.status.value}{changes_sentence(shown)}. "
+        "The agent is being told.",
+        200,
+    )
 
 
 def install(app: web.Application, runtime: Runtime) -> None:
@@ -113,8 +130,9 @@ def install(app: web.Application, runtime: Runtime) -> None:
     app.router.add_post("/email/{token}", decide)
 
     async def load_key(app: web.Application) -> None:
-        app[TOKENS] = LinkTokens(await signing_key(runtime.settings, runtime.redis, runtime.keys),
-                                 runtime.redis, runtime.keys)
+        app[TOKENS] = LinkTokens(
+            await signing_key(runtime.settings, runtime.redis, runtime.keys), runtime.redis, runtime.keys
+        )
 
     app.on_startup.append(load_key)
     if runtime.settings.smtp_url:

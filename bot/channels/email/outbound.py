@@ -17,7 +17,9 @@ from bot.summary import summarize
 _environment = Environment(
     loader=PackageLoader("bot.channels.email", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
-    undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
@@ -55,25 +57,37 @@ def render_request_email(approval: Approval, links: EmailLinks, reminder: bool) 
     args = arg_rows(approval, EMAIL_VALUE_MAX, EMAIL_ROWS_MAX)
     context = context_rows(approval, EMAIL_VALUE_MAX, EMAIL_ROWS_MAX)
     sql, sql_cut = cut_value(neutral(approval.sql or "", multiline=True), EMAIL_SQL_MAX)
-    identity = [("Action", approval.action), ("Agent", approval.agent), ("Requested by", approval.requested_by),
-                ("Run", approval.run_id)]
+    identity = [
+        ("Action", approval.action),
+        ("Agent", approval.agent),
+        ("Requested by", approval.requested_by),
+        ("Run", approval.run_id),
+    ]
     facts = summarize(approval, approval.created_at)
     # The summary: our labels; every value that holds agent text is quoted ("| ") in the text part.
-    summary_agent = [(label, value) for label, value in (
-        ("Question" if facts.kind == "question" else "Action", facts.question or facts.action),
-        ("Amount", facts.amount), ("Affects", facts.affected), ("Asked by", facts.asked_by)) if value]
+    summary_agent = [
+        (label, value)
+        for label, value in (
+            ("Question" if facts.kind == "question" else "Action", facts.question or facts.action),
+            ("Amount", facts.amount),
+            ("Affects", facts.affected),
+            ("Asked by", facts.asked_by),
+        )
+        if value
+    ]
     values: dict[str, Any] = {
         "facts": facts,
         "summary_lines": [line for label, value in summary_agent for line in [f"{label}:", *quoted(value)]],
         "summary_rows": summary_agent,
         "reason_lines": [line for reason in facts.reasons for line in quoted(reason)],
-        "approval_id": approval.id, "links": links, "reminder": reminder,
+        "approval_id": approval.id,
+        "links": links,
+        "reminder": reminder,
         "level": approval.risk_level.value.upper(),
         "expires": approval.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
         "reversible": reversible_of(approval),
         # The text part: every agent line already quoted.
-        "identity_lines": [line for label, value in identity if value
-                           for line in [f"{label}:", *quoted(value)]],
+        "identity_lines": [line for label, value in identity if value for line in [f"{label}:", *quoted(value)]],
         "context_lines": rows_lines(context, CONTEXT_LABELS),
         "args_lines": rows_lines(args),
         "risk_lines": [line for reason in approval.risk_reasons for line in quoted(reason)],
@@ -82,16 +96,23 @@ def render_request_email(approval: Approval, links: EmailLinks, reminder: bool) 
         "identity": [(label, neutral(value)) for label, value in identity if value],
         "context_rows": [_html_row(row, CONTEXT_LABELS.get(row.label)) for row in context.rows],
         "context_more": context.more,
-        "arg_rows": [_html_row(row) for row in args.rows], "args_more": args.more,
+        "arg_rows": [_html_row(row) for row in args.rows],
+        "args_more": args.more,
         "args_matched": any(row.matched for row in args.rows),
         "risk_reasons": [neutral(reason) for reason in approval.risk_reasons],
-        "sql": sql, "sql_cut": sql_cut,
+        "sql": sql,
+        "sql_cut": sql_cut,
     }
     prefix = "Reminder: " if reminder else ""
-    subject = (f"{prefix}[{values['level']}] Approval needed: {one_line(approval.action, 80)} "
-               f"from {one_line(approval.agent, 60)}")
-    return RenderedEmail(subject, _environment.get_template("request_email.txt.j2").render(values),
-                         _environment.get_template("request_email.html.j2").render(values))
+    subject = (
+        f"{prefix}[{values['level']}] Approval needed: {one_line(approval.action, 80)} "
+        f"from {one_line(approval.agent, 60)}"
+    )
+    return RenderedEmail(
+        subject,
+        _environment.get_template("request_email.txt.j2").render(values),
+        _environment.get_template("request_email.html.j2").render(values),
+    )
 
 
 def build_message(sender: str, recipient: str, rendered: RenderedEmail) -> EmailMessage:

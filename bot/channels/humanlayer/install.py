@@ -83,15 +83,18 @@ async def _find(request: web.Request, kind: str, caller: Caller) -> Approval:
         raise missing
     if len(holders) > 1:
         listed = ", ".join(f"{h.id} ({h.agent})" for h in holders)
-        raise Conflict(f"call_id {call_id!r} names requests of several agents: {listed}; "
-                       "decide the intended one by its id (POST /v1/approvals/{id}/decision)")
+        raise Conflict(
+            f"call_id {call_id!r} names requests of several agents: {listed}; "
+            "decide the intended one by its id (POST /v1/approvals/{id}/decision)"
+        )
     return holders[0]
 
 
 async def _file(request: web.Request, caller: Caller, kind: str, call_id: str, body: ApprovalCreate) -> Approval:
     runtime = request.app[RUNTIME]
-    approval, _created = await runtime.service.submit(body, caller.name,
-                                                      "question" if kind == HUMAN_CONTACT else "action")
+    approval, _created = await runtime.service.submit(
+        body, caller.name, "question" if kind == HUMAN_CONTACT else "action"
+    )
     index = _index_key(runtime, kind, call_id)
     async with runtime.redis.pipeline(transaction=True) as pipe:
         pipe.sadd(index, approval.id)
@@ -119,7 +122,8 @@ async def respond_function_call(request: web.Request) -> web.Response:
     approval = await _find(request, FUNCTION_CALL, caller)
     decider = caller.decider
     decided = await request.app[RUNTIME].service.decide(
-        approval.id, decider, "approve" if status.approved else "reject", status.comment)
+        approval.id, decider, "approve" if status.approved else "reject", status.comment
+    )
     return _json(mapping.function_call_view(decided))
 
 
@@ -146,8 +150,9 @@ async def respond_contact(request: web.Request) -> web.Response:
 
 
 # -- escalation ----------------------------------------------------------------------------------------
-def _escalate(kind: str, view: Callable[[Approval], dict[str, Any]]) -> Callable[[web.Request],
-                                                                                  Awaitable[web.Response]]:
+def _escalate(
+    kind: str, view: Callable[[Approval], dict[str, Any]]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def escalate(request: web.Request) -> web.Response:
         caller = request.app[KEYRING].caller(request)
         escalation = await read_model(request, wire.Escalation)
@@ -156,9 +161,12 @@ def _escalate(kind: str, view: Callable[[Approval], dict[str, Any]]) -> Callable
             await request.app[RUNTIME].service.take_agent_rate(caller.name)
         # Escalation steps come from the policy; the agent's request is recorded for the approvers.
         await request.app[RUNTIME].service.record(
-            "humanlayer_escalation", approval.id, Actor(channel="api", id=caller.name, name=caller.name),
+            "humanlayer_escalation",
+            approval.id,
+            Actor(channel="api", id=caller.name, name=caller.name),
             message=escalation.escalation_msg,
-            recipients=[r.get("address") for r in escalation.additional_recipients or []])
+            recipients=[r.get("address") for r in escalation.additional_recipients or []],
+        )
         return _json(view(approval))
 
     return escalate
@@ -169,11 +177,14 @@ def install(app: web.Application, runtime: Runtime) -> None:
     app.router.add_post(f"{PREFIX}/function_calls", create_function_call)
     app.router.add_get(f"{PREFIX}/function_calls/{{call_id}}", get_function_call)
     app.router.add_post(f"{PREFIX}/agent/function_calls/{{call_id}}/respond", respond_function_call)
-    app.router.add_post(f"{PREFIX}/agent/function_calls/{{call_id}}/escalate_email",
-                        _escalate(FUNCTION_CALL, mapping.function_call_view))
+    app.router.add_post(
+        f"{PREFIX}/agent/function_calls/{{call_id}}/escalate_email",
+        _escalate(FUNCTION_CALL, mapping.function_call_view),
+    )
     app.router.add_post(f"{PREFIX}/contact_requests", create_contact)
     app.router.add_get(f"{PREFIX}/contact_requests/{{call_id}}", get_contact)
     app.router.add_post(f"{PREFIX}/agent/human_contacts/{{call_id}}/respond", respond_contact)
-    app.router.add_post(f"{PREFIX}/agent/human_contacts/{{call_id}}/escalate_email",
-                        _escalate(HUMAN_CONTACT, mapping.contact_view))
+    app.router.add_post(
+        f"{PREFIX}/agent/human_contacts/{{call_id}}/escalate_email", _escalate(HUMAN_CONTACT, mapping.contact_view)
+    )
     log.info("HumanLayer-compatible API on %s", PREFIX)

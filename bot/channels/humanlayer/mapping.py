@@ -19,23 +19,48 @@ CONTACT_KEY_PREFIX = "contact:"
 
 def function_call_request(call: wire.FunctionCall) -> ApprovalCreate:
     spec = call.spec
-    return ApprovalCreate.model_validate({
-        "action": spec.fn, "args": spec.kwargs, "run_id": call.run_id, "idempotency_key": call.call_id,
-        "context": {"humanlayer": {"kind": "function_call", "call_id": call.call_id, "channel": spec.channel,
-                                   "reject_options": spec.reject_options, "state": spec.state}},
-    })
+    return ApprovalCreate.model_validate(
+        {
+            "action": spec.fn,
+            "args": spec.kwargs,
+            "run_id": call.run_id,
+            "idempotency_key": call.call_id,
+            "context": {
+                "humanlayer": {
+                    "kind": "function_call",
+                    "call_id": call.call_id,
+                    "channel": spec.channel,
+                    "reject_options": spec.reject_options,
+                    "state": spec.state,
+                }
+            },
+        }
+    )
 
 
 def contact_request(contact: wire.HumanContact) -> ApprovalCreate:
     """The request a contact files; the route files it with kind `question`."""
     spec = contact.spec
-    context = Context.model_validate({
-        "why": spec.msg,
-        "humanlayer": {"kind": "human_contact", "call_id": contact.call_id, "subject": spec.subject,
-                       "channel": spec.channel, "response_options": spec.response_options, "state": spec.state},
-    })
-    question = QuestionCreate(question=spec.msg, subject=spec.subject, context=context, run_id=contact.run_id,
-                              idempotency_key=CONTACT_KEY_PREFIX + contact.call_id)
+    context = Context.model_validate(
+        {
+            "why": spec.msg,
+            "humanlayer": {
+                "kind": "human_contact",
+                "call_id": contact.call_id,
+                "subject": spec.subject,
+                "channel": spec.channel,
+                "response_options": spec.response_options,
+                "state": spec.state,
+            },
+        }
+    )
+    question = QuestionCreate(
+        question=spec.msg,
+        subject=spec.subject,
+        context=context,
+        run_id=contact.run_id,
+        idempotency_key=CONTACT_KEY_PREFIX + contact.call_id,
+    )
     return question.as_request(QUESTION_ACTION)
 
 
@@ -54,9 +79,14 @@ def _call_id(approval: Approval) -> str:
 
 def function_call_status(approval: Approval) -> dict[str, Any]:
     decision = approval.decision
-    status: dict[str, Any] = {"requested_at": iso(approval.created_at), "responded_at": None,
-                              "approved": None, "comment": None, "reject_option_name": None,
-                              "slack_message_ts": None}
+    status: dict[str, Any] = {
+        "requested_at": iso(approval.created_at),
+        "responded_at": None,
+        "approved": None,
+        "comment": None,
+        "reject_option_name": None,
+        "slack_message_ts": None,
+    }
     if approval.status == Status.pending or decision is None:
         return status
     status["responded_at"] = iso(decision.at)
@@ -64,10 +94,11 @@ def function_call_status(approval: Approval) -> dict[str, Any]:
     if approval.status == Status.approved and decision.outcome == "modify":
         # HumanLayer cannot run a call with other arguments: refuse it, and tell the agent which to use.
         changed = json.dumps(decision.args, sort_keys=True)
-        status.update(approved=False, comment=f"approved only with these arguments: {changed}"
-                                                + (f" ({comment})" if comment else ""))
-    elif approval.status == Status.approved or (approval.status == Status.expired
-                                                 and decision.outcome == "approve"):
+        status.update(
+            approved=False,
+            comment=f"approved only with these arguments: {changed}" + (f" ({comment})" if comment else ""),
+        )
+    elif approval.status == Status.approved or (approval.status == Status.expired and decision.outcome == "approve"):
         status.update(approved=True, comment=comment)
     else:
         # The SDK needs a comment on every rejection.
@@ -78,17 +109,27 @@ def function_call_status(approval: Approval) -> dict[str, Any]:
 def function_call_view(approval: Approval) -> dict[str, Any]:
     meta = _meta(approval)
     return {
-        "run_id": approval.run_id or "", "call_id": _call_id(approval),
-        "spec": {"fn": approval.action, "kwargs": approval.args, "channel": meta.get("channel"),
-                 "reject_options": meta.get("reject_options"), "state": meta.get("state")},
+        "run_id": approval.run_id or "",
+        "call_id": _call_id(approval),
+        "spec": {
+            "fn": approval.action,
+            "kwargs": approval.args,
+            "channel": meta.get("channel"),
+            "reject_options": meta.get("reject_options"),
+            "state": meta.get("state"),
+        },
         "status": function_call_status(approval),
     }
 
 
 def contact_status(approval: Approval) -> dict[str, Any]:
     decision = approval.decision
-    status: dict[str, Any] = {"requested_at": iso(approval.created_at), "responded_at": None,
-                              "response": None, "response_option_name": None}
+    status: dict[str, Any] = {
+        "requested_at": iso(approval.created_at),
+        "responded_at": None,
+        "response": None,
+        "response_option_name": None,
+    }
     if approval.status == Status.pending or decision is None:
         return status
     status["responded_at"] = iso(decision.at)
@@ -105,9 +146,14 @@ def contact_status(approval: Approval) -> dict[str, Any]:
 def contact_view(approval: Approval) -> dict[str, Any]:
     meta = _meta(approval)
     return {
-        "run_id": approval.run_id or "", "call_id": _call_id(approval),
-        "spec": {"msg": approval.args.get("message", ""), "subject": meta.get("subject"),
-                 "channel": meta.get("channel"), "response_options": meta.get("response_options"),
-                 "state": meta.get("state")},
+        "run_id": approval.run_id or "",
+        "call_id": _call_id(approval),
+        "spec": {
+            "msg": approval.args.get("message", ""),
+            "subject": meta.get("subject"),
+            "channel": meta.get("channel"),
+            "response_options": meta.get("response_options"),
+            "state": meta.get("state"),
+        },
         "status": contact_status(approval),
     }

@@ -48,18 +48,17 @@ async def inbound(request: web.Request) -> web.Response:
     params = {key: str(value) for key, value in form.items()}
     url = runtime.settings.countersign_public_url + PATH
     if not request.app[VALIDATOR].validate(url, params, request.headers.get("X-Twilio-Signature", "")):
-        await runtime.service.record("sms_refused", None, Actor(channel="sms", id="unknown"),
-                                     reason="bad_signature")
+        await runtime.service.record("sms_refused", None, Actor(channel="sms", id="unknown"), reason="bad_signature")
         return web.Response(status=403, text="invalid Twilio signature")
     sender = params.get("From", "").strip()
     actor = Actor(channel="sms", id=sender or "unknown")
     # Twilio's signature has no timestamp: a replayed webhook is caught by its MessageSid instead.
     message_sid = params.get("MessageSid", "")[:64]
-    if not message_sid or not await runtime.redis.set(sms_keys.message_sid(runtime.keys, message_sid), "1",
-                                                      nx=True, ex=REPLAY_WINDOW_S):
+    if not message_sid or not await runtime.redis.set(
+        sms_keys.message_sid(runtime.keys, message_sid), "1", nx=True, ex=REPLAY_WINDOW_S
+    ):
         await runtime.service.record("sms_refused", None, actor, reason="replay", message_sid=message_sid)
-        return web.Response(text='<?xml version="1.0" encoding="UTF-8"?><Response/>',
-                            content_type="application/xml")
+        return web.Response(text='<?xml version="1.0" encoding="UTF-8"?><Response/>', content_type="application/xml")
     found = REPLY.match(params.get("Body", ""))
     if not found:
         await runtime.service.record("sms_refused", None, actor, reason="unreadable")
@@ -69,8 +68,7 @@ async def inbound(request: web.Request) -> web.Response:
     if (retry_after := await guesses.refused(sender)) is not None:
         # Refused before the code is looked at: a right guess now would look no different from a wrong one.
         await runtime.service.record("sms_refused", None, actor, reason="too_many_wrong_codes", code=code)
-        return twiml(f"Countersign: too many wrong codes from this number; try again in "
-                     f"{-(-retry_after // 60)} min.")
+        return twiml(f"Countersign: too many wrong codes from this number; try again in {-(-retry_after // 60)} min.")
     approval_id = await approval_for_code(runtime.redis, runtime.keys, code)
     if approval_id is None:
         await guesses.hit(sender)
@@ -97,13 +95,16 @@ async def inbound(request: web.Request) -> web.Response:
         await guesses.hit(sender)
         return twiml(no_match(code))
     except InvalidInput:
-        return twiml(f"Countersign: nothing changed, a reason is required to reject this request. "
-                     f"Reply NO {code} <reason>.")
+        return twiml(
+            f"Countersign: nothing changed, a reason is required to reject this request. Reply NO {code} <reason>."
+        )
     await runtime.service.record("sms_reply", approval_id, actor, outcome=outcome, code=code)
     # The action is agent text: one line, hidden characters shown (a control character is not valid XML).
     shown = await runtime.service.for_humans(approval)  # masked values stay masked in the reply
-    return twiml(f"Countersign: {one_line(approval.action, 80)} is {approval.status.value}"
-                 + (" (vote recorded)." if approval.status.value == "pending" else changes_sentence(shown) + "."))
+    return twiml(
+        f"Countersign: {one_line(approval.action, 80)} is {approval.status.value}"
+        + (" (vote recorded)." if approval.status.value == "pending" else changes_sentence(shown) + ".")
+    )
 
 
 def install(app: web.Application, runtime: Runtime) -> None:

@@ -77,10 +77,13 @@ def sms_text(approval: Approval, code: str, link: str) -> str:
     anything is left out the text says so. The agent's part is between « and », on one line."""
     facts = summarize(approval, approval.created_at)
     # Ours, before the agent's part: the amount (a number we format) and whether it can be undone.
-    notes = "".join([f" · {facts.amount.split(' (')[0]}" if facts.amount else "",
-                     " · NOT reversible" if facts.reversible is False else ""])
-    head = (f"[{approval.risk_level.value.upper()}{notes}] Approval needed. "
-            f"Agent {one_line(approval.agent, 40)} asks: «")
+    notes = "".join(
+        [
+            f" · {facts.amount.split(' (')[0]}" if facts.amount else "",
+            " · NOT reversible" if facts.reversible is False else "",
+        ]
+    )
+    head = f"[{approval.risk_level.value.upper()}{notes}] Approval needed. Agent {one_line(approval.agent, 40)} asks: «"
     tail = f". Reply YES {code} or NO {code} reason. Full request: {link}"
     action = one_line(approval.action, 60)
     rows = arg_rows(approval, SMS_VALUE_MAX, 30)
@@ -110,9 +113,12 @@ async def send_sms(settings: Settings, session: aiohttp.ClientSession, to: str, 
     sid, token = settings.twilio_account_sid or "", settings.twilio_auth_token or ""
     url = f"{settings.twilio_api_url.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
     try:
-        async with session.post(url, data={"To": to, "From": settings.twilio_from or "", "Body": body},
-                                headers={"Authorization": basic_auth(sid, token)},
-                                timeout=aiohttp.ClientTimeout(total=20)) as response:
+        async with session.post(
+            url,
+            data={"To": to, "From": settings.twilio_from or "", "Body": body},
+            headers={"Authorization": basic_auth(sid, token)},
+            timeout=aiohttp.ClientTimeout(total=20),
+        ) as response:
             payload = await response.json(content_type=None)
             if response.status >= 300:
                 message = payload.get("message") if isinstance(payload, dict) else None

@@ -49,7 +49,9 @@ def stamp(moment: datetime) -> str:
 def install(app: web.Application, runtime: Runtime) -> None:
     package = resources.files("bot.channels.web")
     environment = aiohttp_jinja2.setup(
-        app, app_key=JINJA, loader=jinja2.PackageLoader("bot.channels.web", "templates"),
+        app,
+        app_key=JINJA,
+        loader=jinja2.PackageLoader("bot.channels.web", "templates"),
         autoescape=jinja2.select_autoescape(default=True),
         default_helpers=False,
     )
@@ -59,8 +61,7 @@ def install(app: web.Application, runtime: Runtime) -> None:
     app[WEB] = state
     for table in (login.routes, pages.routes, history.routes, live.routes, trust.routes):
         app.add_routes(table)
-    app.router.add_static("/static/", Path(str(package.joinpath("static"))), name="web-static",
-                          append_version=False)
+    app.router.add_static("/static/", Path(str(package.joinpath("static"))), name="web-static", append_version=False)
 
     async def end_streams(app: web.Application) -> None:
         state.closed.set()

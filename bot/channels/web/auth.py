@@ -41,8 +41,9 @@ def allowed_emails(policy: Policy, settings: Settings) -> set[str]:
     named = {a.lower() for level in policy.levels.values() for a in level.approvers}
     emails = {a for a in named if "@" in a[1:]}
     # Approvers named by person (`people:`): their email, and an approver named by another identity of theirs.
-    emails |= {p.email.lower() for p in policy.people if p.email and {i.lower() for i in
-               (*p.identities, p.name or "")} & named}
+    emails |= {
+        p.email.lower() for p in policy.people if p.email and {i.lower() for i in (*p.identities, p.name or "")} & named
+    }
     emails |= {e.strip().lower() for e in settings.countersign_web_users.split(",") if e.strip()}
     return emails
 
@@ -80,8 +81,11 @@ class WebAuth:
     async def _links(self) -> SignedTokens:
         if self._link_tokens is None:
             self._link_tokens = SignedTokens(
-                await self._master_key(), "web-login-link", self.redis,
-                lambda nonce: self.keys.named(f"web:link:{hashlib.sha256(nonce.encode()).hexdigest()}"))
+                await self._master_key(),
+                "web-login-link",
+                self.redis,
+                lambda nonce: self.keys.named(f"web:link:{hashlib.sha256(nonce.encode()).hexdigest()}"),
+            )
         return self._link_tokens
 
     @property
@@ -90,8 +94,9 @@ class WebAuth:
 
     # -- magic links -----------------------------------------------------------------------------
     async def make_link(self, email: str, now: datetime, admin: bool = False) -> str:
-        token = (await self._links()).issue({"e": email, "n": secrets.token_urlsafe(16),
-                                             "x": to_ms(now + LINK_TTL), "a": 1 if admin else 0})
+        token = (await self._links()).issue(
+            {"e": email, "n": secrets.token_urlsafe(16), "x": to_ms(now + LINK_TTL), "a": 1 if admin else 0}
+        )
         return f"{self.settings.countersign_public_url}/login/{token}"
 
     async def read_link(self, token: str, now: datetime) -> tuple[str, bool, str]:
@@ -125,9 +130,11 @@ class WebAuth:
         token = secrets.token_urlsafe(32)
         token_hash = hashlib.sha256(token.encode()).hexdigest()
         session = Session(token_hash, email, admin, secrets.token_urlsafe(32))
-        await self.redis.set(self._session_key(token_hash),
-                             json.dumps({"email": email, "admin": admin, "csrf": session.csrf}),
-                             ex=int(SESSION_TTL.total_seconds()))
+        await self.redis.set(
+            self._session_key(token_hash),
+            json.dumps({"email": email, "admin": admin, "csrf": session.csrf}),
+            ex=int(SESSION_TTL.total_seconds()),
+        )
         return token, session
 
     async def load_session(self, token: str | None) -> Session | None:
@@ -145,8 +152,9 @@ class WebAuth:
 
     # -- CSRF for forms shown before sign-in -------------------------------------------------------
     async def pre_csrf(self, pre_cookie: str) -> str:
-        return _b64(hmac.new(await self._key("web-pre-csrf"), pre_cookie.encode("utf-8", "replace"),
-                             hashlib.sha256).digest())
+        return _b64(
+            hmac.new(await self._key("web-pre-csrf"), pre_cookie.encode("utf-8", "replace"), hashlib.sha256).digest()
+        )
 
 
 def same_token(expected: str, given: str | None) -> bool:

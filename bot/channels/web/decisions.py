@@ -49,8 +49,7 @@ def read_args(raw: object) -> dict[str, Any]:
         json.dumps(args, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         # "\ud800" parses, but a lone surrogate cannot be stored or hashed.
-        raise InvalidInput("the arguments hold text that is not valid Unicode",
-                           {"args": "invalid text"}) from None
+        raise InvalidInput("the arguments hold text that is not valid Unicode", {"args": "invalid text"}) from None
     return args
 
 
@@ -62,8 +61,9 @@ class BatchResult:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (id, why)
 
 
-async def decide_batch(service: ApprovalService, decider: Decider, ids: list[str], outcome: Outcome,
-                       comment: str | None) -> BatchResult:
+async def decide_batch(
+    service: ApprovalService, decider: Decider, ids: list[str], outcome: Outcome, comment: str | None
+) -> BatchResult:
     result = BatchResult(outcome)
     gate = asyncio.Semaphore(BATCH_CONCURRENCY)
 

@@ -31,11 +31,20 @@ async def history(request: web.Request) -> web.StreamResponse:
     search = replace(to_search(filters, runtime.clock.now(), filters.status or DECIDED), by_decision=True)
     result = await runtime.service.search(search, PAGE_SIZE, request.query.get("cursor") or None, count=True)
     rows = [(approval, time_to_decision(approval)) for approval in result.items]
-    return await render(request, "history.html", {
-        "filters": filters, "rows": rows, "matched": result.matched, "truncated": result.truncated,
-        "next_cursor": result.next_cursor, "statuses": HISTORY_STATUSES,
-        "levels": RISK_LEVELS, "today": runtime.clock.now().strftime("%Y-%m-%d"),
-    })
+    return await render(
+        request,
+        "history.html",
+        {
+            "filters": filters,
+            "rows": rows,
+            "matched": result.matched,
+            "truncated": result.truncated,
+            "next_cursor": result.next_cursor,
+            "statuses": HISTORY_STATUSES,
+            "levels": RISK_LEVELS,
+            "today": runtime.clock.now().strftime("%Y-%m-%d"),
+        },
+    )
 
 
 @routes.get("/history/export")
@@ -54,10 +63,15 @@ async def export(request: web.Request) -> web.StreamResponse:
     count = await runtime.audit.export(buffer, fmt, since, until, await runtime.service.redactor())
     name = f"countersign-audit-{filters.since or 'start'}-to-{filters.until or 'now'}.{fmt}"
     return web.Response(
-        text=buffer.getvalue(), content_type="text/csv" if fmt == "csv" else "application/x-ndjson",
+        text=buffer.getvalue(),
+        content_type="text/csv" if fmt == "csv" else "application/x-ndjson",
         charset="utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Entries": str(count),
-                 "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Entries": str(count),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -69,8 +83,17 @@ async def stats(request: web.Request) -> web.StreamResponse:
     if window_key not in STATS_WINDOWS:
         raise InvalidInput("unknown window", {"days": "one of " + ", ".join(STATS_WINDOWS)})
     figures = await runtime.service.stats(runtime.clock.now() - STATS_WINDOWS[window_key])
-    return await render(request, "stats.html", {
-        "stats": figures, "pending": figures.pending, "days": window_key, "windows": list(STATS_WINDOWS),
-        "levels": RISK_LEVELS, "capped": figures.capped, "fast_seconds": int(FAST.total_seconds()),
-        "fatigue_min": FATIGUE_MIN,
-    })
+    return await render(
+        request,
+        "stats.html",
+        {
+            "stats": figures,
+            "pending": figures.pending,
+            "days": window_key,
+            "windows": list(STATS_WINDOWS),
+            "levels": RISK_LEVELS,
+            "capped": figures.capped,
+            "fast_seconds": int(FAST.total_seconds()),
+            "fatigue_min": FATIGUE_MIN,
+        },
+    )

@@ -25,8 +25,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         with contextlib.suppress(asyncio.QueueFull):  # a stalled browser misses events, never the server
             changes.put_nowait((approval_id, status))
 
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
-                                           "X-Accel-Buffering": "no"})
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
     await response.prepare(request)
     stop_listening = state.runtime.feed.listen(on_change)
     closed = asyncio.ensure_future(state.closed.wait())
@@ -35,8 +36,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         await response.write(b"retry: 2000\n\n")
         while True:
             getter = asyncio.ensure_future(changes.get())
-            done, _ = await asyncio.wait({getter, closed}, timeout=KEEPALIVE_S,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait({getter, closed}, timeout=KEEPALIVE_S, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
                 getter.cancel()
                 if closed in done:

@@ -42,8 +42,9 @@ async def _pre_token(request: web.Request) -> tuple[str, str | None]:
 
 def _set_pre(response: web.StreamResponse, request: web.Request, fresh: str | None) -> None:
     if fresh:
-        response.set_cookie(PRE_COOKIE, fresh, httponly=True, samesite="Lax", path="/",
-                            secure=request.app[WEB].auth.secure_cookies)
+        response.set_cookie(
+            PRE_COOKIE, fresh, httponly=True, samesite="Lax", path="/", secure=request.app[WEB].auth.secure_cookies
+        )
 
 
 @routes.get("/login")
@@ -66,9 +67,12 @@ async def login_request(request: web.Request) -> web.StreamResponse:
     runtime = state.runtime
     limit = WindowLimit(runtime.redis, runtime.keys, "login", runtime.settings.countersign_login_per_minute, 60)
     if (retry_after := await limit.hit(client_address(request))) is not None:
-        response = await message_page(request, 429, "Too many sign-in requests",
-                                      f"Too many sign-in requests came from your address. "
-                                      f"Wait {retry_after} seconds, then try again.")
+        response = await message_page(
+            request,
+            429,
+            "Too many sign-in requests",
+            f"Too many sign-in requests came from your address. Wait {retry_after} seconds, then try again.",
+        )
         response.headers["Retry-After"] = str(retry_after)
         return response
     form = await request.post()
@@ -76,17 +80,22 @@ async def login_request(request: web.Request) -> web.StreamResponse:
     email = normalise_email(raw) if isinstance(raw, str) and len(raw) <= 320 else None
     token, _ = await _pre_token(request)
     if email is None:
-        return await render(request, "login.html", {"sent": False, "error": "Enter an email address.",
-                                                    "next": "/", "mail_off": not runtime.settings.smtp_url},
-                            status=400, csrf=token)
+        return await render(
+            request,
+            "login.html",
+            {"sent": False, "error": "Enter an email address.", "next": "/", "mail_off": not runtime.settings.smtp_url},
+            status=400,
+            csrf=token,
+        )
     # Everything that depends on the address happens after the answer, in the background: the page and its
     # timing are the same whether or not the address may sign in, so neither reveals who can.
     task = asyncio.create_task(_send_link(state, email))
     state.tasks.add(task)
     task.add_done_callback(state.tasks.discard)
     # Whether mail is on is the server's setting, the same for every address: saying so reveals no one.
-    return await render(request, "login.html", {"sent": True, "next": "/", "mail_off": not runtime.settings.smtp_url},
-                        csrf=token)
+    return await render(
+        request, "login.html", {"sent": True, "next": "/", "mail_off": not runtime.settings.smtp_url}, csrf=token
+    )
 
 
 async def _send_link(state: WebState, email: str) -> None:
@@ -99,8 +108,9 @@ async def _send_link(state: WebState, email: str) -> None:
         if not await state.auth.allow_link_mail(email):
             return
         if not smtp_url:
-            log.warning("SMTP_URL is unset: mail is off, so no sign-in link was sent "
-                        "(use `countersign web-login EMAIL`)")
+            log.warning(
+                "SMTP_URL is unset: mail is off, so no sign-in link was sent (use `countersign web-login EMAIL`)"
+            )
             return
         link = await state.auth.make_link(email, runtime.clock.now())
         await send_login_link(smtp_url, runtime.settings.email_from, email, link)
@@ -119,8 +129,9 @@ async def login_link(request: web.Request) -> web.StreamResponse:
     except LinkError as exc:
         return await message_page(request, 400, "Sign-in link not accepted", str(exc))
     token, fresh = await _pre_token(request)
-    response = await render(request, "login_link.html", {"email": email, "admin": admin,
-                                                         "token": request.match_info["token"]}, csrf=token)
+    response = await render(
+        request, "login_link.html", {"email": email, "admin": admin, "token": request.match_info["token"]}, csrf=token
+    )
     _set_pre(response, request, fresh)
     return response
 
@@ -136,14 +147,22 @@ async def login_confirm(request: web.Request) -> web.StreamResponse:
         return await message_page(request, 400, "Sign-in link not accepted", str(exc))
     if not await state.auth.consume_link(nonce):
         await runtime.service.record("web_link_reused", None, Actor(channel="web", id=email, name=email))
-        return await message_page(request, 400, "Sign-in link not accepted",
-                                  "This sign-in link has already been used; ask for a new one.")
+        return await message_page(
+            request, 400, "Sign-in link not accepted", "This sign-in link has already been used; ask for a new one."
+        )
     cookie, _ = await state.auth.create_session(email, admin)
     actor = Actor(channel="web", id=email, name=email)
     await runtime.service.record("web_signed_in", None, actor, admin=admin)
     response = web.Response(status=303, headers={"Location": "/"})
-    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="Lax", path="/",
-                        secure=state.auth.secure_cookies, max_age=int(SESSION_TTL.total_seconds()))
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="Lax",
+        path="/",
+        secure=state.auth.secure_cookies,
+        max_age=int(SESSION_TTL.total_seconds()),
+    )
     response.del_cookie(PRE_COOKIE, path="/")
     return response
 

@@ -61,17 +61,27 @@ async def queue(request: web.Request) -> web.StreamResponse:
         offset = read_offset(request.query.get("offset"))
         result = await runtime.service.search(search, URGENCY_WINDOW, None, count=True)
         ordered = by_urgency(result.items)
-        items = ordered[offset:offset + PAGE_SIZE]
+        items = ordered[offset : offset + PAGE_SIZE]
         next_offset = offset + PAGE_SIZE if len(ordered) > offset + PAGE_SIZE else None
         result.next_cursor = None
     else:
         result = await runtime.service.search(search, PAGE_SIZE, request.query.get("cursor") or None, count=True)
         items = result.items
     context: dict[str, Any] = {
-        "filters": filters, "items": items, "matched": result.matched, "truncated": result.truncated,
-        "next_cursor": result.next_cursor, "next_offset": next_offset, "sort": sort, "sorts": SORTS,
-        "now": now, "upto": to_ms(now), "ages": AGE_LABELS, "summarize": summarize,
-        "summary": summary, "levels": RISK_LEVELS,
+        "filters": filters,
+        "items": items,
+        "matched": result.matched,
+        "truncated": result.truncated,
+        "next_cursor": result.next_cursor,
+        "next_offset": next_offset,
+        "sort": sort,
+        "sorts": SORTS,
+        "now": now,
+        "upto": to_ms(now),
+        "ages": AGE_LABELS,
+        "summarize": summarize,
+        "summary": summary,
+        "levels": RISK_LEVELS,
         "first_page": not request.query.get("cursor") and not request.query.get("offset"),
         "max_batch": MAX_BATCH,
     }
@@ -122,7 +132,8 @@ async def batch(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("the page's time mark is missing", {"upto": "required"}) from None
         # Only what the person could have seen: nothing filed after the page was drawn.
         ids = await runtime.service.search_ids(
-            to_search(filters, runtime.clock.now(), Status.pending.value, upto_ms=upto), MAX_BATCH)
+            to_search(filters, runtime.clock.now(), Status.pending.value, upto_ms=upto), MAX_BATCH
+        )
     else:
         ids = [check_id(v) for v in form.getall("id", [])]
         if len(ids) > MAX_BATCH:
@@ -133,12 +144,24 @@ async def batch(request: web.Request) -> web.StreamResponse:
     labels = {i: (one_line(a.action, 120), a.risk_level.value) for i, a in found.items()}
     if needs_confirmation([a.risk_level for a in found.values()]) and form.get("confirmed") != "1":
         # High or critical in the batch: show the list and ask for a typed reason before acting.
-        return await render(request, "batch_confirm.html", {
-            "ids": ids, "labels": labels, "outcome": outcome, "comment": comment or "",
-            "missing_reason": form.get("confirming") == "1" and not comment})
+        return await render(
+            request,
+            "batch_confirm.html",
+            {
+                "ids": ids,
+                "labels": labels,
+                "outcome": outcome,
+                "comment": comment or "",
+                "missing_reason": form.get("confirming") == "1" and not comment,
+            },
+        )
     if needs_confirmation([a.risk_level for a in found.values()]) and not comment:
-        return await render(request, "batch_confirm.html", {
-            "ids": ids, "labels": labels, "outcome": outcome, "comment": "", "missing_reason": True}, 400)
+        return await render(
+            request,
+            "batch_confirm.html",
+            {"ids": ids, "labels": labels, "outcome": outcome, "comment": "", "missing_reason": True},
+            400,
+        )
     result = await decide_batch(runtime.service, decider_for(session), ids, outcome, comment)
     return await render(request, "batch_result.html", {"result": result, "labels": labels})
 
@@ -159,8 +182,13 @@ async def reveal(request: web.Request) -> web.StreamResponse:
     return await _request_view(request, revealed=approval)
 
 
-async def _request_view(request: web.Request, error: InvalidInput | None = None, args_text: str | None = None,
-                        status: int = 200, revealed: Approval | None = None) -> web.Response:
+async def _request_view(
+    request: web.Request,
+    error: InvalidInput | None = None,
+    args_text: str | None = None,
+    status: int = 200,
+    revealed: Approval | None = None,
+) -> web.Response:
     runtime = request.app[WEB].runtime
     session = require_session(request)
     approval_id = check_id(request.match_info["id"])
@@ -177,19 +205,27 @@ async def _request_view(request: web.Request, error: InvalidInput | None = None,
     decided = request.query.get("decided") in ("1", "vote")
     sql, sql_formatted = sql_segments(approval.sql) if approval.sql else ([], False)
     context = {
-        "approval": approval, "route": stored.route, "events": events, "refusal": refusal, "voted": voted,
+        "approval": approval,
+        "route": stored.route,
+        "events": events,
+        "refusal": refusal,
+        "voted": voted,
         "facts": summarize(approval, now, stored.route.rules),
         "changes": diff_rows(modify_changes(approval)),
-        "sql_segments": sql, "sql_formatted": sql_formatted,
-        "decided": decided, "next": await next_pending(request, approval_id),
+        "sql_segments": sql,
+        "sql_formatted": sql_formatted,
+        "decided": decided,
+        "next": await next_pending(request, approval_id),
         "args_json": json.dumps(approval.args, indent=2, ensure_ascii=False),
-        "args_text": args_text if args_text is not None else json.dumps(approval.args, indent=2,
-                                                                         ensure_ascii=False),
+        "args_text": args_text if args_text is not None else json.dumps(approval.args, indent=2, ensure_ascii=False),
         "context_items": context_items(approval.context),
-        "error": error, "now": now, "summary": summary,
+        "error": error,
+        "now": now,
+        "summary": summary,
         "can_reveal": session.admin and masked,
-        "trust": await trust_form(request, approval) if approval.status == Status.pending and not refusal
-        and approval.kind == "action" else None,
+        "trust": await trust_form(request, approval)
+        if approval.status == Status.pending and not refusal and approval.kind == "action"
+        else None,
         "reason_to_reject": runtime.service.reason_required(stored, "reject"),
     }
     return await render(request, "request.html", context, status)
@@ -238,8 +274,9 @@ async def approve_and_trust(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
         grant = await read_grant_form(request, approval, form)
-        await runtime.trust.approve_and_trust(approval_id, decider_for(session), grant,
-                                              read_comment(form.get("comment")))
+        await runtime.trust.approve_and_trust(
+            approval_id, decider_for(session), grant, read_comment(form.get("comment"))
+        )
     except (InvalidInput, Forbidden) as exc:
         return await request_error(request, exc)
     return web.Response(status=303, headers={"Location": f"/requests/{approval_id}"})

@@ -20,8 +20,11 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 CONTEXT_ORDER = ("why", "affected", "reversible", "alternatives")
 PRETTY_SQL_MAX = 20_000  # longer SQL is shown as sent: formatting is work done on agent input
-_DANGER = re.compile(r"\b(DROP|TRUNCATE|DELETE|UPDATE|ALTER|GRANT|REVOKE|INSERT|MERGE|REPLACE|CREATE|COPY|"
-                     r"EXEC|EXECUTE|CALL|LOCK|FOR UPDATE|WHERE)\b", re.IGNORECASE)
+_DANGER = re.compile(
+    r"\b(DROP|TRUNCATE|DELETE|UPDATE|ALTER|GRANT|REVOKE|INSERT|MERGE|REPLACE|CREATE|COPY|"
+    r"EXEC|EXECUTE|CALL|LOCK|FOR UPDATE|WHERE)\b",
+    re.IGNORECASE,
+)
 # Comments are where SQL hides things (MySQL runs `/*! … */`): such SQL is shown exactly as sent.
 _COMMENT = re.compile(r"/\*|--|#")
 SORTS = {"urgency": "most urgent first", "newest": "newest first"}
@@ -44,8 +47,10 @@ def context_items(context: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 def diff_rows(found: list[Change]) -> list[tuple[str, str, str, str]]:
     """(path, change, old, new) as text a person reads: strings as they are (the template escapes them)."""
-    return [(one_line(c.path or '""', 200), c.change, one_line(show_value(c.old), 500),
-             one_line(show_value(c.new), 500)) for c in found]
+    return [
+        (one_line(c.path or '""', 200), c.change, one_line(show_value(c.old), 500), one_line(show_value(c.new), 500))
+        for c in found
+    ]
 
 
 def sql_segments(sql: str) -> tuple[list[tuple[str, bool]], bool]:
@@ -63,7 +68,7 @@ def sql_segments(sql: str) -> tuple[list[tuple[str, bool]], bool]:
     for match in _DANGER.finditer(text):
         if match.group(0).upper() == "WHERE":
             continue  # WHERE narrows a write; only its absence is a danger, and the summary says so
-        segments.append((text[at:match.start()], False))
+        segments.append((text[at : match.start()], False))
         segments.append((match.group(0), True))
         at = match.end()
     segments.append((text[at:], False))

@@ -22,9 +22,14 @@ AGES: dict[str, tuple[timedelta | None, timedelta | None]] = {
     "gt1h": (None, timedelta(hours=1)),
     "gt24h": (None, timedelta(hours=24)),
 }
-AGE_LABELS = {"": "any age", "lt15m": "newer than 15 min", "lt1h": "newer than 1 h",
-              "lt24h": "newer than 24 h",
-              "gt1h": "older than 1 h", "gt24h": "older than 24 h"}
+AGE_LABELS = {
+    "": "any age",
+    "lt15m": "newer than 15 min",
+    "lt1h": "newer than 1 h",
+    "lt24h": "newer than 24 h",
+    "gt1h": "older than 1 h",
+    "gt24h": "older than 24 h",
+}
 HISTORY_STATUSES = ("approved", "rejected", "expired", "cancelled")
 
 
@@ -64,8 +69,7 @@ def _date(values: Mapping[str, Any], name: str) -> str:
         try:
             datetime.strptime(value, "%Y-%m-%d")
         except ValueError:
-            raise InvalidInput(f"{name} must be a date like 2026-01-31",
-                               {name: "not a YYYY-MM-DD date"}) from None
+            raise InvalidInput(f"{name} must be a date like 2026-01-31", {name: "not a YYYY-MM-DD date"}) from None
     return value
 
 
@@ -81,20 +85,36 @@ def parse_filters(values: Mapping[str, Any]) -> Filters:
     status = _text(values, "status")
     if status and status not in HISTORY_STATUSES:
         raise InvalidInput("unknown status", {"status": "one of " + ", ".join(HISTORY_STATUSES)})
-    return Filters(level=level, agent=_text(values, "agent"), action=_text(values, "action"), age=age,
-                   status=status, since=_date(values, "since"), until=_date(values, "until"))
+    return Filters(
+        level=level,
+        agent=_text(values, "agent"),
+        action=_text(values, "action"),
+        age=age,
+        status=status,
+        since=_date(values, "since"),
+        until=_date(values, "until"),
+    )
 
 
 def to_search(filters: Filters, now: datetime, status: str, upto_ms: int | None = None) -> Search:
     """The page's filters as a Search: ages and dates become bounds on the filing time."""
     newer, older = AGES[filters.age]
-    candidates_to = [to_ms(now - older) if older else None, upto_ms,
-                     day_ms(filters.until) + 86_400_000 - 1 if filters.until else None]
+    candidates_to = [
+        to_ms(now - older) if older else None,
+        upto_ms,
+        day_ms(filters.until) + 86_400_000 - 1 if filters.until else None,
+    ]
     candidates_from = [to_ms(now - newer) if newer else None, day_ms(filters.since) if filters.since else None]
     filed_to = min((v for v in candidates_to if v is not None), default=None)
     filed_from = max((v for v in candidates_from if v is not None), default=None)
-    return Search(status=status, level=filters.level, agent=filters.agent, action=filters.action,
-                  filed_from_ms=filed_from, filed_to_ms=filed_to)
+    return Search(
+        status=status,
+        level=filters.level,
+        agent=filters.agent,
+        action=filters.action,
+        filed_from_ms=filed_from,
+        filed_to_ms=filed_to,
+    )
 
 
 def day_ms(day: str) -> int:

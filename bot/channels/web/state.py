@@ -26,8 +26,8 @@ JINJA = web.AppKey("web_jinja", jinja2.Environment)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -59,22 +59,24 @@ def require_session(request: web.Request) -> Session:
 
 
 def decider_for(session: Session) -> Decider:
-    return Decider(channel="web", id=session.email, name=session.email, identities=frozenset({session.email}),
-                   admin=session.admin)
+    return Decider(
+        channel="web", id=session.email, name=session.email, identities=frozenset({session.email}), admin=session.admin
+    )
 
 
-async def render(request: web.Request, template: str, context: dict[str, Any], status: int = 200,
-                 csrf: str | None = None) -> web.Response:
+async def render(
+    request: web.Request, template: str, context: dict[str, Any], status: int = 200, csrf: str | None = None
+) -> web.Response:
     session = session_of(request)
-    values = {"session": session, "csrf": csrf or (session.csrf if session else ""), "path": request.path,
-              **context}
+    values = {"session": session, "csrf": csrf or (session.csrf if session else ""), "path": request.path, **context}
     response = aiohttp_jinja2.render_template(template, request, values, app_key=JINJA, status=status)
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
-async def message_page(request: web.Request, status: int, title: str, text: str,
-                       fields: dict[str, str] | None = None) -> web.Response:
+async def message_page(
+    request: web.Request, status: int, title: str, text: str, fields: dict[str, str] | None = None
+) -> web.Response:
     context = {"title": title, "text": text, "fields": fields or {}}
     return await render(request, "message.html", context, status)
 
@@ -110,15 +112,17 @@ def page(login: bool = True) -> Callable[[Handler], Handler]:  # noqa: C901 -- o
                     expected = ""  # no form was shown to this browser: nothing can match
                 if not expected or not same_token(expected, given if isinstance(given, str) else None):
                     log.info("refused a POST to %s without a valid CSRF token", request.path)
-                    return await message_page(request, 403, "Refused",
-                                              "This form is missing its security token or it is stale. "
-                                              "Reload the page and try again.")
+                    return await message_page(
+                        request,
+                        403,
+                        "Refused",
+                        "This form is missing its security token or it is stale. Reload the page and try again.",
+                    )
             try:
                 return await handler(request)
             except CountersignError as exc:
                 status = http_status(exc)
-                return await message_page(request, status, PAGE_TITLE.get(status, "Error"), exc.message,
-                                          exc.fields)
+                return await message_page(request, status, PAGE_TITLE.get(status, "Error"), exc.message, exc.fields)
 
         return run
 

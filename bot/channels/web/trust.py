@@ -23,8 +23,10 @@ async def trust_form(request: web.Request, approval: Approval) -> dict[str, Any]
     runtime = request.app[WEB].runtime
     session = require_session(request)
     prefill = await runtime.trust.prefill(approval)
-    rows = [(n, path, json.dumps(condition)) for n, (path, condition)
-            in enumerate(list(prefill["args"].items())[:CONDITIONS_MAX])]
+    rows = [
+        (n, path, json.dumps(condition))
+        for n, (path, condition) in enumerate(list(prefill["args"].items())[:CONDITIONS_MAX])
+    ]
     covered = await runtime.trust.coverage(parse_grant_body(prefill), decider_for(session))
     return {"rows": rows, "covered": covered, "durations": list(DURATIONS)}
 
@@ -65,8 +67,12 @@ async def trust_page(request: web.Request) -> web.StreamResponse:
     runtime = request.app[WEB].runtime
     require_session(request)
     trust = runtime.trust
-    context = {"grants": await trust.grants(), "suggestions": [s.as_json() for s in await trust.suggestions()],
-               "revoked": await trust.auto_revoked(), "now": runtime.clock.now()}
+    context = {
+        "grants": await trust.grants(),
+        "suggestions": [s.as_json() for s in await trust.suggestions()],
+        "revoked": await trust.auto_revoked(),
+        "now": runtime.clock.now(),
+    }
     return await render(request, "trust.html", context)
 
 

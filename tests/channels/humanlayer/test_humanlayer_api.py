@@ -8,16 +8,21 @@ def call(call_id: str, fn: str) -> dict:
 
 
 async def test_a_call_id_used_by_two_agents_is_never_answered_for_the_wrong_one(app):
-    first = await app.client.post("/humanlayer/v1/function_calls", json=call("call-1", "read_report"),
-                                  headers=auth(AGENT_KEY))
+    first = await app.client.post(
+        "/humanlayer/v1/function_calls", json=call("call-1", "read_report"), headers=auth(AGENT_KEY)
+    )
     assert first.status == 200
     # Another agent's call with the same id is filed as its own (answering 409 would tell it the id exists).
-    second = await app.client.post("/humanlayer/v1/function_calls", json=call("call-1", "drop_prod_db"),
-                                   headers=auth(OTHER_AGENT_KEY))
+    second = await app.client.post(
+        "/humanlayer/v1/function_calls", json=call("call-1", "drop_prod_db"), headers=auth(OTHER_AGENT_KEY)
+    )
     assert second.status == 200 and (await second.json())["spec"]["fn"] == "drop_prod_db"
     # An approver's answer by call_id cannot be drawn onto either: ambiguous, refused, nothing decided.
-    answered = await app.client.post("/humanlayer/v1/agent/function_calls/call-1/respond",
-                                     json={"approved": True, "comment": "fine"}, headers=auth(APPROVER_KEY))
+    answered = await app.client.post(
+        "/humanlayer/v1/agent/function_calls/call-1/respond",
+        json={"approved": True, "comment": "fine"},
+        headers=auth(APPROVER_KEY),
+    )
     assert answered.status == 409
     assert (await answered.json())["error"]["code"] == "conflict"
     for key in (AGENT_KEY, OTHER_AGENT_KEY):

@@ -70,12 +70,13 @@ async def test_modify_is_refused_with_the_new_args(app, hl):
     send_email = tools(hl, calls)
     async with filed(app) as queue:
         running = asyncio.create_task(asyncio.to_thread(send_email, to="all@acme.test", subject="news"))
-        await decide(app, await queue.next(), "modify", "team only", args={"to": "team@acme.test",
-                                                                          "subject": "news"})
+        await decide(app, await queue.next(), "modify", "team only", args={"to": "team@acme.test", "subject": "news"})
         text = await asyncio.wait_for(running, 20)
     # HumanLayer cannot re-run with other arguments: the call does not run, the model is told what to use.
-    assert text == ('User denied send_email with message: approved only with these arguments: '
-                    '{"subject": "news", "to": "team@acme.test"} (team only)')
+    assert text == (
+        "User denied send_email with message: approved only with these arguments: "
+        '{"subject": "news", "to": "team@acme.test"} (team only)'
+    )
     assert calls == []
 
 
@@ -97,46 +98,52 @@ async def test_human_as_tool_returns_the_answer(app, hl):
 
 
 async def test_respond_endpoints_need_an_approver_key(app, hl, monkeypatch):
-    call = await asyncio.to_thread(hl.create_function_call,
-                                   __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={"usd": 10}))
+    call = await asyncio.to_thread(
+        hl.create_function_call, __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={"usd": 10})
+    )
     assert call.status is not None and call.status.approved is None
     with pytest.raises(HumanLayerException, match="403"):
         await asyncio.to_thread(hl.respond_to_function_call, call.call_id, FunctionCallStatus(approved=True))
 
     approver = HumanLayer(api_key=APPROVER_KEY, sleep=quick_poll)
-    done = await asyncio.to_thread(approver.respond_to_function_call, call.call_id,
-                                   FunctionCallStatus(approved=False, comment="over budget"))
+    done = await asyncio.to_thread(
+        approver.respond_to_function_call, call.call_id, FunctionCallStatus(approved=False, comment="over budget")
+    )
     assert done.status.approved is False and done.status.comment == "over budget"
     seen = await asyncio.to_thread(hl.get_function_call, call.call_id)
     assert seen.status.approved is False and seen.status.responded_at is not None
 
-    contact = await asyncio.to_thread(hl.create_human_contact,
-                                      __import__("humanlayer").HumanContactSpec(msg="Proceed?"))
-    answered = await asyncio.to_thread(approver.respond_to_human_contact, contact.call_id,
-                                       HumanContactStatus(response="yes, go"))
+    contact = await asyncio.to_thread(
+        hl.create_human_contact, __import__("humanlayer").HumanContactSpec(msg="Proceed?")
+    )
+    answered = await asyncio.to_thread(
+        approver.respond_to_human_contact, contact.call_id, HumanContactStatus(response="yes, go")
+    )
     assert answered.status.response == "yes, go"
     assert (await asyncio.to_thread(hl.get_human_contact, contact.call_id)).status.response == "yes, go"
 
 
 async def test_escalate_email_is_recorded(app, hl):
-    call = await asyncio.to_thread(hl.create_function_call,
-                                   __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={}))
-    await asyncio.to_thread(hl.escalate_email_function_call, call.call_id,
-                            Escalation(escalation_msg="urgent, please look"))
+    call = await asyncio.to_thread(
+        hl.create_function_call, __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={})
+    )
+    await asyncio.to_thread(
+        hl.escalate_email_function_call, call.call_id, Escalation(escalation_msg="urgent, please look")
+    )
     approval_id = (await asyncio.to_thread(hl.get_function_call, call.call_id)).call_id
     resp = await app.client.get("/v1/approvals?status=pending", headers=auth(APPROVER_KEY))
     (item,) = [a for a in (await resp.json())["items"] if a["idempotency_key"] == approval_id]
     resp = await app.client.get(f"/v1/approvals/{item['id']}/events", headers=auth(APPROVER_KEY))
     events = await resp.json()
-    assert [e["detail"]["message"] for e in events if e["type"] == "humanlayer_escalation"] == [
-        "urgent, please look"]
+    assert [e["detail"]["message"] for e in events if e["type"] == "humanlayer_escalation"] == ["urgent, please look"]
 
 
 async def test_unknown_call_and_bad_body_are_clean_errors(app):
     resp = await app.client.get("/humanlayer/v1/function_calls/call-nope", headers=auth(AGENT_KEY))
     assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
-    resp = await app.client.post("/humanlayer/v1/function_calls",
-                                 json={"run_id": "r", "spec": {"kwargs": {}}}, headers=auth(AGENT_KEY))
+    resp = await app.client.post(
+        "/humanlayer/v1/function_calls", json={"run_id": "r", "spec": {"kwargs": {}}}, headers=auth(AGENT_KEY)
+    )
     assert resp.status == 400
     assert set((await resp.json())["error"]["fields"]) == {"call_id", "spec.fn"}
     resp = await app.client.post("/humanlayer/v1/function_calls", json={}, headers={})
@@ -146,10 +153,10 @@ async def test_unknown_call_and_bad_body_are_clean_errors(app):
 async def test_other_agents_cannot_read_a_call(app, hl):
     from tests.support.servers import OTHER_AGENT_KEY
 
-    call = await asyncio.to_thread(hl.create_function_call,
-                                   __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={}))
-    resp = await app.client.get(f"/humanlayer/v1/function_calls/{call.call_id}",
-                                headers=auth(OTHER_AGENT_KEY))
+    call = await asyncio.to_thread(
+        hl.create_function_call, __import__("humanlayer").FunctionCallSpec(fn="wire", kwargs={})
+    )
+    resp = await app.client.get(f"/humanlayer/v1/function_calls/{call.call_id}", headers=auth(OTHER_AGENT_KEY))
     assert resp.status == 404
 
 

@@ -49,8 +49,7 @@ async def test_login_mails_a_link_only_to_approvers_and_web_users(redis_server):
             path = "/" + link.group(1).split("/", 3)[3]
             page = await running.client.get(path)
             assert first["To"] in await page.text()
-            signed = await running.client.post(path, data={"csrf": csrf_of(await page.text())},
-                                               allow_redirects=False)
+            signed = await running.client.post(path, data={"csrf": csrf_of(await page.text())}, allow_redirects=False)
             assert signed.status == 303
             cookie = signed.headers["Set-Cookie"]
             assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
@@ -96,8 +95,9 @@ async def test_secure_cookie_when_public_url_is_https(redis_server):
         assert "Secure" in page.headers["Set-Cookie"]
         # The client talks plain HTTP to the test server, so it holds back Secure cookies: send it by hand.
         pre = page.cookies["cs_pre"].value
-        signed = await running.client.post(path, data={"csrf": csrf_of(await page.text())},
-                                           headers={"Cookie": f"cs_pre={pre}"}, allow_redirects=False)
+        signed = await running.client.post(
+            path, data={"csrf": csrf_of(await page.text())}, headers={"Cookie": f"cs_pre={pre}"}, allow_redirects=False
+        )
         assert signed.status == 303
         assert "Secure" in signed.headers["Set-Cookie"] and "HttpOnly" in signed.headers["Set-Cookie"]
 
@@ -115,8 +115,9 @@ async def test_post_without_csrf_is_refused_and_changes_nothing(web_app):
     signed_out = await web_app.client.post("/logout", data={})
     assert signed_out.status == 403
     # With the token it goes through.
-    ok = await web_app.client.post(f"/requests/{approval['id']}/decide",
-                                   data={"outcome": "approve", "csrf": csrf}, allow_redirects=False)
+    ok = await web_app.client.post(
+        f"/requests/{approval['id']}/decide", data={"outcome": "approve", "csrf": csrf}, allow_redirects=False
+    )
     assert ok.status == 303
     assert await status_of(web_app, approval["id"]) == "approved"
 
@@ -138,8 +139,9 @@ async def test_logout_ends_the_session(web_app):
 
 
 async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", *args, env=env,
-                                                   cwd=tempfile.mkdtemp(), stdout=PIPE, stderr=PIPE)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", *args, env=env, cwd=tempfile.mkdtemp(), stdout=PIPE, stderr=PIPE
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, out.decode(), err.decode()
 
@@ -148,8 +150,12 @@ async def test_cli_web_login_prints_a_working_link(redis_server):
     settings = make_settings(redis_server.url)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "REDIS_"))}
     # The key is no longer shared through Redis: the CLI and the server share COUNTERSIGN_SECRET_KEY.
-    env.update(REDIS_URL=redis_server.url, COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
-               COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "", PYTHONPATH=ROOT)
+    env.update(
+        REDIS_URL=redis_server.url,
+        COUNTERSIGN_REDIS_PREFIX=settings.countersign_redis_prefix,
+        COUNTERSIGN_SECRET_KEY=settings.countersign_secret_key or "",
+        PYTHONPATH=ROOT,
+    )
     code, out, _ = await _cli("web-login", "Root@Example.com", "--admin", env=env)
     assert code == 0
     link = out.strip()
@@ -185,10 +191,20 @@ def test_smtp_url_forms():
 
     plain = SmtpConfig.parse("smtp://mail.example.com")
     assert (plain.host, plain.port, plain.username, plain.tls, plain.starttls) == (
-        "mail.example.com", 25, None, False, False)
+        "mail.example.com",
+        25,
+        None,
+        False,
+        False,
+    )
     parsed = SmtpConfig.parse("smtp://u%40x:p%2Fw@mail:587?starttls=1")
     assert (parsed.host, parsed.port, parsed.username, parsed.password, parsed.starttls) == (
-        "mail", 587, "u@x", "p/w", True)
+        "mail",
+        587,
+        "u@x",
+        "p/w",
+        True,
+    )
     assert SmtpConfig.parse("smtps://mail").port == 465 and SmtpConfig.parse("smtps://mail").tls
     try:
         SmtpConfig.parse("http://mail")

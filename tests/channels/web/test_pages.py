@@ -58,15 +58,17 @@ async def test_queue_pages_with_a_cursor(web_app):
 
 async def test_bad_filters_and_ids_get_a_clear_page(web_app):
     await sign_in(web_app, ADA)
-    for path, status, text in (("/?level=severe", 400, "unknown risk level"),
-                               ("/?age=forever", 400, "unknown age filter"),
-                               ("/?cursor=%%%", 400, "cursor"),
-                               ("/?agent=" + "x" * 300, 400, "too long"),
-                               ("/history?since=yesterday", 400, "date"),
-                               ("/history/export?format=xml", 400, "export format"),
-                               ("/stats?days=9999", 400, "unknown window"),
-                               ("/requests/apr_nope", 404, "no approval"),
-                               ("/requests/..%2F..%2Fetc", 400, "not a request id")):
+    for path, status, text in (
+        ("/?level=severe", 400, "unknown risk level"),
+        ("/?age=forever", 400, "unknown age filter"),
+        ("/?cursor=%%%", 400, "cursor"),
+        ("/?agent=" + "x" * 300, 400, "too long"),
+        ("/history?since=yesterday", 400, "date"),
+        ("/history/export?format=xml", 400, "export format"),
+        ("/stats?days=9999", 400, "unknown window"),
+        ("/requests/apr_nope", 404, "no approval"),
+        ("/requests/..%2F..%2Fetc", 400, "not a request id"),
+    ):
         response = await web_app.client.get(path)
         assert response.status == status, path
         assert text in await response.text(), path
@@ -97,8 +99,7 @@ async def test_batch_approves_and_lists_what_it_skips(web_app):
     full = await (await web_app.client.get(f"/v1/approvals/{mine[0]['id']}", headers=auth(APPROVER_KEY))).json()
     assert full["decision"]["by"] == {"channel": "web", "id": ADA, "name": ADA}
     assert decided["decision"]["comment"] == "looks fine"
-    again = await web_app.client.post("/batch", data={"csrf": csrf, "outcome": "approve",
-                                                      "id": mine[0]["id"]})
+    again = await web_app.client.post("/batch", data={"csrf": csrf, "outcome": "approve", "id": mine[0]["id"]})
     assert "skipped 1" in await again.text() and "already approved" in await again.text()
 
 
@@ -137,27 +138,44 @@ async def test_empty_batch_and_bad_outcome_are_refused(web_app):
 
 
 async def test_request_page_shows_everything_and_modify_checks_the_schema(web_app):
-    schema = {"type": "object", "required": ["amount"], "additionalProperties": False,
-              "properties": {"amount": {"type": "number", "maximum": 100}, "note": {"type": "string"}}}
-    approval = await file_request(web_app, "payments.refund", args={"amount": 80}, args_schema=schema,
-                                  context={"why": "customer complaint", "ticket": {"id": 42}})
+    schema = {
+        "type": "object",
+        "required": ["amount"],
+        "additionalProperties": False,
+        "properties": {"amount": {"type": "number", "maximum": 100}, "note": {"type": "string"}},
+    }
+    approval = await file_request(
+        web_app,
+        "payments.refund",
+        args={"amount": 80},
+        args_schema=schema,
+        context={"why": "customer complaint", "ticket": {"id": 42}},
+    )
     csrf = await sign_in(web_app, GRACE)
     page = await (await web_app.client.get(f"/requests/{approval['id']}")).text()
-    for text in ("customer complaint", "&#34;amount&#34;: 80", "0 of 1 needed", "created",
-                 "action: payments.refund",
-                 'id="args-schema"', '&#34;id&#34;: 42'):
+    for text in (
+        "customer complaint",
+        "&#34;amount&#34;: 80",
+        "0 of 1 needed",
+        "created",
+        "action: payments.refund",
+        'id="args-schema"',
+        "&#34;id&#34;: 42",
+    ):
         assert text in page, text
     url = f"/requests/{approval['id']}/decide"
     broken = await web_app.client.post(url, data={"csrf": csrf, "outcome": "modify", "args": "{amount: 5"})
     assert broken.status == 400 and "not valid JSON" in await broken.text()
-    too_big = await web_app.client.post(url, data={"csrf": csrf, "outcome": "modify",
-                                                   "args": json.dumps({"amount": 500})})
+    too_big = await web_app.client.post(
+        url, data={"csrf": csrf, "outcome": "modify", "args": json.dumps({"amount": 500})}
+    )
     assert too_big.status == 400 and "args.amount" in await too_big.text()
     not_object = await web_app.client.post(url, data={"csrf": csrf, "outcome": "modify", "args": "[1]"})
     assert not_object.status == 400
     assert await status_of(web_app, approval["id"]) == "pending"
-    ok = await web_app.client.post(url, data={"csrf": csrf, "outcome": "modify", "comment": "half",
-                                              "args": json.dumps({"amount": 40})})
+    ok = await web_app.client.post(
+        url, data={"csrf": csrf, "outcome": "modify", "comment": "half", "args": json.dumps({"amount": 40})}
+    )
     assert ok.status == 200  # followed the redirect back to the request page
     html = await ok.text()
     assert 'id="diff"' in html and "<del>500</del>" not in html and "<ins>40</ins>" in html
@@ -172,31 +190,33 @@ async def test_reject_needs_a_reason_and_non_approvers_are_told_why(web_app):
     csrf = await sign_in(web_app, BOB)
     page = await (await web_app.client.get(f"/requests/{approval['id']}")).text()
     assert "You cannot decide this request" in page
-    refused = await web_app.client.post(f"/requests/{approval['id']}/decide",
-                                        data={"csrf": csrf, "outcome": "reject", "comment": "no"})
+    refused = await web_app.client.post(
+        f"/requests/{approval['id']}/decide", data={"csrf": csrf, "outcome": "reject", "comment": "no"}
+    )
     assert refused.status == 403 and "high-risk approvers" in await refused.text()
-    events = await (await web_app.client.get(f"/v1/approvals/{approval['id']}/events",
-                                              headers=auth(APPROVER_KEY))).json()
+    events = await (
+        await web_app.client.get(f"/v1/approvals/{approval['id']}/events", headers=auth(APPROVER_KEY))
+    ).json()
     assert events[-1]["type"] == "refused" and events[-1]["actor"]["id"] == BOB
     web_app.client.session.cookie_jar.clear()
     csrf = await sign_in(web_app, GRACE)
-    bare = await web_app.client.post(f"/requests/{approval['id']}/decide",
-                                     data={"csrf": csrf, "outcome": "reject"})
+    bare = await web_app.client.post(f"/requests/{approval['id']}/decide", data={"csrf": csrf, "outcome": "reject"})
     assert bare.status == 400 and "reason is required" in await bare.text()
-    done = await web_app.client.post(f"/requests/{approval['id']}/decide",
-                                     data={"csrf": csrf, "outcome": "reject", "comment": "wrong customer"})
+    done = await web_app.client.post(
+        f"/requests/{approval['id']}/decide", data={"csrf": csrf, "outcome": "reject", "comment": "wrong customer"}
+    )
     assert done.status == 200 and "wrong customer" in await done.text()
     assert await status_of(web_app, approval["id"]) == "rejected"
-    late = await web_app.client.post(f"/requests/{approval['id']}/decide",
-                                     data={"csrf": csrf, "outcome": "approve"})
+    late = await web_app.client.post(f"/requests/{approval['id']}/decide", data={"csrf": csrf, "outcome": "approve"})
     assert late.status == 409
 
 
 async def test_quorum_needs_two_people(web_app):
     drop = await file_request(web_app, "db.drop_table")
     csrf = await sign_in(web_app, ADA)
-    first = await web_app.client.post("/batch", data={"csrf": csrf, "outcome": "approve", "id": drop["id"],
-                                                      "confirmed": "1", "comment": "planned"})
+    first = await web_app.client.post(
+        "/batch", data={"csrf": csrf, "outcome": "approve", "id": drop["id"], "confirmed": "1", "comment": "planned"}
+    )
     assert "1 vote(s) recorded" in await first.text()
     page = await (await web_app.client.get(f"/requests/{drop['id']}")).text()
     assert "1 of 2 needed" in page and "You have voted" in page
@@ -210,10 +230,12 @@ async def test_history_export_and_stats(web_app):
     approvals = [await file_request(web_app, "db.query") for _ in range(3)]
     await file_request(web_app, "cache.warm")
     csrf = await sign_in(web_app, ADA)
-    await web_app.client.post("/batch", data=[("csrf", csrf), ("outcome", "approve")]
-                              + [("id", a["id"]) for a in approvals[:2]])
-    await web_app.client.post(f"/requests/{approvals[2]['id']}/decide",
-                              data={"csrf": csrf, "outcome": "reject", "comment": "no"})
+    await web_app.client.post(
+        "/batch", data=[("csrf", csrf), ("outcome", "approve")] + [("id", a["id"]) for a in approvals[:2]]
+    )
+    await web_app.client.post(
+        f"/requests/{approvals[2]['id']}/decide", data={"csrf": csrf, "outcome": "reject", "comment": "no"}
+    )
     history = await (await web_app.client.get("/history")).text()
     assert set(row_ids(history)) >= {a["id"] for a in approvals}
     rejected = await (await web_app.client.get("/history?status=rejected")).text()
@@ -241,8 +263,7 @@ async def test_broken_forms_get_a_clear_page_never_a_500(web_app):
     csrf = await sign_in(web_app, ADA)
     url = f"/requests/{approval['id']}/decide"
     cases = [
-        ({"data": b"--zz\r\nnot a header",
-          "headers": {"Content-Type": "multipart/form-data; boundary=zz"}}, 400),
+        ({"data": b"--zz\r\nnot a header", "headers": {"Content-Type": "multipart/form-data; boundary=zz"}}, 400),
         ({"data": {"csrf": csrf, "outcome": "modify", "args": '{"a": "\\ud800"}'}}, 400),
         ({"data": {"csrf": csrf, "outcome": "modify", "args": "[" * 5000 + "]" * 5000}}, 400),
         ({"data": {"csrf": csrf, "outcome": "modify", "args": "x" * 400_000}}, 413),

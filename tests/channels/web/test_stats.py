@@ -28,16 +28,20 @@ def test_percentile_is_nearest_rank():
 
 def test_stats_fold_time_to_decision_auto_share_and_fast_approvals():
     bodies = []
-    for n, (actor, outcome, after_s) in enumerate([
-        (ADA_WEB, "approve", 3), (ADA_WEB, "approve", 5), (ADA_WEB, "reject", 600),
-        (BOB_SLACK, "modify", 120), (POLICY_ACTOR, "approve", 0),
-    ]):
+    for n, (actor, outcome, after_s) in enumerate(
+        [
+            (ADA_WEB, "approve", 3),
+            (ADA_WEB, "approve", 5),
+            (ADA_WEB, "reject", 600),
+            (BOB_SLACK, "modify", 120),
+            (POLICY_ACTOR, "approve", 0),
+        ]
+    ):
         approval_id = f"apr_{n}"
         bodies.append(entry("created", T0, approval_id, AGENT, action="x").body)
         at = T0 + timedelta(seconds=after_s)
         bodies.append(entry("vote", at, approval_id, actor, outcome=outcome).body)
-        bodies.append(entry("decision", T0 + timedelta(seconds=after_s), approval_id, actor,
-                            outcome=outcome).body)
+        bodies.append(entry("decision", T0 + timedelta(seconds=after_s), approval_id, actor, outcome=outcome).body)
     bodies.append(entry("expired", T0, "apr_9", POLICY_ACTOR).body)
     # A decision whose request was filed before the window counts for the approver, not for timing.
     bodies.append(entry("decision", T0, "apr_old", ADA_WEB, outcome="approve").body)
@@ -72,8 +76,9 @@ async def test_history_filters_by_filing_date_and_scan_bound(web_app):
     approvals = [await file_request(web_app) for _ in range(5)]
     today = approvals[0]["created_at"][:10]
     csrf = await sign_in(web_app, ADA)
-    await web_app.client.post("/batch", data=[("csrf", csrf), ("outcome", "approve")]
-                              + [("id", a["id"]) for a in approvals])
+    await web_app.client.post(
+        "/batch", data=[("csrf", csrf), ("outcome", "approve")] + [("id", a["id"]) for a in approvals]
+    )
     page = await (await web_app.client.get(f"/history?since={today}&until={today}")).text()
     assert "5 decided" in page
     page = await (await web_app.client.get("/history?since=2001-01-01&until=2001-01-31")).text()

@@ -11,8 +11,9 @@ from tests.support.web import ADA, GRACE, POLICY, file_request, sign_in
 
 
 async def approve(running, approval_id: str) -> None:
-    response = await running.client.post(f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY),
-                                         json={"outcome": "approve"})
+    response = await running.client.post(
+        f"/v1/approvals/{approval_id}/decision", headers=auth(APPROVER_KEY), json={"outcome": "approve"}
+    )
     assert response.status == 200
 
 
@@ -27,8 +28,9 @@ async def test_only_an_admin_may_turn_a_suggestion_into_a_grant(redis_server):
         csrf = await sign_in(running, ADA)
         page = await (await running.client.get("/trust")).text()
         assert "approved 5 times" in page and "Create this grant" not in page
-        refused = await running.client.post("/trust/suggestions", data={
-            "csrf": csrf, "agent": "billing-agent", "action": "db.query"})
+        refused = await running.client.post(
+            "/trust/suggestions", data={"csrf": csrf, "agent": "billing-agent", "action": "db.query"}
+        )
         assert refused.status == 403
         assert await (await running.client.get("/v1/grants", headers=auth(APPROVER_KEY))).json() == []
 
@@ -38,8 +40,11 @@ async def test_suggestion_becomes_a_grant_with_one_click_by_an_admin(redis_serve
         await five_approvals(running)
         csrf = await sign_in(running, GRACE, admin=True)
         assert "Create this grant" in await (await running.client.get("/trust")).text()
-        done = await running.client.post("/trust/suggestions", allow_redirects=False, data={
-            "csrf": csrf, "agent": "billing-agent", "action": "db.query"})
+        done = await running.client.post(
+            "/trust/suggestions",
+            allow_redirects=False,
+            data={"csrf": csrf, "agent": "billing-agent", "action": "db.query"},
+        )
         assert done.status == 303
         [grant] = await (await running.client.get("/v1/grants", headers=auth(APPROVER_KEY))).json()
         assert grant["args"] == {"table": {"eq": "t1"}} and grant["created_by"]["id"] == GRACE
@@ -49,13 +54,24 @@ async def test_suggestion_becomes_a_grant_with_one_click_by_an_admin(redis_serve
 async def test_auto_revocation_notice_and_outcome_on_the_request_page(redis_server):
     async with running_app(make_settings(redis_server.url), POLICY) as running:
         expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-        await running.client.post("/v1/grants", headers=auth(APPROVER_KEY), json={
-            "agent": "billing-agent", "action": "db.query", "max_level": "medium", "expires_at": expires,
-            "extra_args": True})
+        await running.client.post(
+            "/v1/grants",
+            headers=auth(APPROVER_KEY),
+            json={
+                "agent": "billing-agent",
+                "action": "db.query",
+                "max_level": "medium",
+                "expires_at": expires,
+                "extra_args": True,
+            },
+        )
         approval = await file_request(running, "db.query")
         assert approval["status"] == "approved"
-        await running.client.post(f"/v1/approvals/{approval['id']}/outcome", headers=auth(),
-                                  json={"status": "failed", "detail": "<script>alert(1)</script>"})
+        await running.client.post(
+            f"/v1/approvals/{approval['id']}/outcome",
+            headers=auth(),
+            json={"status": "failed", "detail": "<script>alert(1)</script>"},
+        )
         await sign_in(running, ADA)
         trust = await (await running.client.get("/trust")).text()
         assert "Revoked automatically" in trust and "1 failed outcome" in trust
@@ -71,11 +87,13 @@ async def test_min_review_refusal_is_shown_on_the_request_page(redis_server):
         approval = await file_request(running, "db.query")
         csrf = await sign_in(running, ADA)
         clock.advance(timedelta(seconds=3))
-        response = await running.client.post(f"/requests/{approval['id']}/decide",
-                                             data={"csrf": csrf, "outcome": "approve"}, allow_redirects=False)
+        response = await running.client.post(
+            f"/requests/{approval['id']}/decide", data={"csrf": csrf, "outcome": "approve"}, allow_redirects=False
+        )
         assert response.status == 403
         assert "filed 3 s ago — take a moment" in await response.text()
         clock.advance(timedelta(seconds=30))
-        response = await running.client.post(f"/requests/{approval['id']}/decide",
-                                             data={"csrf": csrf, "outcome": "approve"}, allow_redirects=False)
+        response = await running.client.post(
+            f"/requests/{approval['id']}/decide", data={"csrf": csrf, "outcome": "approve"}, allow_redirects=False
+        )
         assert response.status == 303
