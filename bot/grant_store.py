@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -29,6 +30,7 @@ def _plain_script(name: str) -> str:
 
 
 VERSION_CHECK_S = 1.0
+GrantCheck = Callable[[Grant], Awaitable[bool]]  # True: this grant may not approve this request
 
 
 class GrantBook:
@@ -110,16 +112,25 @@ class GrantBook:
         self._version = None
 
     async def take_first(
-        self, agent: str, request: ApprovalCreate, result: Classification, policy: Policy, now: datetime
+        self,
+        agent: str,
+        request: ApprovalCreate,
+        result: Classification,
+        policy: Policy,
+        now: datetime,
+        refuse: GrantCheck | None = None,
     ) -> Grant | None:
-        """The first live grant covering this request whose use could be taken (taken, atomically); None if
-        none. A level that needs more than one person's approval (quorum) is never granted."""
+        """The first live grant covering this request whose use could be taken (taken, atomically) and that
+        `refuse` does not refuse (its creator is the requester); None if none. A level that needs more than one
+        person's approval (quorum) is never granted."""
         if result.route.quorum > 1:
             return None
         index = await self.index()
         if not index.grants:
             return None
-        for grant in index.matching(agent, request.action, request.args, result.level, policy, now):
+        for grant in index.matching(agent, request.action, request.args, request.sql, result.level, policy, now):
+            if refuse is not None and await refuse(grant):
+                continue
             if await self.take(grant.id, to_ms(now)):
                 return grant
         return None

@@ -41,6 +41,16 @@ def dump_args(args: dict[str, Condition]) -> dict[str, Any]:
     }
 
 
+def _check_regex(path: str, condition: Condition) -> None:
+    if condition.regex is not None:
+        if len(condition.regex) > REGEX_MAX_CHARS:
+            raise ValueError(f"{path}: a regex is at most {REGEX_MAX_CHARS} characters")
+        try:
+            regex.compile(condition.regex)
+        except regex.error as exc:
+            raise ValueError(f"{path}: invalid regex: {exc}") from None
+
+
 class GrantCreate(BaseModel):
     """Body of `POST /v1/grants`. Unknown fields are refused."""
 
@@ -53,6 +63,9 @@ class GrantCreate(BaseModel):
     # at (`recursive: true`) can change what the call does.
     args: dict[str, Condition] = Field(default_factory=dict, max_length=MAX_CONDITIONS)
     extra_args: bool = False
+    # A condition on the request's `sql` (`eq`, `in` or `regex`): the statement is what runs, so a request
+    # that carries SQL matches only a grant that says which SQL it trusts (none: no SQL request matches).
+    sql: Condition | None = None
     max_level: RiskLevel
     expires_at: datetime
     max_uses: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -63,19 +76,27 @@ class GrantCreate(BaseModel):
     def _args_as_written(self, args: dict[str, Condition]) -> dict[str, Any]:
         return dump_args(args)
 
+    @field_serializer("sql")
+    def _sql_as_written(self, sql: Condition | None) -> dict[str, Any] | None:
+        return None if sql is None else dump_args({"sql": sql})["sql"]
+
     @field_validator("args")
     @classmethod
     def _bounded(cls, value: dict[str, Condition]) -> dict[str, Condition]:
         for path, condition in value.items():
             if len(path) > 200 or not _PATH.match(path):
                 raise ValueError(f"{path[:60]!r} is not an argument path such as `path` or `options.mode`")
-            if condition.regex is not None:
-                if len(condition.regex) > REGEX_MAX_CHARS:
-                    raise ValueError(f"{path}: a regex is at most {REGEX_MAX_CHARS} characters")
-                try:
-                    regex.compile(condition.regex)
-                except regex.error as exc:
-                    raise ValueError(f"{path}: invalid regex: {exc}") from None
+            _check_regex(path, condition)
+        return value
+
+    @field_validator("sql")
+    @classmethod
+    def _sql_condition(cls, value: Condition | None) -> Condition | None:
+        if value is None:
+            return None
+        if not value.model_fields_set & {"eq", "in_", "regex"}:
+            raise ValueError("say which SQL is trusted: `eq`, `in` or `regex`")
+        _check_regex("sql", value)
         return value
 
     @field_validator("expires_at")
@@ -94,6 +115,7 @@ class Grant(BaseModel):
     action: str
     args: dict[str, Condition] = Field(default_factory=dict)
     extra_args: bool = False
+    sql: Condition | None = None
     max_level: RiskLevel
     expires_at: Timestamp
     max_uses: int | None = None
@@ -111,6 +133,10 @@ class Grant(BaseModel):
     @field_serializer("args")
     def _args_as_written(self, args: dict[str, Condition]) -> dict[str, Any]:
         return dump_args(args)
+
+    @field_serializer("sql")
+    def _sql_as_written(self, sql: Condition | None) -> dict[str, Any] | None:
+        return None if sql is None else dump_args({"sql": sql})["sql"]
 
     def state(self, now: datetime) -> GrantState:
         if self.revoked_at is not None:
@@ -198,11 +224,21 @@ def args_match(grant: Grant, args: dict[str, Any], budget: _Budget | None = None
     )
 
 
-def covers(
+def sql_match(grant: Grant, sql: str | None, budget: _Budget) -> bool:
+    """A request without SQL needs no SQL condition; one with SQL needs the grant's condition to hold."""
+    if not sql:
+        return True
+    if grant.sql is None:
+        return False
+    return condition_holds({"sql": sql}, "sql", grant.sql, budget.search, strictly_equal)
+
+
+def covers(  # noqa: PLR0913 -- a request's parts as intake holds them: no object built per request
     grant: Grant,
     agent: str,
     action: str,
     args: dict[str, Any],
+    sql: str | None,
     level: RiskLevel,
     policy: Policy,
     budget: _Budget | None = None,
@@ -213,7 +249,8 @@ def covers(
         return False
     if not (fnmatchcase(agent, grant.agent) and fnmatchcase(action, grant.action)):
         return False
-    return args_match(grant, args, budget, checks)
+    budget = budget or _Budget()
+    return sql_match(grant, sql, budget) and args_match(grant, args, budget, checks)
 
 
 def _is_glob(pattern: str) -> bool:
@@ -294,7 +331,14 @@ class GrantIndex:
         return candidates
 
     def matching(
-        self, agent: str, action: str, args: dict[str, Any], level: RiskLevel, policy: Policy, now: datetime
+        self,
+        agent: str,
+        action: str,
+        args: dict[str, Any],
+        sql: str | None,
+        level: RiskLevel,
+        policy: Policy,
+        now: datetime,
     ) -> Iterator[Grant]:
         """The live grants covering this request, checked one at a time as the caller asks for the next."""
         budget = _Budget()
@@ -302,7 +346,7 @@ class GrantIndex:
             grant
             for grant in self.candidates(agent, action).for_args(args)
             if grant.state(now) == "active"
-            and covers(grant, agent, action, args, level, policy, budget, self._checks[grant.id])
+            and covers(grant, agent, action, args, sql, level, policy, budget, self._checks[grant.id])
         )
 
 

@@ -16,7 +16,8 @@ from bot.clock import Clock, iso, new_id, to_ms
 from bot.deciders import Decider, GroupResolver, Individual, People, Resolver, slack_channels
 from bot.errors import Conflict, CountersignError, Forbidden, InvalidInput, NotFound, TooSoon
 from bot.events import ChangeFeed
-from bot.grant_store import GrantBook, grant_actor, grant_comment
+from bot.grant_store import GrantBook, GrantCheck, grant_actor, grant_comment
+from bot.grants import Grant
 from bot.jsonutil import canonical
 from bot.limits import AgentLimits, RateCounter
 from bot.models import (
@@ -32,7 +33,7 @@ from bot.models import (
     Vote,
 )
 from bot.policy import Classification, Policy, classify
-from bot.policy.schema import reasons_for
+from bot.policy.schema import LevelPolicy, reasons_for
 from bot.policy.sql import INLINE_MAX_CHARS
 from bot.redaction import RedactionRules, Redactor
 from bot.review_guard import ReviewGuard, too_soon_text
@@ -151,7 +152,9 @@ class ApprovalService:
             )
         granted = None
         if decision is None and kind == "action":
-            granted = await self.grants.take_first(agent, request, result, self.policy, now)
+            granted = await self.grants.take_first(
+                agent, request, result, self.policy, now, self._self_grant_check(request, result.route)
+            )
         if granted is not None:  # a standing grant approves it: no person is asked (bot/grants.py)
             actor = grant_actor(granted)
             status = Status.approved
@@ -356,6 +359,23 @@ class ApprovalService:
         """The person behind a decider, with every identity the directory and the adapters know for them."""
         return await self.resolver.individual(decider.all_identities, f"{decider.channel}:{decider.id}")
 
+    async def is_requester(self, requested_by: str, person: Individual) -> bool:
+        requester = await self.resolver.individual([requested_by], requested_by)
+        return bool(requester.identities & person.identities)
+
+    def _self_grant_check(self, request: ApprovalCreate, route: LevelPolicy) -> GrantCheck | None:
+        """Refuses a grant its own creator would use to approve their own request (self-approval by grant),
+        the same rule as deciding by hand: None when the request names nobody or the level allows it."""
+        requested_by = request.requested_by
+        if not requested_by or route.allow_self_approval:
+            return None
+
+        async def created_by_requester(grant: Grant) -> bool:
+            creator = await self.resolver.individual([grant.created_by.id], grant.created_by.id)
+            return await self.is_requester(requested_by, creator)
+
+        return created_by_requester
+
     async def may_decide(self, stored: StoredApproval, decider: Decider) -> str | None:
         """None if the decider may decide this request, otherwise the reason they may not.
 
@@ -366,10 +386,8 @@ class ApprovalService:
     async def _refusal(self, stored: StoredApproval, decider: Decider, person: Individual) -> str | None:
         route = stored.route
         requested_by = stored.approval.requested_by
-        if requested_by and not route.allow_self_approval:
-            requester = await self.resolver.individual([requested_by], requested_by)
-            if requester.identities & person.identities:
-                return "you asked for this action, so you cannot approve it yourself"
+        if requested_by and not route.allow_self_approval and await self.is_requester(requested_by, person):
+            return "you asked for this action, so you cannot approve it yourself"
         if decider.admin:
             return None
         level = stored.approval.risk_level.value

@@ -147,7 +147,15 @@ class TrustService:
                 "max_level may not be above this request's level", {"max_level": f"at most {approval.risk_level.value}"}
             )
         draft = self._draft(body, decider)
-        if not covers(draft, approval.agent, approval.action, approval.args, approval.risk_level, self.service.policy):
+        if not covers(
+            draft,
+            approval.agent,
+            approval.action,
+            approval.args,
+            approval.sql,
+            approval.risk_level,
+            self.service.policy,
+        ):
             raise InvalidInput(
                 "the grant would not cover this request: loosen a condition", {"args": "does not match this request"}
             )
@@ -177,6 +185,7 @@ class TrustService:
             "agent": approval.agent,
             "action": approval.action,
             "args": args,
+            **({"sql": {"eq": approval.sql}} if approval.sql else {}),
             "max_level": approval.risk_level.value,
             "expires_at": iso(self.service.clock.now() + DURATIONS.get(duration, DURATIONS["24h"])),
         }
@@ -197,7 +206,15 @@ class TrustService:
             1
             for s in await self.history()
             if s.approval.kind == "action"
-            and covers(draft, s.approval.agent, s.approval.action, s.approval.args, s.approval.risk_level, policy)
+            and covers(
+                draft,
+                s.approval.agent,
+                s.approval.action,
+                s.approval.args,
+                s.approval.sql,
+                s.approval.risk_level,
+                policy,
+            )
         )
 
     async def which(self, request: ApprovalCreate, agent: str) -> Grant | None:
@@ -207,7 +224,10 @@ class TrustService:
             return None
         index = await self.book.index()
         now = self.service.clock.now()
-        return next(index.matching(agent, request.action, request.args, result.level, self.service.policy, now), None)
+        return next(
+            index.matching(agent, request.action, request.args, request.sql, result.level, self.service.policy, now),
+            None,
+        )
 
     # -- groups (digests) ----------------------------------------------------------------------------------
     async def approve_all(self, approval_ids: list[str], decider: Decider, comment: str | None) -> GroupResult:
@@ -287,10 +307,16 @@ class TrustService:
             for key in sorted(keys)
         }
         first = approvals[0]
+        # The statements people approved, as a set: a grant with no SQL condition matches no SQL request.
+        statements = sorted({a.sql for a in approvals if a.sql})
+        sql = {"sql": {"in": statements}} if 0 < len(statements) <= _SET_MAX else {}
+        if len(statements) > _SET_MAX:
+            return None  # too many different statements to trust by a list; nothing narrower is safe
         return {
             "agent": first.agent,
             "action": first.action,
             "args": args,
+            **sql,
             "max_level": level.value,
             "expires_at": iso(self.service.clock.now() + timedelta(days=7)),
             "reason": f"suggested from {len(approvals)} approvals",
