@@ -35,6 +35,11 @@ def digest(keys: Keys, digest_id: str) -> str:
     return keys.named(f"slack:digest:{digest_id}")
 
 
+def group_confirm(keys: Keys, token: str) -> str:
+    """The approval ids one "Approve all in group…" modal listed (JSON list): only these are approved."""
+    return keys.named(f"slack:group-confirm:{token}")
+
+
 def open_digest(keys: Keys, target: str) -> str:
     """The digest a channel's burst is currently gathered in (expires when the burst is over)."""
     return keys.named(f"slack:digest-open:{target}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -14,6 +15,9 @@ from handlers.actions.decisions import clicked_channel
 from handlers.channel import channel_of
 from handlers.deciding import tell
 from handlers.digest import digest_ids, post_individually, shown_approvals
+from handlers.keys import group_confirm
+
+CONFIRM_TTL_S = 24 * 3600  # a modal left open longer than this must be opened again
 
 
 async def review(ack: AsyncAck) -> None:
@@ -26,7 +30,13 @@ async def open_group(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltCont
     digest_id, _, group_key = str(body["actions"][0]["value"]).partition(":")
     _fields, ids = await digest_ids(slack, digest_id)
     group = next((g for g in groups_of(await shown_approvals(slack, ids)) if g.key == group_key), None)
-    metadata = json.dumps({"d": digest_id, "g": group_key, "c": clicked_channel(body)})
+    # The modal's list is what the approver confirms: its ids are kept under a random token (the list can
+    # exceed private_metadata's 3,000 characters) and only those are approved on submit.
+    token = secrets.token_urlsafe(16)
+    if group:
+        listed = json.dumps([a.id for a in group.approvals])
+        await slack.runtime.redis.set(group_confirm(slack.runtime.keys, token), listed, ex=CONFIRM_TTL_S)
+    metadata = json.dumps({"d": digest_id, "g": group_key, "c": clicked_channel(body), "t": token})
     view = (
         group_modal(group, metadata)
         if group

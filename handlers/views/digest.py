@@ -14,6 +14,7 @@ from bot.errors import InvalidInput
 from handlers.channel import channel_of
 from handlers.deciding import decider_for, tell
 from handlers.digest import digest_ids, refresh_digest, shown_approvals
+from handlers.keys import group_confirm
 from handlers.views.reject import input_value
 
 
@@ -21,16 +22,22 @@ async def submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], cont
     slack = channel_of(context)
     origin = json.loads(view.get("private_metadata") or "{}")
     digest_id, group_key, channel = str(origin.get("d", "")), str(origin.get("g", "")), origin.get("c")
+    listed_raw = await slack.runtime.redis.get(group_confirm(slack.runtime.keys, str(origin.get("t", ""))))
+    listed = set(json.loads(listed_raw)) if listed_raw else set()
     _fields, ids = await digest_ids(slack, digest_id)
     group = next((g for g in groups_of(await shown_approvals(slack, ids)) if g.key == group_key), None)
-    if group is None:
+    # Only what the modal listed, and still in the group: a request added while it was open was never shown.
+    chosen = [a.id for a in group.approvals if a.id in listed] if group else []
+    if not chosen:
         await ack()
-        await tell(slack, body["user"]["id"], channel, "Every request of this group is already decided.")
+        await tell(
+            slack, body["user"]["id"], channel, "Every request this confirmation listed is decided (or it expired)."
+        )
         return
     comment = input_value(view, GROUP_REASON_BLOCK, GROUP_REASON_INPUT) or None
     decider = await decider_for(slack, body["user"])
     try:
-        result = await slack.runtime.trust.approve_all([a.id for a in group.approvals], decider, comment)
+        result = await slack.runtime.trust.approve_all(chosen, decider, comment)
     except InvalidInput as exc:
         await ack(response_action="errors", errors={GROUP_REASON_BLOCK: cut(exc.message, 300)})
         return

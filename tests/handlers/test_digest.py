@@ -27,6 +27,11 @@ def digest_posts(slack) -> list:
     return [c for c in slack.emulator.calls_to("chat.postMessage") if "(digest)" in str(c.args.get("text"))]
 
 
+async def digest_posted(slack) -> None:
+    """Wait for the digest message itself: the pacer can be idle before the digest job has posted it."""
+    await slack.emulator.wait_for("chat.postMessage", where=lambda c: "(digest)" in str(c.args.get("text")))
+
+
 def the_digest(slack):
     """The digest message as it stands now (after its updates)."""
     [message] = [m for m in slack.emulator.posted() if "(digest)" in m.text]
@@ -53,6 +58,7 @@ async def test_burst_of_30_is_one_digest_and_group_approval_goes_through_the_ser
         filed = await burst(slack, 25) + await burst(slack, 5, OTHER_AGENT_KEY)
         await slack.slack.pacer.queued()
         await slack.slack.pacer.idle()
+        await digest_posted(slack)
         posts = slack.emulator.calls_to("chat.postMessage")
         assert len(posts) <= 3 and len(digest_posts(slack)) == 1
         text = the_digest(slack).all_text
@@ -81,6 +87,7 @@ async def test_high_group_needs_a_typed_reason(redis_server):
         slack.slack.pacer.interval_s = 0.05
         await burst(slack, 8, risk={"level": "high"})
         await slack.slack.pacer.idle()
+        await digest_posted(slack)
         await slack.player.click("U0ADA", DIGEST_APPROVE_GROUP, group_button(slack))
         [opened] = await slack.emulator.wait_for("views.open")
         status, body = await slack.player.submit_view("U0ADA", opened.args["view"], {})
@@ -98,6 +105,7 @@ async def test_requests_in_the_same_burst_update_the_digest(redis_server):
     async with slack_harness(redis_server) as slack:
         slack.slack.pacer.interval_s = 0.05
         await burst(slack, 10)
+        await digest_posted(slack)
         await slack.slack.pacer.idle()
         before = len(slack.emulator.calls_to("chat.postMessage"))
         await burst(slack, 3)
@@ -113,6 +121,7 @@ async def test_post_individually_dissolves_the_digest(redis_server):
         slack.slack.pacer.interval_s = 0.02
         filed = await burst(slack, 8)
         await slack.slack.pacer.idle()
+        await digest_posted(slack)
         digest_id = next(
             e["value"]
             for b in the_digest(slack).blocks
