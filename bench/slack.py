@@ -111,6 +111,7 @@ async def run(redis_url: str) -> dict[str, object]:
             # (c) a burst of 20 to one channel (the clicks above were all decided, so nothing is queued).
             await asyncio.sleep(1.1)
             first_call = len(emulator.calls)
+            burst_started = time.monotonic()
             burst_ids = await asyncio.gather(*[file(http, f"burst-{i}") for i in range(20)])
             wanted = {approval_id for approval_id, _ in burst_ids}
             await emulator.wait_for(
@@ -119,9 +120,14 @@ async def run(redis_url: str) -> dict[str, object]:
                 where=lambda c: any(a in str(c.args.get("blocks")) for a in wanted),
                 count=20,
             )
-            burst_calls = [c for c in emulator.calls[first_call:] if c.method == "chat.postMessage"]
+            posts = [c for c in emulator.calls[first_call:] if c.method == "chat.postMessage"]
+            # Only the burst's own messages: other posts (e.g. thread replies after the clicks' decisions)
+            # share the channel's pacing and are counted apart, not mistaken for the burst's spread.
+            burst_calls = [c for c in posts if any(a in str(c.args.get("blocks")) for a in wanted)]
             results["burst_spread_s"] = burst_calls[-1].at - burst_calls[0].at
-            results["burst_429"] = sum(1 for c in burst_calls if c.status == 429)
+            results["burst_since_filing_s"] = burst_calls[-1].at - burst_started
+            results["burst_other_posts"] = len(posts) - len(burst_calls)
+            results["burst_429"] = sum(1 for c in posts if c.status == 429)
     finally:
         serve.terminate()
         await asyncio.to_thread(serve.wait)
@@ -151,8 +157,9 @@ def main() -> None:
         f"p50 {statistics.median(post):.1f} ms, p99 {pct(post, 0.99):.1f} ms (target p50 <= 50 ms)"
     )
     print(
-        f"(c) burst of 20 to one channel: posted over {results['burst_spread_s']:.1f} s, "
-        f"{results['burst_429']} responses were 429"
+        f"(c) burst of 20 to one channel: posted over {results['burst_spread_s']:.1f} s "
+        f"(last {results['burst_since_filing_s']:.1f} s after filing; {results['burst_other_posts']} other posts "
+        f"in that time), {results['burst_429']} responses were 429"
     )
 
 

@@ -213,6 +213,9 @@ class Approval(BaseModel):
     execution: Execution | None = None
     # The agent's own risk hints (cost_usd, data_sensitivity, reversible, level) as filed: shown, never trusted.
     risk: dict[str, Any] | None = None
+    # Only on the answer to the filing itself: what of the request was not honoured (e.g. timeout_s under
+    # on_timeout: approve). Never stored; a later GET shows an empty list.
+    warnings: list[str] = Field(default_factory=list)
 
 
 class ApprovalPage(BaseModel):

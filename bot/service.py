@@ -209,7 +209,7 @@ class ApprovalService:
         metrics.observe_created(approval)
         if granted is not None:
             metrics.observe_final(approval)
-        return approval, True
+        return approval.model_copy(update={"warnings": result.warnings}), True
 
     async def check_callback_url(self, url: str | None) -> None:
         """An agent's callback_url must lead only where the operator allows (docs/security.md, section 4)."""

@@ -46,6 +46,8 @@ class Approval(BaseModel):
     expires_at: datetime | None = None
     decision: Decision | None = None
     idempotency_key: str | None = None
+    # On the answer to a filing: what of the request the server did not honour (also logged as a warning).
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def pending(self) -> bool:

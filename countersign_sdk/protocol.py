@@ -8,6 +8,7 @@ deadline all live here, once.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -19,6 +20,8 @@ from urllib.parse import quote
 
 from countersign_sdk.errors import ApprovalTimeout, CountersignAPIError, CountersignUnavailable
 from countersign_sdk.models import Approval
+
+log = logging.getLogger("countersign_sdk")
 
 T = TypeVar("T")
 MAX_SERVER_WAIT_S = 55  # the server caps ?wait= at 60 s
@@ -120,7 +123,10 @@ class Plans:
         if not body["idempotency_key"]:
             body["idempotency_key"] = f"sdk-{uuid.uuid4()}"
         reply = yield from self.send(Call("POST", "/v1/approvals", json=body))
-        return Approval.model_validate(reply.body)
+        approval = Approval.model_validate(reply.body)
+        for warning in approval.warnings:  # e.g. timeout_s ignored under on_timeout: approve
+            log.warning("%s: %s", approval.id, warning)
+        return approval
 
     def get(self, approval_id: str) -> Plan[Approval]:
         reply = yield from self.send(Call("GET", f"/v1/approvals/{quote(approval_id, safe='')}"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import threading
@@ -40,6 +41,13 @@ def server_url(args: argparse.Namespace) -> str:
 def _gate(args: argparse.Namespace) -> Countersign:
     from countersign_sdk import Countersign
 
+    # The SDK logs what the server did not honour (e.g. an ignored --timeout); here that is one stderr line.
+    sdk_log = logging.getLogger("countersign_sdk")
+    if not sdk_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("countersign: warning: %(message)s"))
+        sdk_log.addHandler(handler)
+        sdk_log.propagate = False
     return Countersign(url=server_url(args))
 
 

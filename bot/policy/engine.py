@@ -30,6 +30,16 @@ class Classification:
     sql_kinds: list[str] = field(default_factory=list)
     # How the level came about, step by step, for `countersign policy explain`.
     explanation: list[str] = field(default_factory=list)
+    # What of the agent's request was not honoured, told back to it on the 201 (never silently dropped).
+    warnings: list[str] = field(default_factory=list)
+
+
+def ignored_timeout_warning(level: RiskLevel, timeout: timedelta) -> str:
+    seconds = int(timeout.total_seconds())
+    return (
+        f"timeout_s ignored: level {level.value} has on_timeout: approve, so the level's own timeout "
+        f"({seconds} s) applies and a person is asked"
+    )
 
 
 def _globs(pattern: str | list[str]) -> list[str]:
@@ -231,10 +241,20 @@ def classify(  # noqa: C901 -- the raise-never-lower steps in the order docs/pol
     timeout = route.timeout or DEFAULT_TIMEOUT
     # The agent may set its own timeout, except where a timeout approves: there a short timeout_s would let
     # the agent skip the people it is asking.
+    warnings = []
     if request.timeout_s and route.on_timeout != "approve":
         timeout = timedelta(seconds=request.timeout_s)
+    elif request.timeout_s:
+        warnings.append(ignored_timeout_warning(level, timeout))
     result = Classification(
-        level, reasons, route, timeout, rules, sql_kinds=sorted(sql.kinds) if sql else [], explanation=explanation
+        level,
+        reasons,
+        route,
+        timeout,
+        rules,
+        sql_kinds=sorted(sql.kinds) if sql else [],
+        explanation=explanation,
+        warnings=warnings,
     )
     if denial is not None:
         result.auto_outcome, result.auto_comment = "reject", denial

@@ -168,7 +168,10 @@ export class Countersign {
     // Always send a key: a POST retried after a lost reply then finds the first request.
     const idempotencyKey = options.idempotencyKey || `sdk-${randomUUID()}`;
     const body = buildBody(action, args, { ...options, idempotencyKey });
-    return (await this.#send({ method: "POST", path: "/v1/approvals", body })) as Approval;
+    const approval = (await this.#send({ method: "POST", path: "/v1/approvals", body })) as Approval;
+    // Never silently dropped: e.g. a timeoutS the server ignored under on_timeout: approve.
+    for (const warning of approval.warnings ?? []) process.emitWarning(`${approval.id}: ${warning}`, "CountersignWarning");
+    return approval;
   }
 
   async get(id: string): Promise<Approval> {

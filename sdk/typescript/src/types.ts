@@ -31,6 +31,8 @@ export interface Approval {
   expires_at?: string | null;
   decision?: Decision | null;
   idempotency_key?: string | null;
+  /** On the answer to a filing: what of the request the server did not honour (e.g. timeoutS under on_timeout: approve). */
+  warnings?: string[];
   [field: string]: unknown;
 }
 

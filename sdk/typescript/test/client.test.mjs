@@ -2,6 +2,7 @@
 // caller's own timeout, a retry after a dropped connection (filed once), reportOutcome, and the key kept secret.
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest } from "node:http";
+import { once } from "node:events";
 import { after, before, test } from "node:test";
 import { inspect } from "node:util";
 
@@ -146,4 +147,22 @@ test("the API key is never shown: not by inspect, JSON or an error message", asy
   await assert.rejects(secretClient.request("x"), (error) => !String(error.message).includes("very-secret") && !inspect(error).includes("very-secret"));
   const unauthorized = new Countersign({ url: server.url, apiKey: "wrong-key-0123456789abcdef" });
   await assert.rejects(unauthorized.request("x"), (error) => error instanceof CountersignAPIError && !inspect(error).includes("wrong-key"));
+});
+
+test("a timeoutS ignored under on_timeout: approve comes back in warnings and as a process warning", async () => {
+  const approving = await startCountersign({
+    policy: "default_level: low\nlevels:\n  low: {channels: [{web: queue}], timeout: 1h, on_timeout: approve}\n",
+  });
+  try {
+    const gate = new Countersign({ url: approving.url, apiKey: AGENT_KEY });
+    const warned = once(process, "warning");
+    const approval = await gate.request("deploy", {}, { timeoutS: 5 });
+    const [warning] = await warned;
+    assert.match(approval.warnings[0], /^timeout_s ignored: level low has on_timeout: approve/);
+    assert.equal(warning.name, "CountersignWarning");
+    assert.equal(warning.message, `${approval.id}: ${approval.warnings[0]}`);
+    await gate.cancel(approval.id);
+  } finally {
+    await approving.stop();
+  }
 });

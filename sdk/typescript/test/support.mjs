@@ -1,7 +1,7 @@
 // A real `countersign serve` (and, on request, `countersign worker`) for the tests, started in a temporary
 // directory with its embedded Redis-protocol server; plus a client that reports each request it files.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -59,8 +59,9 @@ async function stop(child) {
 }
 
 /** Starts `countersign serve` (and `countersign worker` when asked); `stop()` ends both and removes the directory. */
-export async function startCountersign({ worker = false } = {}) {
+export async function startCountersign({ worker = false, policy = undefined } = {}) {
   const cwd = mkdtempSync(join(tmpdir(), "countersign-js-"));
+  if (policy !== undefined) writeFileSync(join(cwd, "policy.yaml"), policy);
   const port = await freePort();
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) =>
     !name.startsWith("COUNTERSIGN_") && !name.startsWith("SLACK_") && !name.startsWith("TWILIO_") && !name.startsWith("SMTP_") && name !== "REDIS_URL"));
@@ -70,6 +71,7 @@ export async function startCountersign({ worker = false } = {}) {
     COUNTERSIGN_CALLBACK_ALLOW: "127.0.0.1",
     HOST: "127.0.0.1",
     PORT: String(port),
+    ...(policy === undefined ? {} : { COUNTERSIGN_POLICY: join(cwd, "policy.yaml") }),
   });
   const url = `http://127.0.0.1:${port}`;
   const serve = launch(["serve"], env, cwd);
