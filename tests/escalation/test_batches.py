@@ -13,6 +13,7 @@ from bot.settings import Settings
 from jobs.scheduling import step_job_id
 from tests.escalation.conftest import ALICE_EMAIL, ALICE_PHONE, POLICY, PUBLIC_URL, OutboxProbe, submit
 from tests.support.rq_worker import make_due, run_burst, scheduled
+from tests.support.rq_worker import send_batches as send_due_batches
 from tests.support.servers import APPROVER_KEY, RunningApp, auth, running_app
 from tests.support.smtp_server import SmtpServer
 from tests.support.twilio_emulator import TwilioEmulator
@@ -50,8 +51,7 @@ async def file_due(running: RunningApp, probe: OutboxProbe, high: int, critical:
 
 
 async def send_batches(running: RunningApp) -> None:
-    make_due(running.runtime.settings, *batch_jobs(running))
-    await run_burst(running.runtime.settings)
+    await send_due_batches(running.runtime.settings)
 
 
 async def test_five_due_requests_make_one_email_and_one_text(
