@@ -33,9 +33,10 @@ async def test_hostile_action_in_a_batched_email_and_text_stays_inert(redis_serv
         [sms] = await env.twilio.wait_for_accepted(1)
         assert sms.body.startswith("[HIGH] 3 approvals need you. Most urgent: Agent ")
         # The agent's text is one line between « and »; our reply instruction and link come after it, once.
-        agent_part = sms.body.split(" asks «", 1)[1].rsplit("». Reply YES ", 1)[0]
-        assert "\n" not in agent_part and "evil.example" in agent_part
-        tail = sms.body.rsplit("». Reply YES ", 1)[1]
+        assert sms.body.count("«") == 1 and sms.body.count("»") == 1  # the agent cannot close our quote
+        agent_part = sms.body.split(" asks «", 1)[1].split("». Reply YES ", 1)[0]
+        assert "\n" not in agent_part and "evil.example" in agent_part and "›" in agent_part
+        tail = sms.body.split("». Reply YES ", 1)[1]
         assert "evil.example" not in tail and tail.endswith(f"All of them: {PUBLIC_URL}/")
         code = tail.split(" ", 1)[0]
         assert code != "AAAAAA" and len(code) == 6

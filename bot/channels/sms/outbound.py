@@ -114,7 +114,11 @@ def batch_sms_text(count: int, most_urgent: Approval, code: str, link: str) -> s
     K7M3WX or NO K7M3WX reason for that one. All of them: <link>`. The agent's part is between « and »."""
     head = f"[{most_urgent.risk_level.value.upper()}] {count} approvals need you. Most urgent: Agent "
     tail = f". Reply YES {code} or NO {code} reason for that one. All of them: {link}"
-    agent, action = one_line(most_urgent.agent, 40), one_line(most_urgent.action, 60)
+    # The agent cannot close our « » quote early and write text that reads as ours.
+    agent, action = (
+        one_line(text, limit).replace("«", "‹").replace("»", "›")
+        for text, limit in ((most_urgent.agent, 40), (most_urgent.action, 60))
+    )
     body = f"{head}{agent} asks «{action}»{tail}"
     if len(body) > MAX_SMS:  # a very long link: our tail stays whole
         body = f"{head}{agent} asks «…»{tail}"
