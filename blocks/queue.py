@@ -31,6 +31,7 @@ from blocks.text import (
     slack_date,
 )
 from bot.models import Approval
+from bot.stats import FAST, Stats
 from bot.summary import summarize
 
 PAGE_SIZE = 15  # three blocks each: 45 + header, nav and context stays under 50
@@ -127,23 +128,67 @@ def _duration(delta: timedelta | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def stats_blocks(pending: int, decided_today: int, median: timedelta | None) -> list[dict[str, Any]]:
-    blocks = [
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _seconds(value: float | None) -> str:
+    return _duration(None if value is None else timedelta(seconds=value))
+
+
+STATS_APPROVERS_MAX = 20  # one section each; the message stays well under Slack's 50 blocks
+
+
+def stats_blocks(figures: Stats) -> list[dict[str, Any]]:
+    """Today's figures (bot/stats.py, the dashboard's /stats): totals, then one line per approver."""
+    blocks: list[Block] = [
         HeaderBlock(text="Approvals"),
         SectionBlock(
             fields=[
-                f"*Pending*\n{pending}",
-                f"*Decisions today (UTC)*\n{decided_today}",
-                f"*Median time to decision (today)*\n{_duration(median)}",
+                f"*Pending*\n{figures.pending_total}",
+                f"*Decisions today (UTC)*\n{figures.human_decisions}",
+                f"*Median time to decision (today)*\n{_seconds(figures.median_s)}",
+                f"*Approved by a grant instead*\n{figures.grant_approved}",
             ]
         ),
     ]
+    ranked = sorted(figures.approvers, key=lambda f: -f.decisions)
+    if ranked:
+        blocks.append(SectionBlock(text=mrkdwn("*Per approver (today)*")))
+    for approver in ranked[:STATS_APPROVERS_MAX]:
+        quick = (
+            f"{_share(approver.fast_high_share)} of {approver.high_approvals}"
+            if approver.high_approvals
+            else "none approved"
+        )
+        blocks.append(
+            SectionBlock(
+                text=mrkdwn(
+                    f"{code_span(approver.approver, 80)} · {approver.decisions} decisions · "
+                    f"median {_seconds(approver.median_s)} · approves {_share(approver.approve_share)} · "
+                    f"high/critical approved under {int(FAST.total_seconds())} s: {quick}"
+                )
+            )
+        )
+    if len(ranked) > STATS_APPROVERS_MAX:
+        blocks.append(
+            ContextBlock(elements=[mrkdwn(f"{len(ranked) - STATS_APPROVERS_MAX} more on the dashboard's /stats")])
+        )
+    if figures.fatigued:
+        blocks.append(
+            SectionBlock(
+                text=mrkdwn(
+                    f":warning: {_share(figures.fast_share)} of {figures.human_approvals} approvals came within "
+                    f"{int(FAST.total_seconds())} s of the request arriving: they may not have been read."
+                )
+            )
+        )
     return [b.to_dict() for b in blocks]
 
 
 HELP_TEXT = (
     "*/approvals* — the pending requests you may decide (only you see it)\n"
-    "*/approvals stats* — pending count, decisions today, median time to decision\n"
+    "*/approvals stats* — pending count, decisions today, median time to decision, per-approver figures\n"
     "*/approvals grants* — the standing grants, with Revoke buttons\n"
     "*/approvals help* — this help\n"
     "Open the app's *Home* tab for your queue and the latest decisions."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from bot.models import Approval
 from bot.service import Decider
@@ -20,10 +20,7 @@ async def recent_decisions(slack: SlackChannel, limit: int = 10) -> list[Approva
     return await slack.service.recent_decisions(limit)
 
 
-async def today_stats(slack: SlackChannel) -> tuple[int, int, timedelta | None]:
-    """(pending, human decisions since midnight UTC, median time to those decisions): the dashboard's
-    figures (bot/stats.py) for today."""
+async def today_stats(slack: SlackChannel) -> Stats:
+    """The dashboard's figures (bot/stats.py) since midnight UTC: pending, decisions, median, per approver."""
     now = slack.runtime.clock.now()
-    figures: Stats = await slack.service.stats(datetime.combine(now.date(), time(0), tzinfo=now.tzinfo))
-    median = timedelta(seconds=figures.median_s) if figures.median_s is not None else None
-    return figures.pending_total, figures.human_decisions, median
+    return await slack.service.stats(datetime.combine(now.date(), time(0), tzinfo=now.tzinfo))

@@ -32,8 +32,7 @@ async def run(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext,
         )
         return
     if word == "stats":
-        pending, decided, median = await today_stats(slack)
-        await respond(blocks=stats_blocks(pending, decided, median), text="Approval stats", response_type="ephemeral")
+        await respond(blocks=stats_blocks(await today_stats(slack)), text="Approval stats", response_type="ephemeral")
         return
     user = {"id": command.get("user_id"), "name": command.get("user_name")}
     pending_list = await decidable_pending(slack, await decider_for(slack, user))

@@ -101,6 +101,8 @@ def esc_settings(
         countersign_secret_key="escalation-test-secret-key-0123456789",
         # The agent's callback receiver runs on loopback: the operator allows it (refused by default).
         countersign_callback_allow="127.0.0.1",
+        # One message per request here; tests/escalation/test_batches.py runs with the batch window on.
+        escalation_batch_s=0,
     )
 
 

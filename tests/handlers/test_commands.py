@@ -72,6 +72,20 @@ async def test_stats_and_help(slack):
     assert "Unknown option" in json.loads(body)["text"]
 
 
+async def test_stats_show_per_approver_figures(slack):
+    approval, message = await slack.submit_and_wait_posted()
+    await slack.player.click("U0ADA", APPROVE, approval["id"], message=message)
+    await slack.approval(approval["id"], wait=5)
+    await slack.player.command("U0ADA", "stats")
+    [call] = await slack.emulator.wait_for("response_url")
+    text = json.dumps(call.args["blocks"])
+    assert "*Approved by a grant instead*\\n0" in text and "Per approver (today)" in text
+    # One row for U0ADA: one decision, all approvals, with its median and the quick high/critical share.
+    [row] = [b["text"]["text"] for b in call.args["blocks"] if "decisions ·" in b.get("text", {}).get("text", "")]
+    assert "U0ADA" in row and "1 decisions" in row and "approves 100%" in row and "median " in row
+    assert "high/critical approved under 10 s: none approved" in row
+
+
 async def test_app_home_shows_queue_and_recent_decisions(slack):
     approval, message = await slack.submit_and_wait_posted(action="rotate_keys")
     decided, decided_message = await slack.submit_and_wait_posted(action="drop_table")

@@ -11,7 +11,7 @@ from typing import Any
 from bot.embedded import EmbeddedRedis
 from tests.escalation.conftest import OutboxProbe
 from tests.support.http_recorder import HttpRecorder, running_recorder
-from tests.support.rq_worker import make_due, run_burst, scheduled
+from tests.support.rq_worker import make_due, run_burst, scheduled, send_batches
 from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
 from tests.support.smtp_server import Received, SmtpServer
 from tests.support.twilio_emulator import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioEmulator, running_twilio
@@ -52,8 +52,9 @@ class NotifyEnv:
         return approval_id
 
     async def send_channels(self) -> None:
-        """Run the channel notification job (email and SMS at creation)."""
+        """Run the channel notification job (email and SMS at creation), then end the batch windows."""
         await run_burst(self.running.runtime.settings)
+        await send_batches(self.running.runtime.settings)
 
     async def email(self) -> Received:
         return (await asyncio.to_thread(self.smtp.wait_for, 1))[0]

@@ -70,3 +70,11 @@ def scheduled(settings: Settings) -> list[tuple[str, datetime]]:
         ]
     finally:
         redis.close()
+
+
+async def send_batches(settings: Settings) -> None:
+    """End every open email/SMS batch window now (jobs/batches.py) and run the sends."""
+    due = [job_id for job_id, _ in scheduled(settings) if "batch-" in job_id]
+    if due:
+        make_due(settings, *due)
+        await run_burst(settings)

@@ -115,6 +115,40 @@ def render_request_email(approval: Approval, links: EmailLinks, reminder: bool) 
     )
 
 
+BATCH_VALUE_MAX = 300  # characters of one argument value in a batch: the request's page shows the rest
+BATCH_ROWS_MAX = 10
+
+
+def _batch_item(approval: Approval, links: EmailLinks) -> dict[str, Any]:
+    identity = [("Action", approval.action), ("Agent", approval.agent), ("Requested by", approval.requested_by)]
+    args = arg_rows(approval, BATCH_VALUE_MAX, BATCH_ROWS_MAX)
+    return {
+        "id": approval.id,
+        "level": approval.risk_level.value.upper(),
+        "expires": approval.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "links": links,
+        "identity_lines": [line for label, value in identity if value for line in [f"{label}:", *quoted(value)]],
+        "args_lines": rows_lines(args),
+        "identity": [(label, neutral(value)) for label, value in identity if value],
+        "arg_rows": [_html_row(row) for row in args.rows],
+    }
+
+
+def render_batch_email(items: list[tuple[Approval, EmailLinks]], reminder: bool) -> RenderedEmail:
+    """Several requests due for one person in one window, most urgent first (the caller orders them), each
+    with its own links; agent text quoted and neutral as in the single message."""
+    if len(items) == 1:
+        return render_request_email(items[0][0], items[0][1], reminder)
+    values = {"items": [_batch_item(approval, links) for approval, links in items], "reminder": reminder}
+    top = items[0][0].risk_level.value.upper()
+    prefix = "Reminder: " if reminder else ""
+    return RenderedEmail(
+        f"{prefix}[{top}] {len(items)} approvals need you",
+        _environment.get_template("batch_email.txt.j2").render(values),
+        _environment.get_template("batch_email.html.j2").render(values),
+    )
+
+
 def build_message(sender: str, recipient: str, rendered: RenderedEmail) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender

@@ -108,6 +108,23 @@ def sms_text(approval: Approval, code: str, link: str) -> str:
     return body[:MAX_SMS]
 
 
+def batch_sms_text(count: int, most_urgent: Approval, code: str, link: str) -> str:
+    """Several requests due for one number: the count, the most urgent one's code, and the dashboard,
+    e.g. `[HIGH] 5 approvals need you. Most urgent: Agent billing-agent asks «delete_user_data». Reply YES
+    K7M3WX or NO K7M3WX reason for that one. All of them: <link>`. The agent's part is between « and »."""
+    head = f"[{most_urgent.risk_level.value.upper()}] {count} approvals need you. Most urgent: Agent "
+    tail = f". Reply YES {code} or NO {code} reason for that one. All of them: {link}"
+    # The agent cannot close our « » quote early and write text that reads as ours.
+    agent, action = (
+        one_line(text, limit).replace("«", "‹").replace("»", "›")
+        for text, limit in ((most_urgent.agent, 40), (most_urgent.action, 60))
+    )
+    body = f"{head}{agent} asks «{action}»{tail}"
+    if len(body) > MAX_SMS:  # a very long link: our tail stays whole
+        body = f"{head}{agent} asks «…»{tail}"
+    return body[:MAX_SMS]
+
+
 async def send_sms(settings: Settings, session: aiohttp.ClientSession, to: str, body: str) -> str:
     """POST to Twilio's Messages resource; returns the message SID once Twilio accepted it."""
     sid, token = settings.twilio_account_sid or "", settings.twilio_auth_token or ""
