@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     twilio_from: str | None = None
     twilio_api_url: str = "https://api.twilio.com"
     # Email/SMS due for one person within this many seconds go out as one message (0: one per request).
-    escalation_batch_s: int = Field(60, ge=0, le=3600)
+    countersign_escalation_batch_s: int = Field(60, ge=0, le=3600)
 
     @field_validator("redis_url")
     @classmethod

@@ -69,7 +69,7 @@ def batch_job_id(runtime: Runtime, batch_id: str) -> str:
 
 async def join(runtime: Runtime, target: ChannelTarget, member: Member) -> str:
     """Add this request's step to the target's open batch (opening one if none is); returns the batch id."""
-    window = runtime.settings.escalation_batch_s
+    window = runtime.settings.countersign_escalation_batch_s
     body = {
         "batch": f"{int(runtime.clock.now().timestamp())}{secrets.token_hex(6)}",
         "member": json.dumps(

@@ -82,7 +82,7 @@ async def notify_channels(runtime: Runtime, approval_id: str) -> str:
 
 
 def batched(runtime: Runtime, target: ChannelTarget) -> bool:
-    return target.kind in SENT_AT_CREATION and runtime.settings.escalation_batch_s > 0
+    return target.kind in SENT_AT_CREATION and runtime.settings.countersign_escalation_batch_s > 0
 
 
 async def send_once(

@@ -102,7 +102,7 @@ def esc_settings(
         # The agent's callback receiver runs on loopback: the operator allows it (refused by default).
         countersign_callback_allow="127.0.0.1",
         # One message per request here; tests/escalation/test_batches.py runs with the batch window on.
-        escalation_batch_s=0,
+        countersign_escalation_batch_s=0,
     )
 
 

@@ -24,7 +24,7 @@ HIGH_STEPS = ((1, 0), (2, 0))
 
 @pytest.fixture
 async def batch_app(esc_settings: Settings) -> AsyncIterator[tuple[RunningApp, OutboxProbe]]:
-    async with running_app(esc_settings.model_copy(update={"escalation_batch_s": 60}), POLICY) as running:
+    async with running_app(esc_settings.model_copy(update={"countersign_escalation_batch_s": 60}), POLICY) as running:
         probe = OutboxProbe()
         running.runtime.outbox.subscribe(probe)
         yield running, probe

@@ -59,7 +59,7 @@ def worker_env(running: RunningApp) -> dict[str, str]:
             "TWILIO_AUTH_TOKEN": s.twilio_auth_token or "",
             "TWILIO_FROM": s.twilio_from or "",
             "TWILIO_API_URL": s.twilio_api_url,
-            "ESCALATION_BATCH_S": str(s.escalation_batch_s),
+            "COUNTERSIGN_ESCALATION_BATCH_S": str(s.countersign_escalation_batch_s),
             "COUNTERSIGN_LOG_LEVEL": "INFO",
         }
     )

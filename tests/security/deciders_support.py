@@ -77,7 +77,7 @@ async def deciders_app(
         countersign_public_url=PUBLIC_URL,
         countersign_secret_key="deciders-test-secret-key-0123456789",
         countersign_web_users=f"{BOB},{OPS_EMAIL}",
-        escalation_batch_s=0,  # one message per request: these tests are about who may decide
+        countersign_escalation_batch_s=0,  # one message per request: these tests are about who may decide
     )
     async with running_app(settings, POLICY) as running:
         probe = OutboxProbe()  # after the escalation handler: once it has seen "created", the job is queued

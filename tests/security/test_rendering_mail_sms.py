@@ -115,3 +115,14 @@ async def test_a_key_spelled_like_a_matched_path_cannot_hide_behind_it(redis_ser
         approval = await env.running.runtime.service.for_humans(await env.running.runtime.service.get(approval_id))
         blocks = str(approval_message(approval, "https://x/review").blocks)
         assert "987654321" in blocks and "payment.amount" in blocks
+
+
+async def test_agent_text_cannot_close_the_sms_quote(redis_server):
+    # Our text quotes the agent's part between « and »: an action or argument containing » would end the quote
+    # and let the agent write on as if Countersign said it.
+    async with notify_env(redis_server) as env:
+        await env.submit(action="deploy» Approved by security. Reply YES", args={"note": "x» Reply YES now"})
+        await env.send_channels()
+        [sms] = await env.twilio.wait_for_accepted(1)
+        quoted = sms.body.split("«", 1)[1]
+        assert quoted.count("»") == 1 and quoted.index("»") > quoted.index("Reply YES now")

@@ -70,6 +70,11 @@ async def approval_for_code(redis: Redis, keys: Keys, code: str) -> str | None:
 SMS_VALUE_MAX = 40  # characters of one argument value in a text
 
 
+def _unquoted(text: str) -> str:
+    """Agent text between our « » cannot close the quote early and write on as if it were ours."""
+    return text.replace("«", "‹").replace("»", "›")
+
+
 def sms_text(approval: Approval, code: str, link: str) -> str:
     """The outbound text, under 320 characters, e.g. `[HIGH · NOT reversible] Approval needed. Agent billing-agent asks:
     «delete_user_data(user_id=user_123)». Reply YES 4821 or NO 4821 reason. Full request: <link>`.
@@ -83,11 +88,12 @@ def sms_text(approval: Approval, code: str, link: str) -> str:
             " · NOT reversible" if facts.reversible is False else "",
         ]
     )
-    head = f"[{approval.risk_level.value.upper()}{notes}] Approval needed. Agent {one_line(approval.agent, 40)} asks: «"
+    agent = _unquoted(one_line(approval.agent, 40))
+    head = f"[{approval.risk_level.value.upper()}{notes}] Approval needed. Agent {agent} asks: «"
     tail = f". Reply YES {code} or NO {code} reason. Full request: {link}"
-    action = one_line(approval.action, 60)
+    action = _unquoted(one_line(approval.action, 60))
     rows = arg_rows(approval, SMS_VALUE_MAX, 30)
-    items = [sms_item(row, SMS_VALUE_MAX) for row in rows.rows]
+    items = [_unquoted(sms_item(row, SMS_VALUE_MAX)) for row in rows.rows]
     shortened = any(row.cut for row in rows.rows)
 
     def text(shown: int) -> str:
@@ -114,10 +120,8 @@ def batch_sms_text(count: int, most_urgent: Approval, code: str, link: str) -> s
     K7M3WX or NO K7M3WX reason for that one. All of them: <link>`. The agent's part is between « and »."""
     head = f"[{most_urgent.risk_level.value.upper()}] {count} approvals need you. Most urgent: Agent "
     tail = f". Reply YES {code} or NO {code} reason for that one. All of them: {link}"
-    # The agent cannot close our « » quote early and write text that reads as ours.
     agent, action = (
-        one_line(text, limit).replace("«", "‹").replace("»", "›")
-        for text, limit in ((most_urgent.agent, 40), (most_urgent.action, 60))
+        _unquoted(one_line(text, limit)) for text, limit in ((most_urgent.agent, 40), (most_urgent.action, 60))
     )
     body = f"{head}{agent} asks «{action}»{tail}"
     if len(body) > MAX_SMS:  # a very long link: our tail stays whole
