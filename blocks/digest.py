@@ -21,13 +21,12 @@ from slack_sdk.models.blocks import (
     PlainTextInputElement,
     SectionBlock,
 )
-from slack_sdk.models.views import View
 
 from blocks.approval import RISK_BADGE
+from blocks.modals import form_view
 from blocks.text import (
     MESSAGE_BLOCKS_MAX,
     SECTION_TEXT_MAX,
-    VIEW_BLOCKS_MAX,
     agent_rows,
     code_span,
     cut,
@@ -179,12 +178,4 @@ def group_modal(group: Group, metadata: str) -> dict[str, Any]:
             element=PlainTextInputElement(action_id=GROUP_REASON_INPUT, max_length=3000),
         )
     )
-    return View(
-        type="modal",
-        callback_id=GROUP_CALLBACK,
-        private_metadata=metadata,
-        title="Approve group",
-        submit="Approve all",
-        close="Cancel",
-        blocks=blocks[:VIEW_BLOCKS_MAX],
-    ).to_dict()
+    return form_view(GROUP_CALLBACK, metadata, "Approve group", "Approve all", blocks)

@@ -20,10 +20,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
     StaticSelectElement,
 )
-from slack_sdk.models.views import View
 
 from blocks.approval import TRUST, summary_line
-from blocks.text import SECTION_TEXT_MAX, VIEW_BLOCKS_MAX, code_span, cut, mrkdwn, slack_date
+from blocks.modals import form_view
+from blocks.text import SECTION_TEXT_MAX, code_span, cut, mrkdwn, slack_date
 from bot.grants import Grant
 from bot.models import Approval
 
@@ -97,15 +97,7 @@ def trust_modal(
             element=PlainTextInputElement(action_id=USES_INPUT, max_length=7),
         )
     )
-    return View(
-        type="modal",
-        callback_id=TRUST_CALLBACK,
-        private_metadata=metadata,
-        title="Approve & trust",
-        submit="Approve & trust",
-        close="Cancel",
-        blocks=blocks[:VIEW_BLOCKS_MAX],
-    ).to_dict()
+    return form_view(TRUST_CALLBACK, metadata, "Approve & trust", "Approve & trust", blocks)
 
 
 def grant_line(grant: Grant, now: datetime) -> str:

@@ -63,20 +63,26 @@ def _title(text: str) -> str:
     return cut(text, MODAL_TITLE_MAX)
 
 
+def form_view(callback_id: str, metadata: str, title: str, submit: str, blocks: list[Any]) -> dict[str, Any]:
+    """The frame of every form modal: its callback, what it carries, a title and Submit / Cancel."""
+    view = View(
+        type="modal",
+        callback_id=callback_id,
+        private_metadata=metadata,
+        title=_title(title),
+        submit=submit,
+        close="Cancel",
+        blocks=blocks[:VIEW_BLOCKS_MAX],
+    )
+    return view.to_dict()
+
+
 def _form_modal(
     callback_id: str, origin: ModalOrigin, title: str, submit: str, intro: str, inputs: list[InputBlock]
 ) -> dict[str, Any]:
     """A form about one request: its summary (or question) on top, then the inputs; carries its origin."""
-    view = View(
-        type="modal",
-        callback_id=callback_id,
-        private_metadata=origin.dump(),
-        title=_title(title),
-        submit=submit,
-        close="Cancel",
-        blocks=[SectionBlock(text=mrkdwn(cut(intro, SECTION_TEXT_MAX))), *inputs],
-    )
-    return view.to_dict()
+    blocks = [SectionBlock(text=mrkdwn(cut(intro, SECTION_TEXT_MAX))), *inputs]
+    return form_view(callback_id, origin.dump(), title, submit, blocks)
 
 
 def _text_input(block_id: str, action_id: str, label: str, optional: bool = False) -> InputBlock:

@@ -17,7 +17,7 @@ from rq.job import Job
 from bot.policy.schema import ChannelTarget
 from bot.runtime import Runtime
 from jobs import context
-from jobs.scheduling import STEP_RETRY, _job_prefix
+from jobs.scheduling import STEP_RETRY, job_prefix
 
 # KEYS[1]: the target's open-window key (its value: the open batch's id).
 # ARGV[1]: JSON {batch: a new id, used if no window is open; member; members_prefix; open_ttl; ttl}.
@@ -64,7 +64,7 @@ def members_key(runtime: Runtime, batch_id: str) -> str:
 
 
 def batch_job_id(runtime: Runtime, batch_id: str) -> str:
-    return f"{_job_prefix(runtime.keys)}batch-{batch_id}"
+    return f"{job_prefix(runtime.keys)}batch-{batch_id}"
 
 
 async def join(runtime: Runtime, target: ChannelTarget, member: Member) -> str:

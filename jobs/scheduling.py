@@ -50,22 +50,22 @@ def plan_steps(route: LevelPolicy, created_at: datetime, expires_at: datetime) -
     return sorted(planned, key=lambda p: (p.at, p.index, p.repeat))
 
 
-def _job_prefix(keys: Keys) -> str:
+def job_prefix(keys: Keys) -> str:
     # RQ job ids allow letters, digits, `_` and `-` only; the key prefix usually ends in `:`.
     return re.sub(r"[^A-Za-z0-9_-]", "_", keys.prefix)
 
 
 def step_job_id(keys: Keys, approval_id: str, index: int, repeat: int) -> str:
     """Deterministic, so that scheduling the same request twice replaces rather than duplicates."""
-    return f"{_job_prefix(keys)}esc-{approval_id}-{index}-{repeat}"
+    return f"{job_prefix(keys)}esc-{approval_id}-{index}-{repeat}"
 
 
 def channels_job_id(keys: Keys, approval_id: str) -> str:
-    return f"{_job_prefix(keys)}ch-{approval_id}"
+    return f"{job_prefix(keys)}ch-{approval_id}"
 
 
 def callback_job_id(keys: Keys, approval_id: str, attempt: int) -> str:
-    return f"{_job_prefix(keys)}cb-{approval_id}-{attempt}"
+    return f"{job_prefix(keys)}cb-{approval_id}-{attempt}"
 
 
 def jobs_key(keys: Keys, approval_id: str) -> str:

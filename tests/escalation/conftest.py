@@ -16,9 +16,9 @@ from bot.models import Approval
 from bot.service import ApprovalService
 from bot.settings import Settings
 from tests.support.http_recorder import HttpRecorder, running_recorder
-from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
+from tests.support.servers import AGENT_KEY, RunningApp, auth, delivery_settings, running_app
 from tests.support.smtp_server import SmtpServer
-from tests.support.twilio_emulator import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioEmulator, running_twilio
+from tests.support.twilio_emulator import TwilioEmulator, running_twilio
 
 PUBLIC_URL = "https://countersign.example.com"
 ALICE_EMAIL = "alice@example.com"
@@ -87,15 +87,11 @@ async def recorder() -> AsyncIterator[HttpRecorder]:
 def esc_settings(
     redis_server: EmbeddedRedis, smtp: SmtpServer, twilio: TwilioEmulator, recorder: HttpRecorder
 ) -> Settings:
-    return make_settings(
+    return delivery_settings(
         redis_server.url,
-        smtp_url=smtp.url,
-        email_from="countersign@example.com",
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from=FROM_NUMBER,
-        twilio_api_url=twilio.url,
-        countersign_public_url=PUBLIC_URL,
+        smtp.url,
+        twilio.url,
+        PUBLIC_URL,
         slack_bot_token="xoxb-test",
         slack_api_url=recorder.url + "/api/",
         countersign_secret_key="escalation-test-secret-key-0123456789",

@@ -12,9 +12,9 @@ import pytest
 from bot.embedded import EmbeddedRedis
 from tests.escalation.conftest import OutboxProbe, all_audit
 from tests.support.rq_worker import run_burst
-from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
+from tests.support.servers import AGENT_KEY, RunningApp, auth, delivery_settings, running_app
 from tests.support.smtp_server import SmtpServer
-from tests.support.twilio_emulator import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioEmulator, running_twilio
+from tests.support.twilio_emulator import TwilioEmulator, running_twilio
 
 ADA_EMAIL, ADA_PHONE = "ada@example.com", "+15550001111"
 GRACE_EMAIL = "grace@example.com"
@@ -66,15 +66,11 @@ async def twilio() -> AsyncIterator[TwilioEmulator]:
 async def deciders_app(
     redis_server: EmbeddedRedis, smtp: SmtpServer, twilio: TwilioEmulator
 ) -> AsyncIterator[RunningApp]:
-    settings = make_settings(
+    settings = delivery_settings(
         redis_server.url,
-        smtp_url=smtp.url,
-        email_from="countersign@example.com",
-        twilio_account_sid=ACCOUNT_SID,
-        twilio_auth_token=AUTH_TOKEN,
-        twilio_from=FROM_NUMBER,
-        twilio_api_url=twilio.url,
-        countersign_public_url=PUBLIC_URL,
+        smtp.url,
+        twilio.url,
+        PUBLIC_URL,
         countersign_secret_key="deciders-test-secret-key-0123456789",
         countersign_web_users=f"{BOB},{OPS_EMAIL}",
         countersign_escalation_batch_s=0,  # one message per request: these tests are about who may decide

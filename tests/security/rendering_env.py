@@ -12,9 +12,9 @@ from bot.embedded import EmbeddedRedis
 from tests.escalation.conftest import OutboxProbe
 from tests.support.http_recorder import HttpRecorder, running_recorder
 from tests.support.rq_worker import make_due, run_burst, scheduled, send_batches
-from tests.support.servers import AGENT_KEY, RunningApp, auth, make_settings, running_app
+from tests.support.servers import AGENT_KEY, RunningApp, auth, delivery_settings, running_app
 from tests.support.smtp_server import Received, SmtpServer
-from tests.support.twilio_emulator import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER, TwilioEmulator, running_twilio
+from tests.support.twilio_emulator import TwilioEmulator, running_twilio
 
 PUBLIC_URL = "https://countersign.example.com"
 ALICE_EMAIL = "alice@example.com"
@@ -76,15 +76,11 @@ async def notify_env(redis: EmbeddedRedis) -> AsyncIterator[NotifyEnv]:
     smtp.start()
     try:
         async with running_twilio() as twilio, running_recorder() as recorder:
-            settings = make_settings(
+            settings = delivery_settings(
                 redis.url,
-                smtp_url=smtp.url,
-                email_from="countersign@example.com",
-                twilio_account_sid=ACCOUNT_SID,
-                twilio_auth_token=AUTH_TOKEN,
-                twilio_from=FROM_NUMBER,
-                twilio_api_url=twilio.url,
-                countersign_public_url=PUBLIC_URL,
+                smtp.url,
+                twilio.url,
+                PUBLIC_URL,
                 slack_bot_token="xoxb-test",
                 slack_api_url=recorder.url + "/api/",
                 countersign_secret_key="rendering-test-secret-key-0123456789",

@@ -64,6 +64,23 @@ def make_settings(redis_url: str, prefix: str | None = None, **overrides: Any) -
     return load_settings(**values)
 
 
+def delivery_settings(redis_url: str, smtp_url: str, twilio_url: str, public_url: str, **overrides: Any) -> Settings:
+    """Settings that deliver by email (to a local SMTP server) and SMS (to the Twilio emulator)."""
+    from tests.support.twilio_emulator import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+
+    return make_settings(
+        redis_url,
+        smtp_url=smtp_url,
+        email_from="countersign@example.com",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from=FROM_NUMBER,
+        twilio_api_url=twilio_url,
+        countersign_public_url=public_url,
+        **overrides,
+    )
+
+
 def auth(key: str = AGENT_KEY) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
