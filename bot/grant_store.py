@@ -85,7 +85,7 @@ class GrantBook:
     async def all(self) -> list[Grant]:
         """Every grant, newest first."""
         raw: list[Any] = await self.redis.zrevrange(self.all_key, 0, -1)
-        ids = [str(i.decode() if isinstance(i, bytes) else i) for i in raw]
+        ids = [str(i) for i in raw]  # the runtime's client decodes replies
         if not ids:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -196,7 +196,7 @@ class TrustService:
         raw: list[Any] = await store.redis.zrevrangebyscore(
             store.keys.all, "+inf", to_ms(now - timedelta(days=days)), start=0, num=HISTORY_MAX
         )
-        return await store.get_many([i.decode() if isinstance(i, bytes) else i for i in raw])
+        return await store.get_many([str(i) for i in raw])  # the runtime's client decodes replies
 
     async def coverage(self, body: GrantCreate, creator: Decider) -> int:
         """How many of the last 30 days' requests this grant would have covered."""

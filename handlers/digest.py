@@ -25,13 +25,9 @@ DIGEST_WINDOW_S = 120
 BOT = Actor(channel="slack", id="bot", name="countersign")
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 async def digest_ids(slack: SlackChannel, digest_id: str) -> tuple[dict[str, str], list[str]]:
     raw = await slack.runtime.redis.hgetall(slack_keys.digest(slack.runtime.keys, digest_id))
-    fields = {_text(k): _text(v) for k, v in raw.items()}
+    fields = {str(k): str(v) for k, v in raw.items()}
     return fields, json.loads(fields.get("ids") or "[]")
 
 
@@ -71,7 +67,7 @@ async def take_into_digest(
     if not pending:
         return True
     if open_id is not None:
-        await add_to_digest(slack, _text(open_id), target, pending)
+        await add_to_digest(slack, str(open_id), target, pending)
     else:
         await post_digest(slack, target, pending, wait_turn)
     return True
@@ -134,7 +130,7 @@ async def post_individually(slack: SlackChannel, digest_id: str) -> int:
     target = fields.get("target")
     if not target:
         return 0
-    if _text(await redis.get(slack_keys.open_digest(keys, target)) or "") == digest_id:
+    if str(await redis.get(slack_keys.open_digest(keys, target)) or "") == digest_id:
         await redis.delete(slack_keys.open_digest(keys, target))
     pending = [s.approval for s in await slack.runtime.store.get_many(ids) if s.approval.status == Status.pending]
     for approval in pending:
