@@ -425,42 +425,26 @@ class ApprovalService:
         approval = stored.approval
         now = self.clock.now()
         if approval.status != Status.pending:
-            await self.store.append_audit(
-                audit.entry(
-                    "refused",
-                    now,
-                    approval_id,
-                    decider.actor,
-                    reason="stale",
-                    outcome=outcome,
-                    status=approval.status.value,
-                ),
-                approval_id,
+            await self.record(
+                "refused", approval_id, decider.actor, reason="stale", outcome=outcome, status=approval.status.value
             )
             raise Conflict(f"approval is already {approval.status.value}", approval)
         person = await self.individual(decider)
         refusal = await self._refusal(stored, decider, person)
         if refusal is not None:
-            await self.store.append_audit(
-                audit.entry(
-                    "refused", now, approval_id, decider.actor, reason="not_authorised", outcome=outcome, detail=refusal
-                ),
-                approval_id,
+            await self.record(
+                "refused", approval_id, decider.actor, reason="not_authorised", outcome=outcome, detail=refusal
             )
             raise Forbidden(refusal)
         if wait_s := await self.review_guard.wait_left(stored, decider.channel, outcome, now):
             seen_for = float(stored.route.min_review_s or 0) - wait_s
-            await self.store.append_audit(
-                audit.entry(
-                    "refused",
-                    now,
-                    approval_id,
-                    decider.actor,
-                    reason="too_soon",
-                    outcome=outcome,
-                    seen_for_s=round(seen_for, 1),
-                ),
+            await self.record(
+                "refused",
                 approval_id,
+                decider.actor,
+                reason="too_soon",
+                outcome=outcome,
+                seen_for_s=round(seen_for, 1),
             )
             raise TooSoon(too_soon_text(seen_for, wait_s, decider.channel))
         redactor = await self.redactor()
