@@ -116,10 +116,6 @@ def context_lines(approval: Approval, value_max: int = ARG_VALUE_MAX, rows_max: 
     return lines
 
 
-def context_text(approval: Approval) -> str:
-    return "\n".join(context_lines(approval))
-
-
 def args_lines(
     approval: Approval, link: str | None, value_max: int = ARG_VALUE_MAX, rows_max: int = ARG_ROWS_MAX
 ) -> tuple[list[str], bool]:

@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from blocks.approval import TRUST, summary_line
+from blocks.approval import summary_line
 from blocks.modals import form_view
 from blocks.text import SECTION_TEXT_MAX, code_span, cut, mrkdwn, slack_date
 from bot.grants import Grant
@@ -37,10 +37,6 @@ CONDITIONS_MAX = 40  # one input each; the modal holds 100 blocks
 CONDITION_MAX = 2000
 DURATION_CHOICES = (("1h", "1 hour"), ("8h", "8 hours"), ("24h", "24 hours"), ("7d", "7 days"))
 GRANTS_SHOWN = 20
-
-
-def trust_button(approval_id: str) -> ButtonElement:
-    return ButtonElement(text="Approve & trust similar…", action_id=TRUST, value=approval_id)
 
 
 def coverage_text(covered: int | None) -> str:

@@ -119,10 +119,6 @@ def agent_rows(rows: Rows, labels: dict[str, str] | None = None) -> list[str]:
     return [row_line(row, (labels or {}).get(row.label)) for row in rows.rows]
 
 
-def chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
 def code_chunks(text: str, size: int) -> list[str]:
     """Agent text of any length as ``` blocks of at most `size` characters each, nothing left out."""
     body = _code_safe(neutral(text, multiline=True))

@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from blocks.approval import ANSWER, APPROVE, MODIFY, REJECT, VIEW
+from blocks.approval import ANSWER, APPROVE, MODIFY, REJECT, TRUST, VIEW
 from blocks.digest import DIGEST_APPROVE_GROUP, DIGEST_POST_INDIVIDUALLY, DIGEST_REVIEW
-from blocks.grants import REVOKE_GRANT, TRUST
+from blocks.grants import REVOKE_GRANT
 from blocks.queue import PAGE_ACTION
 from handlers.actions import decisions, digest, paging, trust
 
