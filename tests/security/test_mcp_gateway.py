@@ -113,12 +113,16 @@ async def test_pending_call_never_reaches_upstream_and_approval_runs_once_under_
             *(session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}) for _ in range(3))
         ):
             assert "still waiting" in result_text(answer)
+        # A retry of the same call while it waits finds the same request (not a second one).
+        retried = await session.call_tool("record", {"text": "once"})
+        assert "still waiting" in result_text(retried) and approval_id in result_text(retried)
         assert upstream_calls(log) == []
         await decide(gw_app, approval_id, "approve")
+        # Racing checks after the approval: every one gets the one result of the one upstream call. (A retry of
+        # the call itself after an outcome was handed out files a new request by design, so it races no more.)
         answers = await asyncio.gather(
-            *(session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}) for _ in range(4)),
-            session.call_tool("record", {"text": "once"}),
-        )  # a retry of the same call finds the same request
+            *(session.call_tool("check_approval", {"id": approval_id, "wait_s": 0}) for _ in range(4))
+        )
         assert {result_text(answer) for answer in answers} == {"recorded 'once'"}
     assert upstream_calls(log) == [{"tool": "record", "arguments": {"text": "once"}}]
 
